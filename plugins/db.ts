@@ -1,0 +1,24 @@
+import fp from 'fastify-plugin'
+import { createCredentialCipher, type CredentialCipher } from '../src/crypto/credential-cipher.js'
+import { openDatabase, type Database } from '../src/db/database.js'
+import { KINDS } from '../src/kinds/index.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    db: Database
+    cipher: CredentialCipher
+  }
+}
+
+/** Sequelize with its models, schema synced per DB_SYNC before the server listens. */
+export default fp(
+  async (app) => {
+    const db = await openDatabase(app.config.database, KINDS, app.log)
+    app.decorate('db', db)
+    app.decorate('cipher', createCredentialCipher(app.config.credentials))
+    app.addHook('onClose', async () => {
+      await db.close()
+    })
+  },
+  { name: 'db', dependencies: ['config'] },
+)

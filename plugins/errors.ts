@@ -1,0 +1,77 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { STATUS_CODES } from 'node:http'
+import {
+  ConnectionError,
+  ForeignKeyConstraintError,
+  TimeoutError as DbTimeoutError,
+  UniqueConstraintError,
+} from 'sequelize'
+import { CredentialDecryptError } from '../src/crypto/credential-cipher.js'
+import { ServiceError } from '../src/errors.js'
+import { kindByName } from '../src/kinds/index.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The integration kind a route serves; names the duplicate in 409 messages. */
+    kind?: string
+  }
+}
+
+interface Answer {
+  statusCode: number
+  message: string
+  code?: string
+  headers?: Record<string, string>
+}
+
+/** Turns any error into the one error shape; the only place that knows database errors. */
+function classify(err: FastifyError, request: FastifyRequest): Answer {
+  if (err instanceof ServiceError) {
+    const headers = err.statusCode === 401 ? { 'www-authenticate': 'Bearer error="invalid_token"' } : undefined
+    return { statusCode: err.statusCode, message: err.message, code: err.code, headers }
+  }
+  if (err.validation) return { statusCode: 400, message: err.message, code: 'INVALID_FIELD' }
+  if (err instanceof UniqueConstraintError) {
+    const kind = kindByName(request.routeOptions.config.kind ?? '')
+    return { statusCode: 409, message: kind?.duplicateMessage ?? 'This integration already exists', code: 'DUPLICATE' }
+  }
+  if (err instanceof ForeignKeyConstraintError) {
+    return { statusCode: 404, message: 'The tenant or account this refers to does not exist', code: 'NOT_FOUND' }
+  }
+  if (err instanceof ConnectionError || err instanceof DbTimeoutError) {
+    return { statusCode: 503, message: 'The database is unavailable; try again shortly', code: 'DATABASE_UNAVAILABLE', headers: { 'retry-after': '5' } }
+  }
+  if (err instanceof CredentialDecryptError) {
+    return { statusCode: 500, message: 'Stored credentials cannot be decrypted with the configured keys', code: 'CREDENTIAL_UNREADABLE' }
+  }
+  const status = err.statusCode ?? 500
+  if (status >= 400 && status < 500) {
+    // JSON.parse messages quote the body, which may hold a secret.
+    const message = err instanceof SyntaxError ? 'Body is not valid JSON' : err.message
+    return { statusCode: status, message, code: err.code }
+  }
+  return { statusCode: 500, message: 'Internal Server Error' }
+}
+
+export default fp(
+  async (app) => {
+    app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const answer = classify(err, request)
+      if (answer.statusCode >= 500) {
+        // Logged as name/code/stack only: provider or driver errors can quote what they were sent.
+        request.log.error({ err: { type: err.name, code: err.code, stack: err.stack } }, 'request failed')
+      }
+      return reply
+        .code(answer.statusCode)
+        .headers(answer.headers ?? {})
+        .send({
+          statusCode: answer.statusCode,
+          error: STATUS_CODES[answer.statusCode] ?? 'Error',
+          message: answer.message,
+          ...(answer.code ? { code: answer.code } : {}),
+        })
+    })
+  },
+  { name: 'errors' },
+)

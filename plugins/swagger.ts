@@ -1,0 +1,35 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import fp from 'fastify-plugin'
+import { KINDS } from '../src/kinds/index.js'
+
+export const BEARER = 'bearerAuth'
+
+/** OpenAPI 3.1 from the route schemas; shared schemas keep their `$id` as component name. */
+export default fp(
+  async (app) => {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: {
+          title: 'Delivr integrations',
+          version: '1.0.0',
+          description:
+            "A tenant's connections to source control, stores, CI/CD, Slack, Jira and test management. Secrets are write-only.",
+        },
+        components: {
+          securitySchemes: { [BEARER]: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        },
+        tags: [
+          ...KINDS.map((k) => ({ name: k.kind, description: `${k.title} integrations` })),
+          { name: 'health', description: 'Liveness and readiness' },
+        ],
+      },
+      refResolver: {
+        buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+      },
+    })
+    await app.register(swaggerUi, { routePrefix: '/documentation' })
+  },
+  { name: 'swagger', dependencies: ['config'] },
+)

@@ -1,0 +1,43 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { StringEnum } from '../../src/http/common-schemas.js'
+
+const HealthSchema = Type.Object({
+  status: StringEnum(['ok', 'unavailable']),
+  database: Type.Optional(StringEnum(['up', 'down'])),
+  missing: Type.Optional(Type.Array(Type.String(), { description: 'Schema objects the service needs but lacks' })),
+})
+
+const health: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/live',
+    {
+      logLevel: 'warn',
+      schema: { tags: ['health'], operationId: 'live', summary: 'The process is up', response: { 200: HealthSchema } },
+    },
+    async () => ({ status: 'ok' as const }),
+  )
+
+  app.get(
+    '/ready',
+    {
+      logLevel: 'warn',
+      schema: {
+        tags: ['health'],
+        operationId: 'ready',
+        summary: 'The database answers and the schema is in place',
+        response: { 200: HealthSchema, 503: HealthSchema },
+      },
+    },
+    async (_request, reply) => {
+      const database = await app.db.sequelize
+        .query('SELECT 1')
+        .then(() => 'up' as const)
+        .catch(() => 'down' as const)
+      const missing = app.db.schema.missing
+      const ready = database === 'up' && missing.length === 0
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ok' : 'unavailable', database, missing })
+    },
+  )
+}
+
+export default health

@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import type { IncomingMessage } from 'node:http'
+import autoload from '@fastify/autoload'
+import sensible from '@fastify/sensible'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyServerOptions } from 'fastify'
+import authPlugin from '../plugins/auth.js'
+import configPlugin from '../plugins/config.js'
+import dbPlugin from '../plugins/db.js'
+import devSeedPlugin from '../plugins/dev-seed.js'
+import errorsPlugin from '../plugins/errors.js'
+import schemasPlugin from '../plugins/schemas.js'
+import swaggerPlugin from '../plugins/swagger.js'
+import { loadConfig, type Config } from './config/load-config.js'
+import { KINDS } from './kinds/index.js'
+import { secretFields } from './kinds/kind.js'
+
+export interface BuildOptions {
+  config?: Config
+  /** Where log lines go (tests capture them); stdout otherwise. */
+  logStream?: NodeJS.WritableStream
+  /** Set false to silence logging entirely. */
+  logger?: boolean
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** Keeps the gateway's x-request-id when it is sane, so one id follows a request across services. */
+function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id']
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+}
+
+export function loggerOptions(config: Config, stream?: NodeJS.WritableStream): FastifyServerOptions['logger'] {
+  const secrets = [...new Set(KINDS.flatMap(secretFields))]
+  const pretty = !stream && config.logFormat === 'pretty'
+  return {
+    level: config.logLevel,
+    stream,
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'headers.authorization',
+        ...secrets.flatMap((f) => [f, `*.${f}`, `body.${f}`]),
+      ],
+      censor: '[redacted]',
+    },
+  }
+}
+
+export async function buildApp(options: BuildOptions = {}) {
+  const config = options.config ?? loadConfig(process.env)
+  const app = Fastify({
+    logger: options.logger === false ? false : loggerOptions(config, options.logStream),
+    genReqId: requestId,
+    bodyLimit: 256 * 1024,
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+
+  // Explicit order: everything routes depend on is ready before they load.
+  await app.register(configPlugin, { config })
+  await app.register(sensible)
+  await app.register(errorsPlugin)
+  await app.register(schemasPlugin)
+  await app.register(swaggerPlugin)
+  await app.register(dbPlugin)
+  await app.register(authPlugin)
+  if (config.devSeed) await app.register(devSeedPlugin)
+  await app.register(autoload, { dir: fileURLToPath(new URL('../routes', import.meta.url)) })
+  return app
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>

@@ -1,0 +1,48 @@
+import type { ReferenceModels, Role } from '../db/reference-models.js'
+import { forbidden, notFound } from '../errors.js'
+import { SCOPES, type Principal } from './tokens.js'
+
+/** What a request wants to do with a tenant's integrations. */
+export type Action = 'read' | 'verify' | 'write' | 'credentials'
+
+const RANK: Record<Role, number> = { Viewer: 1, Editor: 2, Owner: 3 }
+const NEEDS: Record<Exclude<Action, 'credentials'>, Role> = { read: 'Viewer', verify: 'Editor', write: 'Owner' }
+
+async function tenantRole(models: ReferenceModels, accountId: string, tenantId: string): Promise<Role | undefined> {
+  const rows = await models.Collaborator.findAll({
+    attributes: ['permission'],
+    where: { accountId, tenantId, appId: null },
+    raw: true,
+  })
+  return rows
+    .map((r) => r.permission)
+    .filter((p): p is Role => p !== null && p in RANK)
+    .sort((a, b) => RANK[b] - RANK[a])[0]
+}
+
+/**
+ * Throws unless the principal may do `action` in the tenant. A user who is not a member
+ * gets `hidden` (a 404), so a tenant's integrations are indistinguishable from absent ones.
+ */
+export async function authorize(
+  models: ReferenceModels,
+  principal: Principal,
+  tenantId: string,
+  action: Action,
+  hidden: () => Error,
+): Promise<void> {
+  if (principal.type === 'service') {
+    const scope = action === 'credentials' ? SCOPES.credentials : action === 'read' ? SCOPES.read : undefined
+    if (!scope) throw forbidden('Service tokens may only read integrations')
+    if (!principal.scopes.has(scope)) throw forbidden(`This service token lacks the ${scope} scope`)
+    return
+  }
+  const role = await tenantRole(models, principal.accountId, tenantId)
+  if (!role) throw hidden()
+  if (action === 'credentials') {
+    throw forbidden(`Decrypted credentials are only for service tokens with the ${SCOPES.credentials} scope`)
+  }
+  if (RANK[role] < RANK[NEEDS[action]]) throw forbidden(`This needs the ${NEEDS[action]} role in the tenant; you are ${role}`)
+}
+
+export const tenantNotFound = () => notFound('Tenant not found')

@@ -1,0 +1,24 @@
+import { parseArgs } from 'node:util'
+import { mintToken } from '../auth/tokens.js'
+import { ConfigError, loadConfig } from '../config/load-config.js'
+
+const usage = `Mint a development token signed with this service's HS256 secret.
+
+  npm run token -- --sub <accountId> [--ttl 1h]
+  npm run token -- --sub service:<name> --scope "integrations:read integrations:credentials:read"
+`
+
+try {
+  const { values } = parseArgs({
+    options: { sub: { type: 'string' }, scope: { type: 'string' }, ttl: { type: 'string', default: '1h' }, help: { type: 'boolean' } },
+  })
+  if (values.help || !values.sub) {
+    console.error(usage)
+    process.exit(values.help ? 0 : 2)
+  }
+  const config = loadConfig(process.env)
+  console.log(await mintToken(config.auth, { sub: values.sub, scope: values.scope, expiresIn: values.ttl }))
+} catch (err) {
+  console.error(err instanceof ConfigError || err instanceof Error ? err.message : err)
+  process.exit(1)
+}

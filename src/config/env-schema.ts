@@ -1,0 +1,50 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+const Port = Type.Integer({ minimum: 1, maximum: 65535 })
+const HttpUrl = Type.String({ pattern: '^https?://[^\\s]+$', description: 'an http(s) URL' })
+const oneOf = <T extends string>(values: readonly T[], options: { default?: T; description?: string } = {}) =>
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    options,
+  )
+
+export const SYNC_MODES = ['alter', 'safe', 'force', 'off'] as const
+export type SyncMode = (typeof SYNC_MODES)[number]
+
+/**
+ * Every environment variable the service reads. `.env.example` and the README's
+ * configuration table follow this schema; the `description` is what they show.
+ */
+export const EnvSchema = Type.Object({
+  NODE_ENV: Type.Optional(oneOf(['development', 'production', 'test'])),
+  HOST: Type.String({ default: '0.0.0.0', description: 'Interface to listen on' }),
+  PORT: Type.Integer({ ...Port, default: 8080, description: 'Port to listen on' }),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  LOG_FORMAT: Type.Optional(oneOf(['json', 'pretty'], { description: 'pretty: human-readable lines (default in development on a terminal)' })),
+  DATA_DIR: Type.String({ default: './data', minLength: 1, description: 'Where development secrets and the SQLite file live' }),
+  DATABASE_URL: Type.Optional(
+    Type.String({ pattern: '^(mysql|mariadb|sqlite):', description: 'mysql://user:pass@host:3306/db or sqlite:path/to/file' }),
+  ),
+  DB_SYNC: Type.Optional(oneOf(SYNC_MODES)),
+  DB_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'Largest MySQL connection pool' }),
+  DEV_SEED: Type.Optional(oneOf(['true', 'false'])),
+  AUTH_JWT_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'HS256 secret, at least 32 characters' })),
+  AUTH_JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1, description: 'PEM (SPKI) public key for RS256 / ES256' })),
+  AUTH_JWT_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
+  AUTH_JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
+  CREDENTIAL_KEYS: Type.Optional(Type.String({ minLength: 1, description: 'id:base64-32-bytes, comma separated' })),
+  CREDENTIAL_ACTIVE_KEY: Type.Optional(Type.String({ minLength: 1, description: 'Key id that encrypts new writes' })),
+  VERIFY_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 10000 }),
+  OUTBOUND_ALLOWED_HOSTS: Type.Optional(Type.String({ description: 'host:port entries, comma separated' })),
+  GITHUB_API_URL: Type.String({ ...HttpUrl, default: 'https://api.github.com' }),
+  BITBUCKET_API_URL: Type.String({ ...HttpUrl, default: 'https://api.bitbucket.org/2.0' }),
+  SLACK_API_URL: Type.String({ ...HttpUrl, default: 'https://slack.com/api' }),
+  APPSTORE_API_URL: Type.String({ ...HttpUrl, default: 'https://api.appstoreconnect.apple.com' }),
+  GOOGLE_TOKEN_URL: Type.String({ ...HttpUrl, default: 'https://oauth2.googleapis.com/token' }),
+  PLAY_API_URL: Type.String({ ...HttpUrl, default: 'https://androidpublisher.googleapis.com' }),
+})
+
+export type Env = Static<typeof EnvSchema>
+
+/** Variables whose values must never be echoed in an error message. */
+export const SECRET_ENV = new Set(['AUTH_JWT_SECRET', 'CREDENTIAL_KEYS', 'DATABASE_URL'])

@@ -1,0 +1,49 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { Sequelize } from 'sequelize'
+import type { DatabaseConfig } from '../config/load-config.js'
+import type { KindDefinition } from '../kinds/kind.js'
+import { defineIntegrationModel, type IntegrationModel } from '../kinds/integration-model.js'
+import { defineReferenceModels, type ReferenceModels } from './reference-models.js'
+import { ensureReferenceTables, syncOwnedTables, type SchemaReport, type SyncLogger } from './sync.js'
+
+export interface Database {
+  sequelize: Sequelize
+  dialect: 'mysql' | 'sqlite'
+  models: ReferenceModels
+  /** One model per integration kind, by URL segment. */
+  integrations: ReadonlyMap<string, IntegrationModel>
+  schema: SchemaReport
+  close(): Promise<void>
+}
+
+export function createSequelize(config: DatabaseConfig): Sequelize {
+  if (config.dialect === 'sqlite') {
+    if (config.storage !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(config.storage!)), { recursive: true })
+    return new Sequelize({ dialect: 'sqlite', storage: config.storage, logging: false })
+  }
+  return new Sequelize(config.url, {
+    dialect: 'mysql',
+    logging: false,
+    timezone: '+00:00',
+    pool: { max: config.poolMax, min: 0, acquire: 10_000, idle: 10_000 },
+    dialectOptions: { connectTimeout: 5_000 },
+    define: { charset: 'utf8mb4', collate: 'utf8mb4_unicode_ci' },
+  })
+}
+
+/** Connects, brings the schema to what `config.sync` allows, and defines every model. */
+export async function openDatabase(config: DatabaseConfig, kinds: readonly KindDefinition[], log: SyncLogger): Promise<Database> {
+  const sequelize = createSequelize(config)
+  try {
+    await sequelize.authenticate()
+    const models = defineReferenceModels(sequelize)
+    const referenceTypes = await ensureReferenceTables(sequelize, models, config.sync, log)
+    const integrations = new Map(kinds.map((k) => [k.kind, defineIntegrationModel(sequelize, k, referenceTypes)]))
+    const report = await syncOwnedTables(sequelize, [...integrations.values()], config.sync, log)
+    return { sequelize, dialect: config.dialect, models, integrations, schema: report, close: () => sequelize.close() }
+  } catch (err) {
+    await sequelize.close().catch(() => {})
+    throw err
+  }
+}

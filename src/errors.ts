@@ -1,0 +1,31 @@
+/**
+ * Errors the domain raises for the caller. The error handler answers them in the
+ * `{ statusCode, error, message, code }` shape; their messages are safe to show.
+ */
+export class ServiceError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'ServiceError'
+  }
+}
+
+/** 400 naming the offending field, in the same `body/field ...` form as schema errors. */
+export class FieldError extends ServiceError {
+  constructor(
+    readonly field: string,
+    problem: string,
+    part: 'body' | 'querystring' | 'params' = 'body',
+  ) {
+    super(400, 'INVALID_FIELD', `${part}/${field} ${problem}`)
+  }
+}
+
+export const notFound = (message: string) => new ServiceError(404, 'NOT_FOUND', message)
+export const forbidden = (message: string) => new ServiceError(403, 'FORBIDDEN', message)
+export const conflict = (message: string) => new ServiceError(409, 'DUPLICATE', message)
+export const unprocessable = (code: string, message: string) => new ServiceError(422, code, message)
+export const unauthorized = (message: string) => new ServiceError(401, 'UNAUTHORIZED', message)

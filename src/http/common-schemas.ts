@@ -1,0 +1,41 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+
+/** A string enum as JSON Schema `enum`, so errors can list the allowed values. */
+export function StringEnum<const T extends readonly string[]>(values: T, options: { description?: string; default?: T[number] } = {}) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
+}
+
+export const ErrorResponseSchema = Type.Object(
+  {
+    statusCode: Type.Integer({ minimum: 400, maximum: 599 }),
+    error: Type.String({ description: 'HTTP reason phrase' }),
+    message: Type.String({ description: 'What went wrong, naming the field when one is at fault' }),
+    code: Type.Optional(Type.String({ description: 'Stable machine-readable code' })),
+  },
+  { $id: 'ErrorResponse', title: 'ErrorResponse' },
+)
+export type ErrorResponse = Static<typeof ErrorResponseSchema>
+
+/** A reference to a registered schema that keeps its static type (TypeBox 0.34 infers `unknown` otherwise). */
+export function ref<T extends TSchema>(schema: T) {
+  return Type.Unsafe<Static<T>>(Type.Ref(schema.$id!))
+}
+
+export const ErrorRef = ref(ErrorResponseSchema)
+
+/** Every error status a route can answer, pointing at the one error schema. */
+export function errorResponses(...codes: number[]) {
+  return Object.fromEntries(codes.map((c) => [c, ErrorRef])) as Record<number, typeof ErrorRef>
+}
+
+export const TenantIdSchema = Type.String({
+  minLength: 1,
+  maxLength: 36,
+  pattern: '^[A-Za-z0-9_-]+$',
+  description: 'Delivr tenant id',
+})
+
+export const IdParamsSchema = Type.Object(
+  { id: Type.String({ format: 'uuid', description: 'Integration id' }) },
+  { additionalProperties: false },
+)

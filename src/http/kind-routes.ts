@@ -1,0 +1,143 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { integrationService, type ListQuery } from '../integrations/service.js'
+import type { KindDefinition } from '../kinds/kind.js'
+import { kindSchemas } from '../kinds/schemas.js'
+import { errorResponses, IdParamsSchema, ref } from './common-schemas.js'
+
+const BEARER = [{ bearerAuth: [] }]
+
+/** The HTTP contract of one integration kind: the same routes, schemas and rules for every kind. */
+export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
+  const s = kindSchemas(kind)
+  const Integration = ref(s.Integration)
+  const noun = `${kind.title} integration`
+
+  return async (app) => {
+    app.addHook('onRequest', app.authenticate)
+    const service = integrationService({ db: app.db, cipher: app.cipher }, kind)
+    const route = { tags: [kind.kind], security: BEARER }
+    const config = { kind: kind.kind }
+
+    app.get(
+      '/',
+      {
+        config,
+        schema: {
+          ...route,
+          operationId: `list${kind.name}Integrations`,
+          summary: `List a tenant's ${noun}s`,
+          description: 'Ordered by creation; filter by provider, active flag or verification status; page with `cursor`.',
+          querystring: s.ListQuery,
+          response: { 200: ref(s.Page), ...errorResponses(400, 401, 403, 404, 503) },
+        },
+      },
+      (request) => service.list(request.principal, request.query as ListQuery),
+    )
+
+    app.post(
+      '/',
+      {
+        config,
+        schema: {
+          ...route,
+          operationId: `create${kind.name}Integration`,
+          summary: `Create a ${noun}`,
+          description: 'Owner of the tenant only. Secrets are encrypted at rest and never returned.',
+          body: ref(s.CreateRequest),
+          response: { 201: Integration, ...errorResponses(400, 401, 403, 404, 409, 503) },
+        },
+      },
+      async (request, reply) => {
+        const created = await service.create(request.principal, request.body)
+        return reply.code(201).header('location', `${request.url.replace(/\/?(\?.*)?$/, '')}/${created.id}`).send(created)
+      },
+    )
+
+    app.get(
+      '/:id',
+      {
+        config,
+        schema: {
+          ...route,
+          operationId: `get${kind.name}Integration`,
+          summary: `Get a ${noun}`,
+          params: IdParamsSchema,
+          response: { 200: Integration, ...errorResponses(400, 401, 403, 404, 503) },
+        },
+      },
+      (request) => service.get(request.principal, request.params.id),
+    )
+
+    app.patch(
+      '/:id',
+      {
+        config,
+        schema: {
+          ...route,
+          operationId: `update${kind.name}Integration`,
+          summary: `Change a ${noun}`,
+          description:
+            'Owner only. Changing what verification depends on resets the status to PENDING. Moving to another host needs the secret re-entered in the same request (422 otherwise).',
+          params: IdParamsSchema,
+          body: ref(s.UpdateRequest),
+          response: { 200: Integration, ...errorResponses(400, 401, 403, 404, 409, 422, 503) },
+        },
+      },
+      (request) => service.update(request.principal, request.params.id, request.body),
+    )
+
+    app.put(
+      '/:id/credentials',
+      {
+        config,
+        schema: {
+          ...route,
+          operationId: `replace${kind.name}Credentials`,
+          summary: `Replace the secrets of a ${noun}`,
+          description: 'Owner only. Resets the verification status to PENDING.',
+          params: IdParamsSchema,
+          body: ref(s.CredentialsUpdate),
+          response: { 200: Integration, ...errorResponses(400, 401, 403, 404, 503) },
+        },
+      },
+      (request) => service.replaceCredentials(request.principal, request.params.id, request.body),
+    )
+
+    app.get(
+      '/:id/credentials',
+      {
+        config,
+        schema: {
+          ...route,
+          operationId: `get${kind.name}Credentials`,
+          summary: `Read the decrypted secrets of a ${noun}`,
+          description: 'Service tokens with the `integrations:credentials:read` scope only.',
+          params: IdParamsSchema,
+          response: { 200: ref(s.Credentials), ...errorResponses(400, 401, 403, 404, 500, 503) },
+        },
+      },
+      async (request, reply) => {
+        reply.header('cache-control', 'no-store')
+        return service.readCredentials(request.principal, request.params.id)
+      },
+    )
+
+    app.delete(
+      '/:id',
+      {
+        config,
+        schema: {
+          ...route,
+          operationId: `delete${kind.name}Integration`,
+          summary: `Delete a ${noun}`,
+          params: IdParamsSchema,
+          response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(400, 401, 403, 404, 503) },
+        },
+      },
+      async (request, reply) => {
+        await service.remove(request.principal, request.params.id)
+        return reply.code(204).send(null)
+      },
+    )
+  }
+}

@@ -1,0 +1,189 @@
+import { Op, type InferCreationAttributes, type WhereOptions } from 'sequelize'
+import { v7 as uuidv7 } from 'uuid'
+import { authorize, tenantNotFound, type Action } from '../auth/access.js'
+import type { Principal } from '../auth/tokens.js'
+import type { CredentialCipher } from '../crypto/credential-cipher.js'
+import type { Database } from '../db/database.js'
+import { FieldError, notFound, unprocessable } from '../errors.js'
+import type { IntegrationModel, IntegrationRecord } from '../kinds/integration-model.js'
+import { fingerprintKey, providerFields, secretFields, type FieldValues, type KindDefinition } from '../kinds/kind.js'
+import { decodeCursor, encodeCursor } from './cursor.js'
+import { toView, viewAttributes } from './view.js'
+
+export interface IntegrationDeps {
+  db: Database
+  cipher: CredentialCipher
+}
+
+export interface ListQuery {
+  tenantId: string
+  limit: number
+  cursor?: string
+  isActive?: boolean
+  verificationStatus?: string
+  [providerFilter: string]: unknown
+}
+
+const integrationNotFound = () => notFound('Integration not found')
+
+/** Integration operations for one kind; every kind gets the same behaviour. */
+export function integrationService(deps: IntegrationDeps, kind: KindDefinition) {
+  const model: IntegrationModel = deps.db.integrations.get(kind.kind)!
+  const secrets = secretFields(kind)
+  const visible = viewAttributes(kind, model)
+  const { models } = deps.db
+
+  function providerOf(row: IntegrationRecord): string {
+    return row.get(kind.providerField) as string
+  }
+
+  function providerSpec(id: string) {
+    return kind.providers.find((p) => p.id === id)!
+  }
+
+  async function load(principal: Principal, id: string, action: Action, attributes = visible): Promise<IntegrationRecord> {
+    const row = await model.findByPk(id, { attributes })
+    if (!row) throw integrationNotFound()
+    await authorize(models, principal, row.tenantId, action, integrationNotFound)
+    return row
+  }
+
+  /** Encrypts the given secrets for this row and returns the columns to store. */
+  function sealSecrets(id: string, values: FieldValues): FieldValues {
+    const sealed: FieldValues = {}
+    for (const field of secrets) {
+      const plaintext = values[field]
+      if (typeof plaintext !== 'string') continue
+      sealed[field] = deps.cipher.encrypt(plaintext, { kind: kind.kind, id, field })
+      sealed[fingerprintKey(field)] = deps.cipher.fingerprint(plaintext)
+    }
+    return sealed
+  }
+
+  function kindValues(source: FieldValues, include: (field: string) => boolean): FieldValues {
+    return Object.fromEntries(Object.keys(kind.fields).filter((f) => include(f) && f in source).map((f) => [f, source[f]]))
+  }
+
+  function assertApplies(provider: string, body: FieldValues) {
+    const allowed = new Set(providerFields(providerSpec(provider)))
+    for (const field of Object.keys(kind.fields)) {
+      if (field in body && !allowed.has(field)) throw new FieldError(field, `does not apply to ${provider} integrations`)
+    }
+  }
+
+  const unverified = { verificationStatus: 'PENDING', lastVerifiedAt: null, verificationError: null } as const
+
+  return {
+    async list(principal: Principal, query: ListQuery) {
+      if (principal.type === 'service' && !(await models.Tenant.findByPk(query.tenantId, { attributes: ['id'] }))) {
+        throw tenantNotFound()
+      }
+      await authorize(models, principal, query.tenantId, 'read', tenantNotFound)
+      const where: Record<string | symbol, unknown> = { tenantId: query.tenantId }
+      for (const filter of [kind.providerField, 'isActive', 'verificationStatus']) {
+        if (query[filter] !== undefined) where[filter] = query[filter]
+      }
+      if (query.cursor) where.id = { [Op.gt]: decodeCursor(query.cursor) }
+      const rows = await model.findAll({
+        attributes: visible,
+        where: where as WhereOptions,
+        order: [['id', 'ASC']],
+        limit: query.limit + 1,
+      })
+      const page = rows.slice(0, query.limit)
+      const last = page.at(-1)
+      return {
+        items: page.map((r) => toView(kind, visible, r)),
+        nextCursor: rows.length > query.limit && last ? encodeCursor(last.id) : null,
+      }
+    },
+
+    async get(principal: Principal, id: string) {
+      return toView(kind, visible, await load(principal, id, 'read'))
+    },
+
+    async create(principal: Principal, body: FieldValues & { tenantId: string }) {
+      await authorize(models, principal, body.tenantId, 'write', tenantNotFound)
+      const provider = body[kind.providerField] as string
+      const id = uuidv7()
+      const values = kind.normalize(kindValues(body, (f) => !kind.fields[f]!.secret), provider)
+      const row = await model.create({
+        id,
+        tenantId: body.tenantId,
+        [kind.providerField]: provider,
+        displayName: body.displayName as string,
+        isActive: (body.isActive as boolean | undefined) ?? true,
+        ...values,
+        ...sealSecrets(id, body),
+        createdByAccountId: principal.type === 'user' ? principal.accountId : '',
+      } as unknown as InferCreationAttributes<IntegrationRecord>)
+      return toView(kind, visible, row)
+    },
+
+    async update(principal: Principal, id: string, patch: FieldValues) {
+      const row = await load(principal, id, 'write')
+      const provider = providerOf(row)
+      assertApplies(provider, patch)
+      const current = kindValues(row.get({ plain: true }) as FieldValues, (f) => !kind.fields[f]!.secret)
+      const merged = { ...current, ...kindValues(patch, (f) => !kind.fields[f]!.secret) }
+      for (const [field, spec] of Object.entries(kind.fields)) {
+        if (spec.derivedFrom && spec.derivedFrom in patch && !(field in patch)) delete merged[field]
+      }
+      const next = kind.normalize(merged, provider)
+
+      const newSecrets = secrets.filter((s) => typeof patch[s] === 'string')
+      const before = kind.secretOrigin?.(current)
+      const after = kind.secretOrigin?.(next)
+      if (before !== after) {
+        const missing = providerSpec(provider).required.filter((f) => kind.fields[f]!.secret && !newSecrets.includes(f))
+        if (missing.length > 0) {
+          throw unprocessable(
+            'SECRET_REENTRY_REQUIRED',
+            `Moving this integration from ${before} to ${after} needs ${missing.join(', ')} in the same request: a stored secret is never sent to a new host`,
+          )
+        }
+      }
+
+      const changes: FieldValues = {}
+      for (const [field, value] of Object.entries(next)) {
+        if (value !== current[field]) changes[field] = value
+      }
+      const stale = newSecrets.length > 0 || Object.keys(changes).some((f) => kind.fields[f]?.verified)
+      await row.update({
+        ...changes,
+        ...(patch.displayName !== undefined ? { displayName: patch.displayName as string } : {}),
+        ...(patch.isActive !== undefined ? { isActive: patch.isActive as boolean } : {}),
+        ...sealSecrets(row.id, patch),
+        ...(stale ? unverified : {}),
+      })
+      return toView(kind, visible, row)
+    },
+
+    async replaceCredentials(principal: Principal, id: string, body: FieldValues) {
+      const row = await load(principal, id, 'write')
+      const spec = providerSpec(providerOf(row))
+      assertApplies(spec.id, body)
+      const missing = spec.required.filter((f) => kind.fields[f]!.secret && typeof body[f] !== 'string')
+      if (missing.length > 0) throw new FieldError(missing[0]!, `is required for ${spec.id} integrations`)
+      await row.update({ ...sealSecrets(row.id, body), ...unverified })
+      return toView(kind, visible, row)
+    },
+
+    async readCredentials(principal: Principal, id: string) {
+      const row = await load(principal, id, 'credentials', ['id', 'tenantId', kind.providerField, ...secrets])
+      const credentials: Record<string, string> = {}
+      for (const field of secrets) {
+        const stored = row.get(field)
+        if (typeof stored === 'string') credentials[field] = deps.cipher.decrypt(stored, { kind: kind.kind, id: row.id, field })
+      }
+      return { id: row.id, tenantId: row.tenantId, [kind.providerField]: providerOf(row), credentials }
+    },
+
+    async remove(principal: Principal, id: string) {
+      const row = await load(principal, id, 'write', ['id', 'tenantId'])
+      await row.destroy()
+    },
+  }
+}
+
+export type IntegrationService = ReturnType<typeof integrationService>

@@ -1,0 +1,78 @@
+import type { TSchema } from '@sinclair/typebox'
+import type { DataType } from 'sequelize'
+
+export type FieldValues = Record<string, unknown>
+
+export interface FieldSpec {
+  /** JSON Schema of the value: request bodies, responses and the provider catalog derive from it. */
+  schema: TSchema
+  column: { type: DataType; allowNull: boolean; defaultValue?: unknown }
+  /** Stored encrypted, write-only: never in a response or a log line. */
+  secret?: boolean
+  /** Changing it makes the last verification verdict stale. */
+  verified?: boolean
+  /** May be changed with PATCH. Secrets are always replaceable. */
+  patchable?: boolean
+  /** Derived from another field when not given; a PATCH of that field derives it again. */
+  derivedFrom?: string
+}
+
+export interface ProviderSpec {
+  id: string
+  label: string
+  /** Fields this provider takes on create; every other kind field must stay unset. */
+  required: readonly string[]
+  optional: readonly string[]
+}
+
+export interface IndexSpec {
+  name: string
+  fields: string[]
+  unique?: boolean
+}
+
+/**
+ * Everything that differs between integration kinds. CRUD, authorization, secret
+ * handling, pagination, errors and OpenAPI are written once against this shape.
+ */
+export interface KindDefinition {
+  /** URL segment under /api/v1/integrations. */
+  kind: string
+  /** PascalCase stem for OpenAPI component names and operation ids. */
+  name: string
+  /** What a person calls it: "source control". */
+  title: string
+  tableName: string
+  /** Discriminator column naming the provider, e.g. `scmType`. */
+  providerField: string
+  providers: readonly ProviderSpec[]
+  fields: Readonly<Record<string, FieldSpec>>
+  /** Must include an index led by tenantId and the named unique index. */
+  indexes: readonly IndexSpec[]
+  /** 409 message when the named unique index refuses a row. */
+  duplicateMessage: string
+  /**
+   * Normalises and cross-checks provider fields after schema validation (e.g. canonical
+   * URLs). Gets the full set of values the row will hold; throws a FieldError.
+   */
+  normalize(values: FieldValues, provider: string): FieldValues
+  /**
+   * The origin a stored secret is sent to. When a change moves it, the secret must be
+   * re-entered in the same request: a stored secret never follows a host the caller chose.
+   */
+  secretOrigin?(values: FieldValues): string | undefined
+}
+
+export function secretFields(kind: KindDefinition): string[] {
+  return Object.entries(kind.fields)
+    .filter(([, f]) => f.secret)
+    .map(([name]) => name)
+}
+
+export function providerFields(provider: ProviderSpec): string[] {
+  return [...provider.required, ...provider.optional]
+}
+
+export const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1)
+export const hasSecretKey = (field: string) => `has${capitalize(field)}`
+export const fingerprintKey = (field: string) => `${field}Fingerprint`

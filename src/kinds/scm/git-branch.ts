@@ -1,0 +1,8 @@
+/** `git check-ref-format --branch` rules, so a branch Delivr is told to use can exist. */
+export function isValidBranchName(name: string): boolean {
+  if (name.length === 0 || name.length > 255 || name === '@') return false
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(name)) return false
+  if (name.includes('..') || name.includes('@{') || name.includes('//')) return false
+  if (name.startsWith('-') || name.startsWith('/') || name.endsWith('/') || name.endsWith('.')) return false
+  return name.split('/').every((part) => !part.startsWith('.') && !part.endsWith('.lock'))
+}

@@ -1,0 +1,50 @@
+import { FieldError } from '../../errors.js'
+
+export interface RepositoryUrl {
+  /** Canonical form: https, lower case, no trailing slash or `.git`. The uniqueness key. */
+  normalized: string
+  origin: string
+  /** Path segments as the caller wrote them (case kept), e.g. [owner, repo]. */
+  segments: string[]
+}
+
+const SEGMENT = /^[A-Za-z0-9_.-]+$/
+
+interface Rule {
+  host?: string
+  minSegments: number
+  maxSegments: number
+  example: string
+}
+
+const RULES: Record<string, Rule> = {
+  GITHUB: { minSegments: 2, maxSegments: 2, example: 'https://github.com/owner/repo' },
+  GITLAB: { minSegments: 2, maxSegments: 20, example: 'https://gitlab.com/group/project' },
+  BITBUCKET: { host: 'bitbucket.org', minSegments: 2, maxSegments: 2, example: 'https://bitbucket.org/workspace/repo' },
+}
+
+export function parseRepositoryUrl(raw: string, provider: string, field = 'repositoryUrl'): RepositoryUrl {
+  const rule = RULES[provider]
+  if (!rule) throw new FieldError(field, `has no URL rule for provider ${provider}`)
+  const fail = (why: string) => new FieldError(field, `${why}; expected a URL like ${rule.example}`)
+  let url: URL
+  try {
+    url = new URL(raw.trim())
+  } catch {
+    throw fail('is not a valid URL')
+  }
+  if (url.protocol !== 'https:') throw fail('must use https')
+  if (url.username || url.password) throw fail('must not contain credentials')
+  if (url.search || url.hash || raw.includes('?') || raw.includes('#')) throw fail('must not have a query or fragment')
+  if (rule.host && url.hostname !== rule.host) throw fail(`must be on ${rule.host}`)
+  const path = url.pathname.replace(/\/+$/, '').replace(/\.git$/i, '')
+  const segments = path.split('/').slice(1)
+  if (segments.length < rule.minSegments || segments.length > rule.maxSegments) {
+    throw fail(rule.minSegments === rule.maxSegments ? `must name exactly ${rule.minSegments} path segments` : 'must name a group and a project')
+  }
+  if (segments.some((s) => !SEGMENT.test(s) || s === '.' || s === '..')) {
+    throw fail('has a path segment with characters other than letters, digits, ".", "_" or "-"')
+  }
+  const origin = url.origin.toLowerCase()
+  return { normalized: `${origin}/${segments.join('/')}`.toLowerCase(), origin, segments }
+}
