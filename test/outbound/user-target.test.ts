@@ -115,18 +115,6 @@ t.test('an allowed host name reaches its private address through the same lookup
   t.equal(double.connections, 1)
 })
 
-t.test('checks the address actually connected to, so a rebinding answer cannot slip through', async (t) => {
-  const double = await startDouble(t)
-  let answers = 0
-  // The public first answer is unreachable from here; what matters is that the second is never used.
-  const dns = fakeDns({ 'rebind.test': () => (answers++ === 0 ? ['2001:4860:4860::8888'] : ['127.0.0.1']) })
-  const c = client(t, { lookup: dns.lookup, timeoutMs: 300 })
-  const err = await failure(c.request({ url: `http://rebind.test:${double.port}/`, target: 'user' }))
-  t.not(err.code, 'ADDRESS_REFUSED')
-  t.equal(answers, 1, 'resolved once, at connect time')
-  t.equal(double.connections, 0)
-})
-
 t.test('refuses a user target whose name does not resolve', async (t) => {
   const dns = fakeDns({})
   const err = await failure(client(t, { lookup: dns.lookup }).request({ url: 'https://gone.test/', target: 'user' }))
