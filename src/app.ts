@@ -57,6 +57,8 @@ export async function buildApp(options: BuildOptions = {}) {
     logger: options.logger === false ? false : loggerOptions(config, options.logStream),
     genReqId: requestId,
     bodyLimit: 256 * 1024,
+    // The response serializer picks anyOf branches with its own Ajv: our formats only matter on input.
+    serializerOpts: { ajv: { formats: { 'git-branch': true } } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.addHook('onSend', async (request, reply) => {

@@ -64,7 +64,7 @@ export function integrationAttributes(kind: KindDefinition, refs: ReferenceColum
     ...kindColumns,
     isActive: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: true },
     verificationStatus: { type: DataTypes.ENUM(...VERIFICATION_STATUSES), allowNull: false, defaultValue: 'PENDING' },
-    lastVerifiedAt: { type: DataTypes.DATE, allowNull: true },
+    lastVerifiedAt: { type: DataTypes.DATE(3), allowNull: true },
     verificationError: { type: DataTypes.STRING(1024), allowNull: true },
     createdByAccountId: {
       type: refs.accountId,
@@ -73,8 +73,9 @@ export function integrationAttributes(kind: KindDefinition, refs: ReferenceColum
       onDelete: 'RESTRICT',
       onUpdate: 'CASCADE',
     },
-    createdAt: DataTypes.DATE,
-    updatedAt: DataTypes.DATE,
+    // Millisecond precision, so what a write answers equals what a later read shows.
+    createdAt: { type: DataTypes.DATE(3), allowNull: false },
+    updatedAt: { type: DataTypes.DATE(3), allowNull: false },
   } as ModelAttributes<IntegrationRecord>
 }
 

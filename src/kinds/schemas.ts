@@ -7,6 +7,12 @@ const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null
 const pascal = (id: string) => id.toLowerCase().replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase())
 const closed = { additionalProperties: false } as const
 
+/** A PATCH must never fill in a field the caller did not send. */
+function withoutDefault<T extends TSchema>(schema: T): T {
+  const { default: _unused, ...rest } = schema
+  return rest as T
+}
+
 export const DisplayNameSchema = Type.String({ minLength: 1, maxLength: 255, pattern: '\\S', description: 'Name shown in Delivr' })
 export const VerificationStatusSchema = StringEnum(VERIFICATION_STATUSES)
 const Timestamp = Type.String({ format: 'date-time' })
@@ -70,6 +76,7 @@ export function kindSchemas(kind: KindDefinition) {
   const CreateRequest = Type.Unsafe<Record<string, unknown> & { tenantId: string }>({
     $id: `${kind.name}CreateRequest`,
     title: `${kind.name}CreateRequest`,
+    type: 'object',
     oneOf: providerBodies.map((b) => Type.Ref(b.$id!)),
     discriminator: { propertyName: kind.providerField },
   })
@@ -79,7 +86,7 @@ export function kindSchemas(kind: KindDefinition) {
       displayName: Type.Optional(DisplayNameSchema),
       isActive: Type.Optional(Type.Boolean()),
       ...Object.fromEntries(
-        fields.filter(([, f]) => f.patchable || f.secret).map(([n, f]) => [n, Type.Optional(f.schema)]),
+        fields.filter(([, f]) => f.patchable || f.secret).map(([n, f]) => [n, Type.Optional(withoutDefault(f.schema))]),
       ),
     },
     { ...closed, minProperties: 1, $id: `${kind.name}UpdateRequest`, title: `${kind.name}UpdateRequest` },
