@@ -28,7 +28,7 @@ interface Answer {
 /** Turns any error into the one error shape; the only place that knows database errors. */
 function classify(err: FastifyError, request: FastifyRequest): Answer {
   if (err instanceof ServiceError) {
-    const headers = err.statusCode === 401 ? { 'www-authenticate': 'Bearer error="invalid_token"' } : undefined
+    const headers = err.statusCode === 401 ? { 'www-authenticate': 'Bearer error="invalid_token"', ...err.headers } : err.headers
     return { statusCode: err.statusCode, message: err.message, code: err.code, headers }
   }
   if (err.validation) return { statusCode: 400, message: err.message, code: 'INVALID_FIELD' }

@@ -7,6 +7,8 @@ export class ServiceError extends Error {
     readonly statusCode: number,
     readonly code: string,
     message: string,
+    /** Extra response headers, e.g. Retry-After. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message)
     this.name = 'ServiceError'
@@ -29,3 +31,14 @@ export const forbidden = (message: string) => new ServiceError(403, 'FORBIDDEN',
 export const conflict = (message: string) => new ServiceError(409, 'DUPLICATE', message)
 export const unprocessable = (code: string, message: string) => new ServiceError(422, code, message)
 export const unauthorized = (message: string) => new ServiceError(401, 'UNAUTHORIZED', message)
+
+/**
+ * The provider could not give a verdict (rate limited, 5xx, timeout, unreachable):
+ * nothing is recorded and the caller may retry, after `retryAfterSeconds` when known.
+ */
+export class ProviderUnavailableError extends ServiceError {
+  constructor(code: string, message: string, retryAfterSeconds?: number) {
+    super(503, code, message, retryAfterSeconds !== undefined ? { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) } : {})
+    this.name = 'ProviderUnavailableError'
+  }
+}

@@ -1,5 +1,6 @@
 import type { TSchema } from '@sinclair/typebox'
 import type { DataType } from 'sequelize'
+import type { Verifier } from '../verify/types.js'
 
 export type FieldValues = Record<string, unknown>
 
@@ -23,6 +24,8 @@ export interface ProviderSpec {
   /** Fields this provider takes on create; every other kind field must stay unset. */
   required: readonly string[]
   optional: readonly string[]
+  /** Checks credentials against the provider's API. */
+  verify?: Verifier
 }
 
 export interface IndexSpec {

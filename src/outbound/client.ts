@@ -24,7 +24,7 @@ export function createOutboundClient (opts: OutboundClientOptions): OutboundClie
     maxResponseBytes: positive(opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES, 'maxResponseBytes'),
     allowedHosts: opts.allowedHosts ?? new Set()
   }
-  const connectorOptions = { timeoutMs: settings.timeoutMs, lookup: opts.lookup, allowedHosts: settings.allowedHosts }
+  const connectorOptions = { timeoutMs: settings.timeoutMs, lookup: opts.lookup, allowedHosts: settings.allowedHosts, ca: opts.ca }
   const agentOptions = { headersTimeout: settings.timeoutMs, bodyTimeout: settings.timeoutMs }
   const configured = new Agent({ ...agentOptions, connect: openConnector(connectorOptions) })
   const user = new Agent({ ...agentOptions, connect: guardedConnector(connectorOptions) })

@@ -1,5 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
 import { isIP, type LookupFunction } from 'node:net'
+import { rootCertificates } from 'node:tls'
 import { buildConnector } from 'undici'
 import { isRefusedAddress } from './address-policy.js'
 import { hostKey } from './allowed-hosts.js'
@@ -18,10 +19,16 @@ export interface ConnectorOptions {
   timeoutMs: number
   lookup?: LookupFunction | undefined
   allowedHosts?: ReadonlySet<string> | undefined
+  /** Extra trusted CA certificates (PEM), added to Node's own roots. */
+  ca?: readonly string[] | undefined
 }
 
-export function openConnector ({ timeoutMs, lookup }: ConnectorOptions): buildConnector.connector {
-  return buildConnector({ timeout: timeoutMs, ...(lookup ? { lookup } : {}) })
+function tlsOptions (ca: readonly string[] | undefined) {
+  return ca?.length ? { ca: [...rootCertificates, ...ca] } : {}
+}
+
+export function openConnector ({ timeoutMs, lookup, ca }: ConnectorOptions): buildConnector.connector {
+  return buildConnector({ timeout: timeoutMs, ...tlsOptions(ca), ...(lookup ? { lookup } : {}) })
 }
 
 /**
@@ -33,6 +40,7 @@ export function guardedConnector (options: ConnectorOptions): buildConnector.con
   const open = openConnector(options)
   const guarded = buildConnector({
     timeout: options.timeoutMs,
+    ...tlsOptions(options.ca),
     lookup: guardedLookup(options.lookup ?? (dnsLookup as LookupFunction))
   })
   return (connectOptions, callback) => {

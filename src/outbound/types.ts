@@ -7,6 +7,8 @@ export interface OutboundClientOptions {
   maxResponseBytes?: number
   /** Exact `host:port` entries exempt from the address policy; see parseAllowedHosts. */
   allowedHosts?: ReadonlySet<string>
+  /** Extra CA certificates (PEM) to trust, e.g. a self-managed GitLab's internal CA. */
+  ca?: readonly string[]
   /** Same signature as dns.lookup; must honour `all: true`. For tests. */
   lookup?: LookupFunction
 }
