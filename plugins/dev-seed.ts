@@ -6,7 +6,11 @@ import { seedDemo } from '../src/db/dev-seed.js'
 export default fp(
   async (app) => {
     const demo = await seedDemo(app.db.models)
-    const token = await mintToken(app.config.auth, { sub: demo.accountId, expiresIn: '12h' })
+    // With AUTH_JWT_PUBLIC_KEY this service cannot sign: the token comes from the issuer.
+    const canMint = app.config.auth.secret !== undefined
+    const token = canMint
+      ? await mintToken(app.config.auth, { sub: demo.accountId, expiresIn: '12h' })
+      : `<a token from your issuer with sub ${demo.accountId}>`
     const body = {
       tenantId: demo.tenantId,
       scmType: 'GITHUB',
@@ -24,7 +28,7 @@ export default fp(
     app.addHook('onReady', async () => {
       app.log.info(
         { demoAccountId: demo.accountId, demoTenantId: demo.tenantId, docs: `${base}/documentation` },
-        `development mode: demo tenant ready; try:\n\n${curl}\n\nMint other tokens with: npm run token -- --sub <accountId>`,
+        `development mode: demo tenant ready; try:\n\n${curl}${canMint ? '\n\nMint other tokens with: npm run token -- --sub <accountId>' : ''}`,
       )
     })
   },

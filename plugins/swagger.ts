@@ -25,6 +25,8 @@ export default fp(
           { name: 'health', description: 'Liveness and readiness' },
         ],
       },
+      // A prefixed '/' route answers with and without the slash; document the contract's form.
+      transform: ({ schema, url }) => ({ schema, url: url.length > 1 ? url.replace(/\/$/, '') : url }),
       refResolver: {
         buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
       },

@@ -10,6 +10,7 @@ import configPlugin from '../plugins/config.js'
 import dbPlugin from '../plugins/db.js'
 import devSeedPlugin from '../plugins/dev-seed.js'
 import errorsPlugin from '../plugins/errors.js'
+import outboundPlugin from '../plugins/outbound.js'
 import schemasPlugin from '../plugins/schemas.js'
 import swaggerPlugin from '../plugins/swagger.js'
 import { loadConfig, type Config } from './config/load-config.js'
@@ -73,6 +74,7 @@ export async function buildApp(options: BuildOptions = {}) {
   await app.register(swaggerPlugin)
   await app.register(dbPlugin)
   await app.register(authPlugin)
+  await app.register(outboundPlugin)
   if (config.devSeed) await app.register(devSeedPlugin)
   await app.register(autoload, { dir: fileURLToPath(new URL('../routes', import.meta.url)) })
   return app

@@ -36,6 +36,7 @@ export const EnvSchema = Type.Object({
   CREDENTIAL_ACTIVE_KEY: Type.Optional(Type.String({ minLength: 1, description: 'Key id that encrypts new writes' })),
   VERIFY_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 10000 }),
   OUTBOUND_ALLOWED_HOSTS: Type.Optional(Type.String({ description: 'host:port entries, comma separated' })),
+  OUTBOUND_CA_FILE: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of extra CA certificates to trust' })),
   GITHUB_API_URL: Type.String({ ...HttpUrl, default: 'https://api.github.com' }),
   BITBUCKET_API_URL: Type.String({ ...HttpUrl, default: 'https://api.bitbucket.org/2.0' }),
   SLACK_API_URL: Type.String({ ...HttpUrl, default: 'https://slack.com/api' }),

@@ -1,9 +1,12 @@
+import fs from 'node:fs'
 import path from 'node:path'
+import { createPublicKey } from 'node:crypto'
 import { Value } from '@sinclair/typebox/value'
 import type { TSchema } from '@sinclair/typebox'
 import { EnvSchema, SECRET_ENV, type Env, type SyncMode } from './env-schema.js'
 import { parseCredentialKeys, type CredentialKeyring } from '../crypto/keyring.js'
 import { loadOrCreateDevSecrets } from './dev-secrets.js'
+import { parseAllowedHosts } from '../outbound/index.js'
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -40,7 +43,12 @@ export interface Config {
   auth: AuthConfig
   credentials: CredentialKeyring
   verifyTimeoutMs: number
-  outboundAllowedHosts: string | undefined
+  outbound: {
+    /** Exact `host:port` entries a tenant-given host may reach on a private address. */
+    allowedHosts: ReadonlySet<string>
+    /** Extra trusted CA certificates (PEM), from OUTBOUND_CA_FILE. */
+    ca: string[]
+  }
   providerApis: {
     github: string
     bitbucket: string
@@ -68,10 +76,13 @@ function describeError(schema: TSchema, value: unknown): string {
 }
 
 function parseEnv(raw: NodeJS.ProcessEnv): Env {
-  const keys = Object.keys(EnvSchema.properties)
   // Empty strings count as unset, as in most .env tooling.
-  const picked = Object.fromEntries(keys.filter((k) => raw[k] !== undefined && raw[k] !== '').map((k) => [k, raw[k]]))
-  const value = Value.Convert(EnvSchema, Value.Default(EnvSchema, picked))
+  const given = Object.keys(EnvSchema.properties).filter((k) => raw[k] !== undefined && raw[k] !== '')
+  const value = Value.Convert(EnvSchema, Value.Default(EnvSchema, Object.fromEntries(given.map((k) => [k, raw[k]])))) as Record<string, unknown>
+  // Convert truncates ("1e3" and "true" become 1, "8080.5" becomes 8080): integers must be plain digits.
+  for (const k of given) {
+    if (EnvSchema.properties[k as keyof Env].type === 'integer' && !/^\d+$/.test(raw[k]!)) value[k] = raw[k]
+  }
   const problems = [...Value.Errors(EnvSchema, value)].map((e) => {
     const name = e.path.slice(1)
     const shown = SECRET_ENV.has(name) ? '' : ` (got ${JSON.stringify(raw[name])})`
@@ -79,6 +90,16 @@ function parseEnv(raw: NodeJS.ProcessEnv): Env {
   })
   if (problems.length > 0) throw new ConfigError([...new Set(problems)])
   return value as Env
+}
+
+/** jose would refuse smaller RSA keys and other curves only once a token arrives, as a 500. */
+function isUsablePublicKey(pem: string): boolean {
+  try {
+    const { asymmetricKeyType: type, asymmetricKeyDetails: details } = createPublicKey(pem)
+    return (type === 'rsa' && (details?.modulusLength ?? 0) >= 2048) || (type === 'ec' && details?.namedCurve === 'prime256v1')
+  } catch {
+    return false
+  }
 }
 
 function parseDatabase(env: Env, dataDir: string, production: boolean): DatabaseConfig {
@@ -101,6 +122,28 @@ function parseDatabase(env: Env, dataDir: string, production: boolean): Database
   }
 }
 
+function parseOutbound(env: Env): Config['outbound'] {
+  const problems: string[] = []
+  let allowedHosts: Set<string> = new Set()
+  try {
+    allowedHosts = parseAllowedHosts(env.OUTBOUND_ALLOWED_HOSTS)
+  } catch (err) {
+    problems.push((err as Error).message)
+  }
+  let ca: string[] = []
+  if (env.OUTBOUND_CA_FILE) {
+    try {
+      const pem = fs.readFileSync(env.OUTBOUND_CA_FILE, 'utf8')
+      ca = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []
+      if (ca.length === 0) problems.push(`OUTBOUND_CA_FILE ${env.OUTBOUND_CA_FILE} holds no PEM certificate`)
+    } catch {
+      problems.push(`OUTBOUND_CA_FILE ${env.OUTBOUND_CA_FILE} cannot be read`)
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return { allowedHosts, ca }
+}
+
 export function loadConfig(raw: NodeJS.ProcessEnv = process.env): Config {
   const env = parseEnv(raw)
   const production = env.NODE_ENV === 'production'
@@ -109,6 +152,10 @@ export function loadConfig(raw: NodeJS.ProcessEnv = process.env): Config {
 
   if (env.AUTH_JWT_SECRET && env.AUTH_JWT_PUBLIC_KEY) {
     problems.push('AUTH_JWT_SECRET and AUTH_JWT_PUBLIC_KEY are both set: choose HS256 (secret) or RS256/ES256 (public key)')
+  }
+  const publicKey = env.AUTH_JWT_PUBLIC_KEY?.replace(/\\n/g, '\n')
+  if (publicKey && !isUsablePublicKey(publicKey)) {
+    problems.push('AUTH_JWT_PUBLIC_KEY must be a PEM public key: RSA of at least 2048 bits (RS256) or EC P-256 (ES256)')
   }
   const needsDevSecrets = !env.CREDENTIAL_KEYS || (!env.AUTH_JWT_SECRET && !env.AUTH_JWT_PUBLIC_KEY)
   if (production && needsDevSecrets) {
@@ -141,13 +188,13 @@ export function loadConfig(raw: NodeJS.ProcessEnv = process.env): Config {
     auth: {
       algorithms: jwtSecret ? ['HS256'] : ['RS256', 'ES256'],
       secret: jwtSecret,
-      publicKey: env.AUTH_JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),
+      publicKey,
       issuer: env.AUTH_JWT_ISSUER,
       audience: env.AUTH_JWT_AUDIENCE,
     },
     credentials,
     verifyTimeoutMs: env.VERIFY_TIMEOUT_MS,
-    outboundAllowedHosts: env.OUTBOUND_ALLOWED_HOSTS,
+    outbound: parseOutbound(env),
     providerApis: {
       github: env.GITHUB_API_URL.replace(/\/+$/, ''),
       bitbucket: env.BITBUCKET_API_URL.replace(/\/+$/, ''),

@@ -17,6 +17,8 @@ export class CredentialDecryptError extends Error {
 
 const PREFIX = 'enc:v1'
 const IV_BYTES = 12
+// Without an explicit length, GCM accepts a tag truncated to 4 bytes, which makes forgery cheap.
+const TAG_BYTES = 16
 
 function aad({ kind, id, field }: SecretLocation): Buffer {
   return Buffer.from(`delivr-integrations|${kind}|${id}|${field}`, 'utf8')
@@ -34,7 +36,7 @@ export function createCredentialCipher(keyring: CredentialKeyring) {
   function encrypt(plaintext: string, location: SecretLocation): string {
     const keyId = keyring.activeKeyId
     const iv = randomBytes(IV_BYTES)
-    const cipher = createCipheriv('aes-256-gcm', keyring.keys.get(keyId)!, iv)
+    const cipher = createCipheriv('aes-256-gcm', keyring.keys.get(keyId)!, iv, { authTagLength: TAG_BYTES })
     cipher.setAAD(aad(location))
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
     const parts = [iv, cipher.getAuthTag(), body].map((b) => b.toString('base64url'))
@@ -50,7 +52,7 @@ export function createCredentialCipher(keyring: CredentialKeyring) {
     const key = keyring.keys.get(keyId)
     if (!key) throw new CredentialDecryptError(location, `key "${keyId}" is not configured in CREDENTIAL_KEYS`)
     try {
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'))
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'), { authTagLength: TAG_BYTES })
       decipher.setAAD(aad(location))
       decipher.setAuthTag(Buffer.from(tag, 'base64url'))
       return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8')

@@ -2,9 +2,16 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { integrationService, type ListQuery } from '../integrations/service.js'
 import type { KindDefinition } from '../kinds/kind.js'
 import { kindSchemas } from '../kinds/schemas.js'
+import { VerificationResultSchema } from '../verify/schemas.js'
 import { errorResponses, IdParamsSchema, ref } from './common-schemas.js'
 
 const BEARER = [{ bearerAuth: [] }]
+
+const VerifyQuery = Type.Object(
+  { verify: Type.Boolean({ default: false, description: 'Verify with the provider first; 422 and nothing stored unless VALID' }) },
+  { additionalProperties: false },
+)
+const VerificationResultRef = ref(VerificationResultSchema)
 
 /** The HTTP contract of one integration kind: the same routes, schemas and rules for every kind. */
 export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
@@ -14,7 +21,10 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
 
   return async (app) => {
     app.addHook('onRequest', app.authenticate)
-    const service = integrationService({ db: app.db, cipher: app.cipher }, kind)
+    const service = integrationService(
+      { db: app.db, cipher: app.cipher, verify: { http: app.outbound, apis: app.config.providerApis } },
+      kind,
+    )
     const route = { tags: [kind.kind], security: BEARER }
     const config = { kind: kind.kind }
 
@@ -43,12 +53,13 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           operationId: `create${kind.name}Integration`,
           summary: `Create a ${noun}`,
           description: 'Owner of the tenant only. Secrets are encrypted at rest and never returned.',
+          querystring: VerifyQuery,
           body: ref(s.CreateRequest),
-          response: { 201: Integration, ...errorResponses(400, 401, 403, 404, 409, 503) },
+          response: { 201: Integration, ...errorResponses(400, 401, 403, 404, 409, 422, 503) },
         },
       },
       async (request, reply) => {
-        const created = await service.create(request.principal, request.body)
+        const created = await service.create(request.principal, request.body, request.query)
         return reply.code(201).header('location', `${request.url.replace(/\/?(\?.*)?$/, '')}/${created.id}`).send(created)
       },
     )
@@ -94,13 +105,58 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           ...route,
           operationId: `replace${kind.name}Credentials`,
           summary: `Replace the secrets of a ${noun}`,
-          description: 'Owner only. Resets the verification status to PENDING.',
+          description: 'Owner only. Resets the verification status to PENDING, or with `verify=true` records VALID (422 and no change otherwise).',
           params: IdParamsSchema,
+          querystring: VerifyQuery,
           body: ref(s.CredentialsUpdate),
-          response: { 200: Integration, ...errorResponses(400, 401, 403, 404, 503) },
+          response: { 200: Integration, ...errorResponses(400, 401, 403, 404, 422, 503) },
         },
       },
-      (request) => service.replaceCredentials(request.principal, request.params.id, request.body),
+      (request) => service.replaceCredentials(request.principal, request.params.id, request.body, request.query),
+    )
+
+    app.post(
+      '/verify',
+      {
+        config,
+        schema: {
+          ...route,
+          operationId: `verify${kind.name}Draft`,
+          summary: `Check ${kind.title} credentials without storing anything`,
+          description: 'Owner of the tenant in the body. 200 with the verdict (VALID, INVALID or EXPIRED); 503 when the provider cannot answer.',
+          body: ref(s.CreateRequest),
+          response: { 200: VerificationResultRef, ...errorResponses(400, 401, 403, 404, 422, 503) },
+        },
+      },
+      async (request) => {
+        const result = await service.verifyDraft(request.principal, request.body)
+        request.log.info({ kind: kind.kind, provider: request.body[kind.providerField], verdict: result.verdict, stored: false }, 'verification')
+        return result
+      },
+    )
+
+    app.post(
+      '/:id/verify',
+      {
+        config,
+        schema: {
+          ...route,
+          operationId: `verify${kind.name}Integration`,
+          summary: `Re-verify the stored credentials of a ${noun}`,
+          description:
+            'Editor or Owner. Records verificationStatus, lastVerifiedAt, verificationError and credentialExpiresAt. A provider that cannot answer (503) changes nothing.',
+          params: IdParamsSchema,
+          response: { 200: ref(s.VerificationOutcome), ...errorResponses(400, 401, 403, 404, 422, 503) },
+        },
+      },
+      async (request) => {
+        const outcome = await service.verifyStored(request.principal, request.params.id)
+        request.log.info(
+          { kind: kind.kind, provider: outcome.integration[kind.providerField], verdict: outcome.result.verdict, stored: true },
+          'verification',
+        )
+        return outcome
+      },
     )
 
     app.get(

@@ -1,9 +1,10 @@
 import type { TSchema } from '@sinclair/typebox'
 import type { KindDefinition } from '../kinds/kind.js'
 import { kindSchemas } from '../kinds/schemas.js'
+import { VerificationResultSchema } from '../verify/schemas.js'
 import { ErrorResponseSchema } from './common-schemas.js'
 
 /** Every schema with an `$id`: registered once, named as an OpenAPI component. */
 export function sharedSchemas(kinds: readonly KindDefinition[]): TSchema[] {
-  return [ErrorResponseSchema, ...kinds.flatMap((k) => kindSchemas(k).shared)]
+  return [ErrorResponseSchema, VerificationResultSchema, ...kinds.flatMap((k) => kindSchemas(k).shared)]
 }

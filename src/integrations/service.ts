@@ -7,12 +7,42 @@ import type { Database } from '../db/database.js'
 import { FieldError, notFound, unprocessable } from '../errors.js'
 import type { IntegrationModel, IntegrationRecord } from '../kinds/integration-model.js'
 import { fingerprintKey, providerFields, secretFields, type FieldValues, type KindDefinition } from '../kinds/kind.js'
+import { runVerifier } from '../verify/run.js'
+import type { VerificationResult, VerifyContext } from '../verify/types.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { toView, viewAttributes } from './view.js'
 
 export interface IntegrationDeps {
   db: Database
   cipher: CredentialCipher
+  verify: VerifyContext
+}
+
+export interface WriteOptions {
+  /** Verify against the provider first; refuse (422) and store nothing unless VALID. */
+  verify?: boolean
+}
+
+export type VerificationReport = VerificationResult & { verifiedAt: string }
+
+function report(result: VerificationResult, at: Date): VerificationReport {
+  return { ...result, verifiedAt: at.toISOString() }
+}
+
+/** The bookkeeping a verdict leaves on the row. */
+function verdictColumns(result: VerificationResult, at: Date) {
+  return {
+    verificationStatus: result.verdict,
+    lastVerifiedAt: at,
+    verificationError: result.verdict === 'VALID' ? null : result.message.slice(0, 1024),
+    credentialExpiresAt: result.credential.expiresAt ? new Date(result.credential.expiresAt) : null,
+  }
+}
+
+function requireValid(result: VerificationResult) {
+  if (result.verdict !== 'VALID') {
+    throw unprocessable('VERIFICATION_FAILED', `Verification answered ${result.verdict}: ${result.message}. Nothing was stored`)
+  }
 }
 
 export interface ListQuery {
@@ -71,7 +101,27 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     }
   }
 
-  const unverified = { verificationStatus: 'PENDING', lastVerifiedAt: null, verificationError: null } as const
+  const unverified = { verificationStatus: 'PENDING', lastVerifiedAt: null, verificationError: null, credentialExpiresAt: null } as const
+
+  function plainSecrets(values: FieldValues): Record<string, string> {
+    return Object.fromEntries(secrets.filter((f) => typeof values[f] === 'string').map((f) => [f, values[f] as string]))
+  }
+
+  function storedSecrets(row: IntegrationRecord): Record<string, string> {
+    const plain: Record<string, string> = {}
+    for (const field of secrets) {
+      const stored = row.get(field)
+      if (typeof stored === 'string') plain[field] = deps.cipher.decrypt(stored, { kind: kind.kind, id: row.id, field })
+    }
+    return plain
+  }
+
+  function nonSecretValues(row: IntegrationRecord): FieldValues {
+    return kindValues(row.get({ plain: true }) as FieldValues, (f) => !kind.fields[f]!.secret)
+  }
+
+  const check = (provider: string, values: FieldValues, secretValues: Record<string, string>) =>
+    runVerifier(kind, { provider, values, secrets: secretValues }, deps.verify)
 
   return {
     async list(principal: Principal, query: ListQuery) {
@@ -102,11 +152,17 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
       return toView(kind, visible, await load(principal, id, 'read'))
     },
 
-    async create(principal: Principal, body: FieldValues & { tenantId: string }) {
+    async create(principal: Principal, body: FieldValues & { tenantId: string }, options: WriteOptions = {}) {
       await authorize(models, principal, body.tenantId, 'write', tenantNotFound)
       const provider = body[kind.providerField] as string
       const id = uuidv7()
       const values = kind.normalize(kindValues(body, (f) => !kind.fields[f]!.secret), provider)
+      let verdict = {}
+      if (options.verify) {
+        const result = await check(provider, values, plainSecrets(body))
+        requireValid(result)
+        verdict = verdictColumns(result, new Date())
+      }
       const row = await model.create({
         id,
         tenantId: body.tenantId,
@@ -116,6 +172,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         ...values,
         ...sealSecrets(id, body),
         createdByAccountId: principal.type === 'user' ? principal.accountId : '',
+        ...verdict,
       } as unknown as InferCreationAttributes<IntegrationRecord>)
       return toView(kind, visible, row)
     },
@@ -124,7 +181,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
       const row = await load(principal, id, 'write')
       const provider = providerOf(row)
       assertApplies(provider, patch)
-      const current = kindValues(row.get({ plain: true }) as FieldValues, (f) => !kind.fields[f]!.secret)
+      const current = nonSecretValues(row)
       const merged = { ...current, ...kindValues(patch, (f) => !kind.fields[f]!.secret) }
       for (const [field, spec] of Object.entries(kind.fields)) {
         if (spec.derivedFrom && spec.derivedFrom in patch && !(field in patch)) delete merged[field]
@@ -159,24 +216,42 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
       return toView(kind, visible, row)
     },
 
-    async replaceCredentials(principal: Principal, id: string, body: FieldValues) {
+    async replaceCredentials(principal: Principal, id: string, body: FieldValues, options: WriteOptions = {}) {
       const row = await load(principal, id, 'write')
       const spec = providerSpec(providerOf(row))
       assertApplies(spec.id, body)
       const missing = spec.required.filter((f) => kind.fields[f]!.secret && typeof body[f] !== 'string')
       if (missing.length > 0) throw new FieldError(missing[0]!, `is required for ${spec.id} integrations`)
-      await row.update({ ...sealSecrets(row.id, body), ...unverified })
+      let verdict: object = unverified
+      if (options.verify) {
+        const result = await check(spec.id, nonSecretValues(row), plainSecrets(body))
+        requireValid(result)
+        verdict = verdictColumns(result, new Date())
+      }
+      await row.update({ ...sealSecrets(row.id, body), ...verdict })
       return toView(kind, visible, row)
+    },
+
+    /** Checks credentials that are not stored; stores nothing. */
+    async verifyDraft(principal: Principal, body: FieldValues & { tenantId: string }): Promise<VerificationReport> {
+      await authorize(models, principal, body.tenantId, 'write', tenantNotFound)
+      const provider = body[kind.providerField] as string
+      const values = kind.normalize(kindValues(body, (f) => !kind.fields[f]!.secret), provider)
+      return report(await check(provider, values, plainSecrets(body)), new Date())
+    },
+
+    /** Re-checks the stored credentials and records the verdict; a provider that cannot answer changes nothing. */
+    async verifyStored(principal: Principal, id: string) {
+      const row = await load(principal, id, 'verify', [...visible, ...secrets])
+      const result = await check(providerOf(row), nonSecretValues(row), storedSecrets(row))
+      const at = new Date()
+      await row.update(verdictColumns(result, at))
+      return { result: report(result, at), integration: toView(kind, visible, row) }
     },
 
     async readCredentials(principal: Principal, id: string) {
       const row = await load(principal, id, 'credentials', ['id', 'tenantId', kind.providerField, ...secrets])
-      const credentials: Record<string, string> = {}
-      for (const field of secrets) {
-        const stored = row.get(field)
-        if (typeof stored === 'string') credentials[field] = deps.cipher.decrypt(stored, { kind: kind.kind, id: row.id, field })
-      }
-      return { id: row.id, tenantId: row.tenantId, [kind.providerField]: providerOf(row), credentials }
+      return { id: row.id, tenantId: row.tenantId, [kind.providerField]: providerOf(row), credentials: storedSecrets(row) }
     },
 
     async remove(principal: Principal, id: string) {

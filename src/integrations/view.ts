@@ -22,6 +22,7 @@ export function toView(kind: KindDefinition, columns: readonly string[], row: In
   }
   view.isActive = Boolean(plain.isActive)
   view.lastVerifiedAt = iso(plain.lastVerifiedAt)
+  view.credentialExpiresAt = iso(plain.credentialExpiresAt)
   view.createdAt = iso(plain.createdAt)
   view.updatedAt = iso(plain.updatedAt)
   return view

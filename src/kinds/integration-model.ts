@@ -23,6 +23,7 @@ export class IntegrationRecord extends Model<InferAttributes<IntegrationRecord>,
   declare verificationStatus: CreationOptional<VerificationStatus>
   declare lastVerifiedAt: CreationOptional<Date | null>
   declare verificationError: CreationOptional<string | null>
+  declare credentialExpiresAt: CreationOptional<Date | null>
   declare createdByAccountId: string
   declare createdAt: CreationOptional<Date>
   declare updatedAt: CreationOptional<Date>
@@ -45,6 +46,7 @@ export const DEFAULT_REFERENCE_TYPES: ReferenceColumnTypes = {
 }
 
 export function integrationAttributes(kind: KindDefinition, refs: ReferenceColumnTypes): ModelAttributes<IntegrationRecord> {
+  const providers = kind.providers.map((p) => p.id)
   const kindColumns: ModelAttributes = {}
   for (const [name, field] of Object.entries(kind.fields)) {
     kindColumns[name] = { ...field.column }
@@ -59,13 +61,20 @@ export function integrationAttributes(kind: KindDefinition, refs: ReferenceColum
       onDelete: 'CASCADE',
       onUpdate: 'CASCADE',
     },
-    [kind.providerField]: { type: DataTypes.ENUM(...kind.providers.map((p) => p.id)), allowNull: false },
+    // SQLite stores ENUM as plain TEXT: the model enforces the values on every dialect.
+    [kind.providerField]: { type: DataTypes.ENUM(...providers), allowNull: false, validate: { isIn: [providers] } },
     displayName: { type: DataTypes.STRING(255), allowNull: false },
     ...kindColumns,
     isActive: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: true },
-    verificationStatus: { type: DataTypes.ENUM(...VERIFICATION_STATUSES), allowNull: false, defaultValue: 'PENDING' },
+    verificationStatus: {
+      type: DataTypes.ENUM(...VERIFICATION_STATUSES),
+      allowNull: false,
+      defaultValue: 'PENDING',
+      validate: { isIn: [[...VERIFICATION_STATUSES]] },
+    },
     lastVerifiedAt: { type: DataTypes.DATE(3), allowNull: true },
     verificationError: { type: DataTypes.STRING(1024), allowNull: true },
+    credentialExpiresAt: { type: DataTypes.DATE(3), allowNull: true },
     createdByAccountId: {
       type: refs.accountId,
       allowNull: false,

@@ -1,5 +1,6 @@
 import { Type, type TObject, type TProperties, type TSchema } from '@sinclair/typebox'
 import { ref, StringEnum, TenantIdSchema } from '../http/common-schemas.js'
+import type { VerificationReport } from '../integrations/service.js'
 import { VERIFICATION_STATUSES } from './integration-model.js'
 import { fingerprintKey, hasSecretKey, type KindDefinition, type ProviderSpec } from './kind.js'
 
@@ -64,7 +65,8 @@ export function kindSchemas(kind: KindDefinition) {
       isActive: Type.Boolean(),
       verificationStatus: VerificationStatusSchema,
       lastVerifiedAt: Nullable(Timestamp),
-      verificationError: Nullable(Type.String()),
+      verificationError: Nullable(Type.String({ description: 'Why the last verification failed; safe to show' })),
+      credentialExpiresAt: Nullable({ ...Timestamp, description: 'When the secret expires, as the provider told at the last verification' }),
       createdByAccountId: Type.String(),
       createdAt: Timestamp,
       updatedAt: Timestamp,
@@ -130,8 +132,17 @@ export function kindSchemas(kind: KindDefinition) {
     closed,
   )
 
+  const VerificationOutcome = Type.Object(
+    {
+      result: Type.Unsafe<VerificationReport>(Type.Ref('VerificationResult')),
+      integration: ref(Integration),
+    },
+    { $id: `${kind.name}VerificationOutcome`, title: `${kind.name}VerificationOutcome` },
+  )
+
   return {
     Integration,
+    VerificationOutcome,
     Page,
     CreateRequest,
     UpdateRequest,
@@ -139,7 +150,7 @@ export function kindSchemas(kind: KindDefinition) {
     Credentials,
     ListQuery,
     /** Registered once with Fastify and the validators, in dependency order. */
-    shared: [Integration, Page, ...providerBodies, CreateRequest, UpdateRequest, CredentialsUpdate, Credentials] as TSchema[],
+    shared: [Integration, Page, ...providerBodies, CreateRequest, UpdateRequest, CredentialsUpdate, Credentials, VerificationOutcome] as TSchema[],
   }
 }
 
