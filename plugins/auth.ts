@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { createTokenVerifier, type Principal } from '../src/auth/tokens.js'
-import { unauthorized } from '../src/errors.js'
+import { ServiceError, unauthorized } from '../src/errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -19,7 +19,11 @@ export default fp(
     app.decorateRequest<Principal | null>('principal', null)
     app.decorate('authenticate', async (request: FastifyRequest) => {
       const header = request.headers.authorization
-      if (!header) throw unauthorized('Missing Authorization header: send "Authorization: Bearer <token>"')
+      if (!header) {
+        throw new ServiceError(401, 'UNAUTHORIZED', 'Missing Authorization header: send "Authorization: Bearer <token>"', {
+          'www-authenticate': 'Bearer realm="delivr-integrations"',
+        })
+      }
       const [scheme, token, extra] = header.split(' ')
       if (scheme?.toLowerCase() !== 'bearer' || !token || extra !== undefined) {
         throw unauthorized('Authorization header must be "Bearer <token>"')

@@ -28,6 +28,7 @@ interface Answer {
 /** Turns any error into the one error shape; the only place that knows database errors. */
 function classify(err: FastifyError, request: FastifyRequest): Answer {
   if (err instanceof ServiceError) {
+    // RFC 6750: no error code when no credentials were sent at all.
     const headers = err.statusCode === 401 ? { 'www-authenticate': 'Bearer error="invalid_token"', ...err.headers } : err.headers
     return { statusCode: err.statusCode, message: err.message, code: err.code, headers }
   }

@@ -38,10 +38,13 @@ export async function openDatabase(config: DatabaseConfig, kinds: readonly KindD
   try {
     await sequelize.authenticate()
     const models = defineReferenceModels(sequelize)
-    const referenceTypes = await ensureReferenceTables(sequelize, models, config.sync, log)
-    const integrations = new Map(kinds.map((k) => [k.kind, defineIntegrationModel(sequelize, k, referenceTypes)]))
-    const report = await syncOwnedTables(sequelize, [...integrations.values()], config.sync, log)
-    return { sequelize, dialect: config.dialect, models, integrations, schema: report, close: () => sequelize.close() }
+    const reference = await ensureReferenceTables(sequelize, models, config.sync, log)
+    const integrations = new Map(kinds.map((k) => [k.kind, defineIntegrationModel(sequelize, k, reference.types)]))
+    const owned = await syncOwnedTables(sequelize, [...integrations.values()], config.sync, log)
+    const report: SchemaReport = { missing: [...reference.missing, ...owned.missing], applied: owned.applied }
+    let closed: Promise<void> | undefined
+    const close = () => (closed ??= sequelize.close())
+    return { sequelize, dialect: config.dialect, models, integrations, schema: report, close }
   } catch (err) {
     await sequelize.close().catch(() => {})
     throw err

@@ -56,8 +56,8 @@ export function defineReferenceModels(sequelize: Sequelize) {
       name: { type: DataTypes.STRING(255), allowNull: false },
       picture: { type: DataTypes.STRING(255), allowNull: true },
       createdTime: { type: DataTypes.FLOAT, allowNull: true },
-      createdAt: DataTypes.DATE,
-      updatedAt: DataTypes.DATE,
+      createdAt: { type: DataTypes.DATE, allowNull: false },
+      updatedAt: { type: DataTypes.DATE, allowNull: false },
     },
     { sequelize, tableName: 'accounts', modelName: 'Account' },
   )
@@ -72,8 +72,8 @@ export function defineReferenceModels(sequelize: Sequelize) {
         allowNull: false,
         references: { model: 'accounts', key: 'id' },
       },
-      createdAt: DataTypes.DATE,
-      updatedAt: DataTypes.DATE,
+      createdAt: { type: DataTypes.DATE, allowNull: false },
+      updatedAt: { type: DataTypes.DATE, allowNull: false },
     },
     { sequelize, tableName: 'tenants', modelName: 'Tenant' },
   )
@@ -88,8 +88,8 @@ export function defineReferenceModels(sequelize: Sequelize) {
       tenantId: { type: DataTypes.CHAR(36).BINARY, allowNull: true, references: { model: 'tenants', key: 'id' } },
       permission: { type: DataTypes.ENUM('Owner', 'Editor', 'Viewer'), allowNull: true },
       isCreator: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
-      createdAt: DataTypes.DATE,
-      updatedAt: DataTypes.DATE,
+      createdAt: { type: DataTypes.DATE, allowNull: false },
+      updatedAt: { type: DataTypes.DATE, allowNull: false },
     },
     { sequelize, tableName: 'collaborators', modelName: 'Collaborator' },
   )

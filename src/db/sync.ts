@@ -17,6 +17,13 @@ export interface SchemaReport {
 
 type AnyModel = ModelStatic<Model>
 
+export interface ReferenceTables {
+  /** Column types of the referenced keys, so foreign keys match them. */
+  types: ReferenceColumnTypes
+  /** Reference tables the database lacks (only with DB_SYNC=off, which creates nothing). */
+  missing: string[]
+}
+
 /**
  * Reference tables belong to the main Delivr server: created when missing (standalone and
  * development), never altered or dropped, whatever the sync mode.
@@ -26,14 +33,22 @@ export async function ensureReferenceTables(
   models: ReferenceModels,
   mode: SyncMode,
   log: SyncLogger,
-): Promise<ReferenceColumnTypes> {
+): Promise<ReferenceTables> {
   const qi = sequelize.getQueryInterface()
+  const missing: string[] = []
   for (const model of [models.Account, models.Tenant, models.Collaborator] as AnyModel[]) {
-    if (mode === 'off' || (await qi.tableExists(model.getTableName()))) continue
+    const table = model.getTableName() as string
+    if (await qi.tableExists(table)) continue
+    if (mode === 'off') {
+      missing.push(`table ${table}`)
+      continue
+    }
     await model.sync()
-    log.info({ table: model.getTableName() }, 'created missing reference table')
+    log.info({ table }, 'created missing reference table')
   }
-  return sequelize.getDialect() === 'mysql' ? readReferenceTypes(sequelize) : DEFAULT_REFERENCE_TYPES
+  if (missing.length) log.warn({ missing, mode }, 'reference tables are missing')
+  const types = sequelize.getDialect() === 'mysql' ? await readReferenceTypes(sequelize) : DEFAULT_REFERENCE_TYPES
+  return { types, missing }
 }
 
 async function readReferenceTypes(sequelize: Sequelize): Promise<ReferenceColumnTypes> {

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox'
 import { DataTypes } from 'sequelize'
 import { FieldError } from '../../errors.js'
 import type { FieldValues, KindDefinition } from '../kind.js'
+import { verifyBitbucket, verifyGithub, verifyGitlab } from '../../verify/scm/index.js'
 import { parseRepositoryUrl } from './repository-url.js'
 
 const Name = (description: string) => Type.String({ minLength: 1, maxLength: 255, description })
@@ -18,9 +19,16 @@ export const scm: KindDefinition = {
       label: 'GitHub',
       required: ['repositoryUrl', 'accessToken'],
       optional: ['defaultBranch', 'githubOrganization', 'githubRepository'],
+      verify: verifyGithub,
     },
-    { id: 'GITLAB', label: 'GitLab', required: ['repositoryUrl', 'accessToken'], optional: ['defaultBranch'] },
-    { id: 'BITBUCKET', label: 'Bitbucket Cloud', required: ['repositoryUrl', 'accessToken'], optional: ['defaultBranch'] },
+    { id: 'GITLAB', label: 'GitLab', required: ['repositoryUrl', 'accessToken'], optional: ['defaultBranch'], verify: verifyGitlab },
+    {
+      id: 'BITBUCKET',
+      label: 'Bitbucket Cloud',
+      required: ['repositoryUrl', 'accessToken'],
+      optional: ['defaultBranch'],
+      verify: verifyBitbucket,
+    },
   ],
   fields: {
     githubOrganization: {

@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto'
+import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { AddressInfo, LookupFunction } from 'node:net'
+import type { Config } from '../../src/config/load-config.js'
+import { createOutboundClient } from '../../src/outbound/index.js'
+import type { VerifyContext } from '../../src/verify/types.js'
+import type { TestCertificate } from './tls.js'
+
+interface Teardown {
+  teardown(fn: () => unknown): void
+}
+
+export interface ReceivedRequest {
+  method: string
+  /** Path and query exactly as sent, e.g. `/api/v4/projects/group%2Fproject`. */
+  path: string
+  headers: IncomingHttpHeaders
+}
+
+export interface Reply {
+  status?: number
+  headers?: Record<string, string>
+  /** Objects are sent as JSON; strings as they are. */
+  body?: unknown
+}
+
+/** A reply, a reply computed from the request, or `'hang'` to accept the request and never answer. */
+export type Route = Reply | 'hang' | ((request: ReceivedRequest) => Reply | 'hang')
+
+export interface ProviderDouble {
+  /** `http(s)://<hostname>:<port>`; the server itself listens on 127.0.0.1 only. */
+  origin: string
+  port: number
+  /** Every request received, in order, whether or not a route matched. */
+  received: ReceivedRequest[]
+  readonly connections: number
+  /** Scripts the answer to `METHOD path` (path with its query); unscripted requests get a 404. */
+  on(method: string, path: string, route: Route): ProviderDouble
+}
+
+export interface DoubleOptions {
+  /** Serve https with this certificate. */
+  tls?: TestCertificate
+  /** Host name used in `origin`; resolve it to 127.0.0.1 with `loopbackLookup`. Default 127.0.0.1. */
+  hostname?: string
+}
+
+/** A scriptable stand-in for a provider's API on a loopback port, closed at teardown. */
+export async function startProviderDouble(t: Teardown, options: DoubleOptions = {}): Promise<ProviderDouble> {
+  const routes = new Map<string, Route>()
+  const received: ReceivedRequest[] = []
+  let connections = 0
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const request = { method: req.method ?? '', path: req.url ?? '', headers: req.headers }
+    received.push(request)
+    const route = routes.get(`${request.method} ${request.path}`) ?? { status: 404, body: { message: 'Not Found' } }
+    const reply = typeof route === 'function' ? route(request) : route
+    if (reply === 'hang') return
+    send(res, reply)
+  }
+  const server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handle) : createHttpServer(handle)
+  server.on('connection', () => {
+    connections++
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  )
+  const { port } = server.address() as AddressInfo
+  const double: ProviderDouble = {
+    origin: `${options.tls ? 'https' : 'http'}://${options.hostname ?? '127.0.0.1'}:${port}`,
+    port,
+    received,
+    get connections() {
+      return connections
+    },
+    on(method, path, route) {
+      routes.set(`${method} ${path}`, route)
+      return double
+    },
+  }
+  return double
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  const json = reply.body !== undefined && typeof reply.body !== 'string'
+  const body = reply.body === undefined ? '' : json ? JSON.stringify(reply.body) : String(reply.body)
+  res.writeHead(reply.status ?? 200, { ...(json ? { 'content-type': 'application/json; charset=utf-8' } : {}), ...reply.headers })
+  res.end(body)
+}
+
+/** Resolves every given name to 127.0.0.1 and nothing else, like a DNS that knows only these names. */
+export function loopbackLookup(...names: string[]): LookupFunction {
+  return (hostname, options, callback) => {
+    if (!names.includes(hostname)) {
+      callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), [])
+    } else if (options.all) callback(null, [{ address: '127.0.0.1', family: 4 }])
+    else callback(null, '127.0.0.1', 4)
+  }
+}
+
+export interface ContextOptions {
+  apis?: Partial<Config['providerApis']>
+  timeoutMs?: number
+  allowedHosts?: string[]
+  ca?: string[]
+  lookup?: LookupFunction
+}
+
+/** A verify context with a real guarded client; APIs not given point at a closed port. */
+export function verifyContext(t: Teardown, options: ContextOptions = {}): VerifyContext {
+  const unused = 'http://127.0.0.1:9'
+  const http = createOutboundClient({
+    timeoutMs: options.timeoutMs ?? 3000,
+    allowedHosts: new Set(options.allowedHosts ?? []),
+    ...(options.ca ? { ca: options.ca } : {}),
+    ...(options.lookup ? { lookup: options.lookup } : {}),
+  })
+  t.teardown(() => http.close())
+  return {
+    http,
+    apis: { github: unused, bitbucket: unused, slack: unused, appStore: unused, googleToken: unused, play: unused, ...options.apis },
+  }
+}
+
+/** A fresh random token, so a test can search every output for it. */
+export function testToken(prefix: string): string {
+  return `${prefix}${randomBytes(20).toString('hex')}`
+}
+
+/** The error a promise rejects with; fails when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise
+  } catch (err) {
+    return err
+  }
+  throw new Error('expected a rejection')
+}

@@ -1,0 +1,258 @@
+import t, { type Test } from 'tap'
+import { ProviderUnavailableError } from '../../src/errors.js'
+import { OutboundError } from '../../src/outbound/index.js'
+import { verifyBitbucket } from '../../src/verify/scm/bitbucket.js'
+import type { VerificationResult, VerifyRequest } from '../../src/verify/types.js'
+import { rejection, startProviderDouble, testToken, verifyContext, type ProviderDouble } from '../helpers/provider-double.js'
+
+const REPO = '/2.0/repositories/acme/mobile-app'
+const PERMISSIONS = `/2.0/user/permissions/repositories?q=${encodeURIComponent('repository.full_name="acme/mobile-app"')}`
+
+function request(token: string, values: Record<string, unknown> = {}): VerifyRequest {
+  return {
+    provider: 'BITBUCKET',
+    values: { repositoryUrl: 'https://bitbucket.org/acme/mobile-app', defaultBranch: 'main', ...values },
+    secrets: { accessToken: token },
+  }
+}
+
+const repository = {
+  type: 'repository',
+  full_name: 'acme/mobile-app',
+  name: 'Mobile App',
+  slug: 'mobile-app',
+  is_private: true,
+  mainbranch: { type: 'branch', name: 'main' },
+  workspace: { type: 'workspace', slug: 'acme' },
+}
+
+function permission(level: string) {
+  return {
+    pagelen: 10,
+    page: 1,
+    size: 1,
+    values: [
+      {
+        type: 'repository_permission',
+        permission: level,
+        repository: { type: 'repository', full_name: 'acme/mobile-app', name: 'Mobile App' },
+        user: { type: 'user', display_name: 'Delivr Bot' },
+      },
+    ],
+  }
+}
+
+const notFound = (message: string) => ({ status: 404, body: { type: 'error', error: { message } } })
+
+async function bitbucket(t: Test, options: { timeoutMs?: number } = {}) {
+  const double = await startProviderDouble(t)
+  return { double, context: verifyContext(t, { apis: { bitbucket: `${double.origin}/2.0` }, ...options }) }
+}
+
+function calls(double: ProviderDouble) {
+  return double.received.map((r) => `${r.method} ${r.path}`)
+}
+
+function checksOf(result: VerificationResult) {
+  return result.checks.map(({ name, ok }) => [name, ok])
+}
+
+function assertNoSecret(t: Test, value: unknown, token: string) {
+  t.notMatch(JSON.stringify(value), token, 'the token appears nowhere in the output')
+}
+
+t.test('a token with write permission on an existing branch is VALID', async (t) => {
+  const { double, context } = await bitbucket(t)
+  const token = testToken('ATCTT3x')
+  double
+    .on('GET', REPO, { headers: { 'x-oauth-scopes': 'pullrequest, repository:write' }, body: repository })
+    .on('GET', PERMISSIONS, { body: permission('write') })
+    .on('GET', `${REPO}/refs/branches/main`, { body: { type: 'branch', name: 'main' } })
+
+  const result = await verifyBitbucket(request(token), context)
+
+  t.equal(result.verdict, 'VALID')
+  t.equal(result.message, 'Verified: token can push to acme/mobile-app')
+  t.same(checksOf(result), [
+    ['authenticated', true],
+    ['repository-visible', true],
+    ['can-push', true],
+    ['default-branch-exists', true],
+  ])
+  t.equal(result.checks[2]?.detail, 'token can push to acme/mobile-app (permission: write)')
+  t.same(result.facts, { fullName: 'acme/mobile-app', defaultBranch: 'main', visibility: 'private' })
+  t.same(result.credential, { expiresAt: null, scopes: ['pullrequest', 'repository:write'] })
+  t.same(calls(double), [`GET ${REPO}`, `GET ${PERMISSIONS}`, `GET ${REPO}/refs/branches/main`])
+  for (const received of double.received) {
+    t.equal(received.headers.authorization, `Bearer ${token}`)
+    t.equal(received.headers['user-agent'], 'delivr-integrations')
+  }
+  assertNoSecret(t, result, token)
+})
+
+t.test('a read-only token is INVALID: it can read but not push', async (t) => {
+  const { double, context } = await bitbucket(t)
+  const token = testToken('ATCTT3x')
+  double.on('GET', REPO, { body: { ...repository, is_private: false } }).on('GET', PERMISSIONS, { body: permission('read') })
+
+  const result = await verifyBitbucket(request(token), context)
+
+  t.equal(result.verdict, 'INVALID')
+  t.equal(result.message, 'The token can read acme/mobile-app but cannot push to it (permission: read)')
+  t.same(result.checks[2], { name: 'can-push', ok: false, detail: 'token can read but not push (permission: read)' })
+  t.same(result.checks[3], { name: 'default-branch-exists', ok: false, detail: 'not checked: the token cannot push' })
+  t.equal(result.facts.visibility, 'public')
+  t.same(calls(double), [`GET ${REPO}`, `GET ${PERMISSIONS}`], 'the branch was not asked for')
+  assertNoSecret(t, result, token)
+})
+
+t.test('a public repository with no permission entry reads as permission none', async (t) => {
+  const { double, context } = await bitbucket(t)
+  double.on('GET', REPO, { body: { ...repository, is_private: false } }).on('GET', PERMISSIONS, { body: { pagelen: 10, values: [], page: 1, size: 0 } })
+  const result = await verifyBitbucket(request(testToken('ATCTT3x')), context)
+  t.equal(result.verdict, 'INVALID')
+  t.equal(result.checks[2]?.detail, 'token can read but not push (permission: none)')
+})
+
+t.test('an access token that cannot list user permissions can push by its repository:write scope', async (t) => {
+  const { double, context } = await bitbucket(t)
+  double
+    .on('GET', REPO, { headers: { 'x-oauth-scopes': 'repository:write', 'x-credential-type': 'repo_access_token' }, body: repository })
+    .on('GET', PERMISSIONS, { status: 403, body: { type: 'error', error: { message: 'Access denied' } } })
+    .on('GET', `${REPO}/refs/branches/main`, { body: { type: 'branch', name: 'main' } })
+  const result = await verifyBitbucket(request(testToken('ATCTT3x')), context)
+  t.equal(result.verdict, 'VALID')
+  t.equal(result.checks[2]?.detail, 'token can push to acme/mobile-app (scope: repository:write)')
+})
+
+t.test('without a permission answer or a write scope, push access is unknown and the result INVALID', async (t) => {
+  const { double, context } = await bitbucket(t)
+  double
+    .on('GET', REPO, { headers: { 'x-oauth-scopes': 'repository' }, body: repository })
+    .on('GET', PERMISSIONS, { status: 403, body: { type: 'error', error: { message: 'Access denied' } } })
+  const result = await verifyBitbucket(request(testToken('ATCTT3x')), context)
+  t.equal(result.verdict, 'INVALID')
+  t.same(result.checks[2], { name: 'can-push', ok: false, detail: "could not tell whether the token can push: Bitbucket did not report the token's permission (403)" })
+})
+
+t.test('a missing branch is INVALID and names the branch', async (t) => {
+  const { double, context } = await bitbucket(t)
+  const token = testToken('ATCTT3x')
+  double
+    .on('GET', REPO, { body: repository })
+    .on('GET', PERMISSIONS, { body: permission('admin') })
+    .on('GET', `${REPO}/refs/branches/develop`, notFound('develop not found'))
+
+  const result = await verifyBitbucket(request(token, { defaultBranch: 'develop' }), context)
+
+  t.equal(result.verdict, 'INVALID')
+  t.equal(result.message, 'Branch develop does not exist in acme/mobile-app')
+  t.same(result.checks[3], { name: 'default-branch-exists', ok: false, detail: 'branch develop does not exist in acme/mobile-app' })
+  t.equal(result.facts.defaultBranch, 'main')
+  assertNoSecret(t, result, token)
+})
+
+t.test('a refused token is INVALID and nothing after authentication is checked', async (t) => {
+  const { double, context } = await bitbucket(t)
+  const token = testToken('ATCTT3x')
+  double.on('GET', REPO, { status: 401, headers: { 'www-authenticate': 'Bearer realm="Bitbucket.org HTTP"' }, body: { type: 'error', error: { message: 'Token is invalid or not supported for this endpoint.' } } })
+
+  const result = await verifyBitbucket(request(token), context)
+
+  t.equal(result.verdict, 'INVALID')
+  t.equal(result.message, 'Bitbucket refused the access token')
+  t.same(result.checks.map((c) => c.detail), [
+    'Bitbucket refused the token',
+    'not checked: the token was refused',
+    'not checked: the token was refused',
+    'not checked: the token was refused',
+  ])
+  t.same(calls(double), [`GET ${REPO}`])
+  assertNoSecret(t, result, token)
+})
+
+t.test('a token Bitbucket calls expired is EXPIRED', async (t) => {
+  const { double, context } = await bitbucket(t)
+  const token = testToken('ATCTT3x')
+  double.on('GET', REPO, { status: 401, body: { type: 'error', error: { message: 'Access token expired.' } } })
+  const result = await verifyBitbucket(request(token), context)
+  t.equal(result.verdict, 'EXPIRED')
+  t.equal(result.message, 'Bitbucket says the access token has expired')
+  t.same(result.credential, { expiresAt: null, scopes: null })
+  assertNoSecret(t, result, token)
+})
+
+t.test('a repository Bitbucket answers 404 for is INVALID: not found or not visible', async (t) => {
+  const { double, context } = await bitbucket(t)
+  const token = testToken('ATCTT3x')
+  double.on('GET', REPO, notFound('You may not have access to this repository or it no longer exists in this workspace.'))
+
+  const result = await verifyBitbucket(request(token), context)
+
+  t.equal(result.verdict, 'INVALID')
+  t.equal(result.message, 'Repository acme/mobile-app was not found or the token cannot see it')
+  t.same(checksOf(result), [
+    ['authenticated', true],
+    ['repository-visible', false],
+    ['can-push', false],
+    ['default-branch-exists', false],
+  ])
+  t.same(calls(double), [`GET ${REPO}`])
+  assertNoSecret(t, result, token)
+})
+
+t.test('a rate-limited Bitbucket is a 503 carrying its Retry-After', async (t) => {
+  const { double, context } = await bitbucket(t)
+  const token = testToken('ATCTT3x')
+  double.on('GET', REPO, { status: 429, headers: { 'retry-after': '15' }, body: 'Rate limit for this resource has been exceeded' })
+  const err = await rejection(verifyBitbucket(request(token), context))
+  t.type(err, ProviderUnavailableError)
+  const unavailable = err as ProviderUnavailableError
+  t.equal(unavailable.statusCode, 503)
+  t.equal(unavailable.code, 'PROVIDER_RATE_LIMITED')
+  t.same(unavailable.headers, { 'retry-after': '15' })
+  t.equal(unavailable.message, 'Bitbucket rate limit reached; retry after 15 seconds')
+  assertNoSecret(t, unavailable.message, token)
+})
+
+t.test('a rate limit without Retry-After is still a 503, without a retry time', async (t) => {
+  const { double, context } = await bitbucket(t)
+  double.on('GET', REPO, { body: repository }).on('GET', PERMISSIONS, { status: 429, body: '' })
+  const err = (await rejection(verifyBitbucket(request(testToken('ATCTT3x')), context))) as ProviderUnavailableError
+  t.equal(err.code, 'PROVIDER_RATE_LIMITED')
+  t.same(err.headers, {})
+  t.equal(err.message, 'Bitbucket rate limit reached; retry later')
+})
+
+t.test('a Bitbucket server error is a 503 without a verdict', async (t) => {
+  const { double, context } = await bitbucket(t)
+  double.on('GET', REPO, { status: 500, body: { type: 'error', error: { message: 'Something went wrong' } } })
+  const err = (await rejection(verifyBitbucket(request(testToken('ATCTT3x')), context))) as ProviderUnavailableError
+  t.type(err, ProviderUnavailableError)
+  t.equal(err.code, 'PROVIDER_ERROR')
+  t.equal(err.message, 'Bitbucket answered 500; try again later')
+})
+
+t.test('a Bitbucket that never answers times out with OutboundError TIMEOUT', async (t) => {
+  const { double, context } = await bitbucket(t, { timeoutMs: 300 })
+  double.on('GET', REPO, 'hang')
+  const err = await rejection(verifyBitbucket(request(testToken('ATCTT3x')), context))
+  t.type(err, OutboundError)
+  t.equal((err as OutboundError).code, 'TIMEOUT')
+})
+
+t.test('a redirect to another origin is refused and the token never reaches it', async (t) => {
+  const a = await startProviderDouble(t)
+  const b = await startProviderDouble(t)
+  a.on('GET', REPO, { status: 301, headers: { location: `${b.origin}${REPO}` } })
+  b.on('GET', REPO, { body: repository })
+  const context = verifyContext(t, { apis: { bitbucket: `${a.origin}/2.0` } })
+
+  const err = await rejection(verifyBitbucket(request(testToken('ATCTT3x')), context))
+
+  t.type(err, OutboundError)
+  t.equal((err as OutboundError).code, 'REDIRECT_REFUSED')
+  t.equal(a.received.length, 1)
+  t.equal(b.received.length, 0, 'the other origin received nothing')
+  t.equal(b.connections, 0)
+})

@@ -1,0 +1,308 @@
+import t, { type Test } from 'tap'
+import { ProviderUnavailableError } from '../../src/errors.js'
+import { OutboundError } from '../../src/outbound/index.js'
+import { verifyGitlab } from '../../src/verify/scm/gitlab.js'
+import type { VerificationResult, VerifyRequest } from '../../src/verify/types.js'
+import { loopbackLookup, rejection, startProviderDouble, testToken, verifyContext, type ProviderDouble } from '../helpers/provider-double.js'
+import { localhostCertificate } from '../helpers/tls.js'
+
+const PROJECT = '/api/v4/projects/acme%2Fmobile%2Fapp'
+const SELF = '/api/v4/personal_access_tokens/self'
+
+function request(double: ProviderDouble, token: string, values: Record<string, unknown> = {}): VerifyRequest {
+  return {
+    provider: 'GITLAB',
+    values: { repositoryUrl: `${double.origin}/acme/mobile/app`, defaultBranch: 'main', ...values },
+    secrets: { accessToken: token },
+  }
+}
+
+function project(permissions: Record<string, unknown> = { project_access: { access_level: 30, notification_level: 3 }, group_access: null }, overrides: Record<string, unknown> = {}) {
+  return {
+    id: 42,
+    name: 'app',
+    path_with_namespace: 'acme/mobile/app',
+    default_branch: 'main',
+    visibility: 'internal',
+    archived: false,
+    permissions,
+    ...overrides,
+  }
+}
+
+const tokenInfo = {
+  id: 7,
+  name: 'delivr',
+  revoked: false,
+  created_at: '2025-01-15T10:00:00.000Z',
+  scopes: ['api', 'write_repository'],
+  user_id: 3,
+  last_used_at: null,
+  active: true,
+  expires_at: '2031-01-15',
+}
+
+async function gitlab(t: Test, options: { timeoutMs?: number } = {}) {
+  const tls = await localhostCertificate()
+  const double = await startProviderDouble(t, { tls, hostname: 'localhost' })
+  const context = verifyContext(t, {
+    allowedHosts: [`localhost:${double.port}`],
+    ca: [tls.cert],
+    lookup: loopbackLookup('localhost'),
+    ...options,
+  })
+  return { double, context }
+}
+
+function calls(double: ProviderDouble) {
+  return double.received.map((r) => `${r.method} ${r.path}`)
+}
+
+function checksOf(result: VerificationResult) {
+  return result.checks.map(({ name, ok }) => [name, ok])
+}
+
+function assertNoSecret(t: Test, value: unknown, token: string) {
+  t.notMatch(JSON.stringify(value), token, 'the token appears nowhere in the output')
+}
+
+t.test('a developer token on an existing branch is VALID, with expiry and scopes from the token itself', async (t) => {
+  const { double, context } = await gitlab(t)
+  const token = testToken('glpat-')
+  double
+    .on('GET', PROJECT, { body: project() })
+    .on('GET', `${PROJECT}/repository/branches/main`, { body: { name: 'main', protected: true, default: true } })
+    .on('GET', SELF, { body: tokenInfo })
+
+  const result = await verifyGitlab(request(double, token), context)
+
+  t.equal(result.verdict, 'VALID')
+  t.equal(result.message, 'Verified: token can push to acme/mobile/app')
+  t.same(checksOf(result), [
+    ['authenticated', true],
+    ['repository-visible', true],
+    ['can-push', true],
+    ['default-branch-exists', true],
+  ])
+  t.equal(result.checks[2]?.detail, 'token can push to acme/mobile/app (role: developer)')
+  t.same(result.facts, { fullName: 'acme/mobile/app', defaultBranch: 'main', visibility: 'internal' })
+  t.same(result.credential, { expiresAt: '2031-01-15T00:00:00.000Z', scopes: ['api', 'write_repository'] })
+  t.same(calls(double), [`GET ${PROJECT}`, `GET ${PROJECT}/repository/branches/main`, `GET ${SELF}`])
+  for (const received of double.received) {
+    t.equal(received.headers['private-token'], token, 'the token travels in PRIVATE-TOKEN')
+    t.notOk('authorization' in received.headers)
+    t.equal(received.headers['user-agent'], 'delivr-integrations')
+  }
+  assertNoSecret(t, result, token)
+})
+
+t.test('maintainer access through the group counts, and a token that cannot describe itself is fine', async (t) => {
+  const { double, context } = await gitlab(t)
+  double
+    .on('GET', PROJECT, { body: project({ project_access: null, group_access: { access_level: 40, notification_level: 3 } }) })
+    .on('GET', `${PROJECT}/repository/branches/main`, { body: { name: 'main' } })
+    .on('GET', SELF, { status: 404, body: { message: '404 Not Found' } })
+  const result = await verifyGitlab(request(double, testToken('glpat-')), context)
+  t.equal(result.verdict, 'VALID')
+  t.equal(result.checks[2]?.detail, 'token can push to acme/mobile/app (role: maintainer)')
+  t.same(result.credential, { expiresAt: null, scopes: null })
+})
+
+t.test('a reporter token is INVALID: it can read but not push', async (t) => {
+  const { double, context } = await gitlab(t)
+  const token = testToken('glpat-')
+  double
+    .on('GET', PROJECT, { body: project({ project_access: { access_level: 20, notification_level: 3 }, group_access: null }) })
+    .on('GET', SELF, { body: tokenInfo })
+
+  const result = await verifyGitlab(request(double, token), context)
+
+  t.equal(result.verdict, 'INVALID')
+  t.equal(result.message, 'The token can read acme/mobile/app but cannot push to it (permission: reporter)')
+  t.same(result.checks[2], { name: 'can-push', ok: false, detail: 'token can read but not push (permission: reporter)' })
+  t.same(result.checks[3], { name: 'default-branch-exists', ok: false, detail: 'not checked: the token cannot push' })
+  t.same(calls(double), [`GET ${PROJECT}`, `GET ${SELF}`], 'no branch call; the token still describes itself')
+  t.equal(result.credential.expiresAt, '2031-01-15T00:00:00.000Z')
+  assertNoSecret(t, result, token)
+})
+
+t.test('a public project the token is no member of reads as permission none', async (t) => {
+  const { double, context } = await gitlab(t)
+  double.on('GET', PROJECT, { body: project({ project_access: null, group_access: null }, { visibility: 'public' }) })
+  const result = await verifyGitlab(request(double, testToken('glpat-')), context)
+  t.equal(result.verdict, 'INVALID')
+  t.equal(result.checks[2]?.detail, 'token can read but not push (permission: none)')
+  t.equal(result.facts.visibility, 'public')
+})
+
+t.test('a missing branch is INVALID; the branch name is sent URL-encoded', async (t) => {
+  const { double, context } = await gitlab(t)
+  const token = testToken('glpat-')
+  double
+    .on('GET', PROJECT, { body: project() })
+    .on('GET', `${PROJECT}/repository/branches/release%2F2.x`, { status: 404, body: { message: '404 Branch Not Found' } })
+    .on('GET', SELF, { body: tokenInfo })
+
+  const result = await verifyGitlab(request(double, token, { defaultBranch: 'release/2.x' }), context)
+
+  t.equal(result.verdict, 'INVALID')
+  t.equal(result.message, 'Branch release/2.x does not exist in acme/mobile/app')
+  t.same(result.checks[3], { name: 'default-branch-exists', ok: false, detail: 'branch release/2.x does not exist in acme/mobile/app' })
+  t.equal(double.received[1]?.path, `${PROJECT}/repository/branches/release%2F2.x`)
+  assertNoSecret(t, result, token)
+})
+
+t.test('a refused token is INVALID and the token is not asked about itself', async (t) => {
+  const { double, context } = await gitlab(t)
+  const token = testToken('glpat-')
+  double.on('GET', PROJECT, { status: 401, body: { message: '401 Unauthorized' } })
+
+  const result = await verifyGitlab(request(double, token), context)
+
+  t.equal(result.verdict, 'INVALID')
+  t.equal(result.message, 'GitLab refused the access token')
+  t.same(result.checks.map((c) => c.detail), [
+    'GitLab refused the token',
+    'not checked: the token was refused',
+    'not checked: the token was refused',
+    'not checked: the token was refused',
+  ])
+  t.same(calls(double), [`GET ${PROJECT}`])
+  assertNoSecret(t, result, token)
+})
+
+t.test('a token GitLab calls expired is EXPIRED', async (t) => {
+  const { double, context } = await gitlab(t)
+  const token = testToken('glpat-')
+  double.on('GET', PROJECT, {
+    status: 401,
+    headers: { 'www-authenticate': 'Bearer realm="Protected by OAuth 2.0", error="invalid_token", error_description="Token is expired."' },
+    body: { error: 'invalid_token', error_description: 'Token is expired. You can either do re-authorization or token refresh.' },
+  })
+  const result = await verifyGitlab(request(double, token), context)
+  t.equal(result.verdict, 'EXPIRED')
+  t.equal(result.message, 'GitLab says the access token has expired')
+  t.notMatch(JSON.stringify(result), 're-authorization', 'the provider body is not passed on')
+  assertNoSecret(t, result, token)
+})
+
+t.test('a revoked token is INVALID, not EXPIRED', async (t) => {
+  const { double, context } = await gitlab(t)
+  double.on('GET', PROJECT, { status: 401, body: { error: 'invalid_token', error_description: 'Token was revoked. You have to re-authorize from the user.' } })
+  const result = await verifyGitlab(request(double, testToken('glpat-')), context)
+  t.equal(result.verdict, 'INVALID')
+})
+
+t.test('a project GitLab answers 404 for is INVALID: not found or not visible', async (t) => {
+  const { double, context } = await gitlab(t)
+  const token = testToken('glpat-')
+  double.on('GET', PROJECT, { status: 404, body: { message: '404 Project Not Found' } }).on('GET', SELF, { body: tokenInfo })
+
+  const result = await verifyGitlab(request(double, token), context)
+
+  t.equal(result.verdict, 'INVALID')
+  t.equal(result.message, 'Repository acme/mobile/app was not found or the token cannot see it')
+  t.same(checksOf(result), [
+    ['authenticated', true],
+    ['repository-visible', false],
+    ['can-push', false],
+    ['default-branch-exists', false],
+  ])
+  t.same(result.facts, { fullName: null, defaultBranch: null, visibility: null })
+  assertNoSecret(t, result, token)
+})
+
+t.test('a token without an API scope is INVALID and says which scope is missing', async (t) => {
+  const { double, context } = await gitlab(t)
+  double.on('GET', PROJECT, {
+    status: 403,
+    body: { error: 'insufficient_scope', error_description: 'The request requires higher privileges than provided by the access token.', scope: 'api read_api' },
+  })
+  const result = await verifyGitlab(request(double, testToken('glpat-')), context)
+  t.equal(result.verdict, 'INVALID')
+  t.equal(result.message, 'GitLab refused access to acme/mobile/app: the token lacks the api or read_api scope')
+})
+
+t.test('a rate-limited GitLab is a 503 carrying its Retry-After', async (t) => {
+  const { double, context } = await gitlab(t)
+  const token = testToken('glpat-')
+  const reset = Math.floor(Date.now() / 1000) + 30
+  double.on('GET', PROJECT, {
+    status: 429,
+    headers: {
+      'retry-after': '30',
+      'ratelimit-limit': '2000',
+      'ratelimit-observed': '2001',
+      'ratelimit-remaining': '0',
+      'ratelimit-reset': String(reset),
+      'ratelimit-resettime': new Date(reset * 1000).toUTCString(),
+    },
+    body: 'Retry later',
+  })
+
+  const err = await rejection(verifyGitlab(request(double, token), context))
+
+  t.type(err, ProviderUnavailableError)
+  const unavailable = err as ProviderUnavailableError
+  t.equal(unavailable.statusCode, 503)
+  t.equal(unavailable.code, 'PROVIDER_RATE_LIMITED')
+  t.same(unavailable.headers, { 'retry-after': '30' })
+  t.equal(unavailable.message, 'GitLab rate limit reached; retry after 30 seconds')
+  assertNoSecret(t, unavailable.message, token)
+})
+
+t.test('a GitLab server error is a 503 without a verdict', async (t) => {
+  const { double, context } = await gitlab(t)
+  double.on('GET', PROJECT, { status: 500, body: { message: '500 Internal Server Error' } })
+  const err = (await rejection(verifyGitlab(request(double, testToken('glpat-')), context))) as ProviderUnavailableError
+  t.type(err, ProviderUnavailableError)
+  t.equal(err.code, 'PROVIDER_ERROR')
+  t.equal(err.message, 'GitLab answered 500; try again later')
+})
+
+t.test('a GitLab that never answers times out with OutboundError TIMEOUT', async (t) => {
+  const { double, context } = await gitlab(t, { timeoutMs: 300 })
+  double.on('GET', PROJECT, 'hang')
+  const err = await rejection(verifyGitlab(request(double, testToken('glpat-')), context))
+  t.type(err, OutboundError)
+  t.equal((err as OutboundError).code, 'TIMEOUT')
+})
+
+t.test('a redirect to another GitLab origin is refused and the token never reaches it', async (t) => {
+  const tls = await localhostCertificate()
+  const a = await startProviderDouble(t, { tls, hostname: 'localhost' })
+  const b = await startProviderDouble(t, { tls, hostname: 'localhost' })
+  a.on('GET', PROJECT, { status: 302, headers: { location: `${b.origin}${PROJECT}` } })
+  b.on('GET', PROJECT, { body: project() })
+  const context = verifyContext(t, {
+    allowedHosts: [`localhost:${a.port}`, `localhost:${b.port}`],
+    ca: [tls.cert],
+    lookup: loopbackLookup('localhost'),
+  })
+
+  const err = await rejection(verifyGitlab(request(a, testToken('glpat-')), context))
+
+  t.type(err, OutboundError)
+  t.equal((err as OutboundError).code, 'REDIRECT_REFUSED')
+  t.equal(a.received.length, 1)
+  t.equal(b.received.length, 0, 'the other origin received nothing')
+  t.equal(b.connections, 0)
+})
+
+t.test('a GitLab host that resolves to loopback and is not allow-listed is refused before anything is sent', async (t) => {
+  const tls = await localhostCertificate()
+  const double = await startProviderDouble(t, { tls, hostname: 'gitlab.example.test' })
+  double.on('GET', PROJECT, { body: project() })
+  const context = verifyContext(t, {
+    allowedHosts: ['localhost:443'],
+    ca: [tls.cert],
+    lookup: loopbackLookup('gitlab.example.test'),
+  })
+
+  const err = await rejection(verifyGitlab(request(double, testToken('glpat-')), context))
+
+  t.type(err, OutboundError)
+  t.equal((err as OutboundError).code, 'ADDRESS_REFUSED')
+  t.equal(double.connections, 0)
+  t.equal(double.received.length, 0)
+})
