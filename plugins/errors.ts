@@ -1,12 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { STATUS_CODES } from 'node:http'
-import {
-  ConnectionError,
-  ForeignKeyConstraintError,
-  TimeoutError as DbTimeoutError,
-  UniqueConstraintError,
-} from 'sequelize'
+import { ConnectionError, ForeignKeyConstraintError, TimeoutError as DbTimeoutError, UniqueConstraintError } from 'sequelize'
 import { CredentialDecryptError } from '../src/crypto/credential-cipher.js'
 import { ServiceError } from '../src/errors.js'
 import { kindByName } from '../src/kinds/index.js'
@@ -41,7 +36,12 @@ function classify(err: FastifyError, request: FastifyRequest): Answer {
     return { statusCode: 404, message: 'The tenant or account this refers to does not exist', code: 'NOT_FOUND' }
   }
   if (err instanceof ConnectionError || err instanceof DbTimeoutError) {
-    return { statusCode: 503, message: 'The database is unavailable; try again shortly', code: 'DATABASE_UNAVAILABLE', headers: { 'retry-after': '5' } }
+    return {
+      statusCode: 503,
+      message: 'The database is unavailable; try again shortly',
+      code: 'DATABASE_UNAVAILABLE',
+      headers: { 'retry-after': '5' },
+    }
   }
   if (err instanceof CredentialDecryptError) {
     return { statusCode: 500, message: 'Stored credentials cannot be decrypted with the configured keys', code: 'CREDENTIAL_UNREADABLE' }

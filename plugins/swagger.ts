@@ -14,8 +14,7 @@ export default fp(
         info: {
           title: 'Delivr integrations',
           version: '1.0.0',
-          description:
-            "A tenant's connections to source control, stores, CI/CD, Slack, Jira and test management. Secrets are write-only.",
+          description: "A tenant's connections to source control, stores, CI/CD, Slack, Jira and test management. Secrets are write-only.",
         },
         components: {
           securitySchemes: { [BEARER]: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },

@@ -110,13 +110,20 @@ eachDatabase(t, async (t, db) => {
 
   t.test('with AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE', async (t) => {
     const secret = randomBytes(32).toString('hex')
-    const h = await startApp(t, db, { AUTH_JWT_SECRET: secret, AUTH_JWT_ISSUER: 'https://gateway.delivr.test', AUTH_JWT_AUDIENCE: 'delivr-integrations' })
+    const h = await startApp(t, db, {
+      AUTH_JWT_SECRET: secret,
+      AUTH_JWT_ISSUER: 'https://gateway.delivr.test',
+      AUTH_JWT_AUDIENCE: 'delivr-integrations',
+    })
     const { tenantId, ownerId } = await h.tenant()
     const claims = { sub: ownerId, iss: 'https://gateway.delivr.test', aud: 'delivr-integrations' }
 
     t.test('accepts the expected issuer and audience', async (t) => {
       t.equal((await list(h, tenantId, `Bearer ${await sign(hmac(secret), claims)}`)).statusCode, 200)
-      t.equal((await list(h, tenantId, `Bearer ${await sign(hmac(secret), { ...claims, aud: ['other', 'delivr-integrations'] })}`)).statusCode, 200)
+      t.equal(
+        (await list(h, tenantId, `Bearer ${await sign(hmac(secret), { ...claims, aud: ['other', 'delivr-integrations'] })}`)).statusCode,
+        200,
+      )
     })
 
     t.test('rejects a wrong or missing issuer or audience with 401', async (t) => {

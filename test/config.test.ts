@@ -155,11 +155,23 @@ t.test('parses CREDENTIAL_KEYS and picks the active key', async (t) => {
   t.same([...config.credentials.keys.keys()], ['k1', 'k2'])
   t.same(config.credentials.keys.get('k1'), Buffer.from(k1.slice(3), 'base64'))
 
-  t.match(refusal({ DATA_DIR: dir, CREDENTIAL_KEYS: `${k1},${k2}` }), /CREDENTIAL_ACTIVE_KEY is required when CREDENTIAL_KEYS holds more than one key/)
-  t.match(refusal({ DATA_DIR: dir, CREDENTIAL_KEYS: k1, CREDENTIAL_ACTIVE_KEY: 'k9' }), /CREDENTIAL_ACTIVE_KEY "k9" is not one of the CREDENTIAL_KEYS ids/)
+  t.match(
+    refusal({ DATA_DIR: dir, CREDENTIAL_KEYS: `${k1},${k2}` }),
+    /CREDENTIAL_ACTIVE_KEY is required when CREDENTIAL_KEYS holds more than one key/,
+  )
+  t.match(
+    refusal({ DATA_DIR: dir, CREDENTIAL_KEYS: k1, CREDENTIAL_ACTIVE_KEY: 'k9' }),
+    /CREDENTIAL_ACTIVE_KEY "k9" is not one of the CREDENTIAL_KEYS ids/,
+  )
   t.match(refusal({ DATA_DIR: dir, CREDENTIAL_KEYS: `${k1},${credentialKey('k1')}` }), /CREDENTIAL_KEYS lists key "k1" twice/)
-  t.match(refusal({ DATA_DIR: dir, CREDENTIAL_KEYS: credentialKey('bad id!') }), /CREDENTIAL_KEYS entry 1 must be id:base64-key with an id of letters, digits, _ or -/)
-  t.match(refusal({ DATA_DIR: dir, CREDENTIAL_KEYS: `${k1},${credentialKey('')}`, CREDENTIAL_ACTIVE_KEY: 'k1' }), /CREDENTIAL_KEYS entry 2 must be id:base64-key/)
+  t.match(
+    refusal({ DATA_DIR: dir, CREDENTIAL_KEYS: credentialKey('bad id!') }),
+    /CREDENTIAL_KEYS entry 1 must be id:base64-key with an id of letters, digits, _ or -/,
+  )
+  t.match(
+    refusal({ DATA_DIR: dir, CREDENTIAL_KEYS: `${k1},${credentialKey('')}`, CREDENTIAL_ACTIVE_KEY: 'k1' }),
+    /CREDENTIAL_KEYS entry 2 must be id:base64-key/,
+  )
   t.match(refusal({ DATA_DIR: dir, CREDENTIAL_KEYS: ' , ' }), /CREDENTIAL_KEYS holds no key/)
 })
 
@@ -194,13 +206,24 @@ t.test('refuses a public key that cannot verify RS256 or ES256 tokens', async (t
 
 t.test('treats empty variables as unset', async (t) => {
   const dir = dataDir(t)
-  const config = loadConfig({ DATA_DIR: dir, PORT: '', DB_SYNC: '', LOG_LEVEL: '', AUTH_JWT_SECRET: '', CREDENTIAL_KEYS: '', DATABASE_URL: '' })
+  const config = loadConfig({
+    DATA_DIR: dir,
+    PORT: '',
+    DB_SYNC: '',
+    LOG_LEVEL: '',
+    AUTH_JWT_SECRET: '',
+    CREDENTIAL_KEYS: '',
+    DATABASE_URL: '',
+  })
   t.equal(config.port, 8080)
   t.equal(config.database.sync, 'alter')
   t.equal(config.database.dialect, 'sqlite')
   t.equal(config.logLevel, 'info')
   t.ok(config.usesDevSecrets)
-  t.match(refusal({ DATA_DIR: dir, NODE_ENV: 'production', AUTH_JWT_SECRET: '', CREDENTIAL_KEYS: '' }), /AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY is required/)
+  t.match(
+    refusal({ DATA_DIR: dir, NODE_ENV: 'production', AUTH_JWT_SECRET: '', CREDENTIAL_KEYS: '' }),
+    /AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY is required/,
+  )
 })
 
 t.test('parses a mysql or mariadb DATABASE_URL as the mysql dialect', async (t) => {

@@ -118,7 +118,13 @@ t.test('keeps reading old values after a key rotation and writes with the new ke
 })
 
 t.test('never passes through a value that is not in the encrypted format', async (t) => {
-  const notEncrypted = [SECRET, '', 'enc:v1:a:only-four', `enc:v2:a:${parts(cipherA.encrypt(SECRET, AT)).iv}:x:y`, `${cipherA.encrypt(SECRET, AT)}:extra`]
+  const notEncrypted = [
+    SECRET,
+    '',
+    'enc:v1:a:only-four',
+    `enc:v2:a:${parts(cipherA.encrypt(SECRET, AT)).iv}:x:y`,
+    `${cipherA.encrypt(SECRET, AT)}:extra`,
+  ]
   for (const stored of notEncrypted) {
     const err = decryptError(() => cipherA.decrypt(stored, AT))
     t.match(err.message, /Stored accessToken of scm integration row-1 cannot be decrypted: not in the encrypted format/, stored)

@@ -87,7 +87,10 @@ t.test('OpenAPI document', async (t) => {
     for (const path of ['/api/v1/integrations/scm', '/api/v1/integrations/scm/{id}', '/api/v1/integrations/scm/{id}/credentials']) {
       t.ok(doc.paths[path], `documents ${path}`)
     }
-    t.same(Object.keys(doc.paths).filter((p) => p.length > 1 && p.endsWith('/')), [])
+    t.same(
+      Object.keys(doc.paths).filter((p) => p.length > 1 && p.endsWith('/')),
+      [],
+    )
     t.ok(doc.paths['/api/v1/integrations/scm'].post, 'create is documented')
     t.ok(doc.paths['/api/v1/integrations/scm/{id}'].delete, 'delete is documented')
   })

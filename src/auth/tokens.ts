@@ -3,9 +3,7 @@ import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose'
 import type { AuthConfig } from '../config/load-config.js'
 import { unauthorized } from '../errors.js'
 
-export type Principal =
-  | { type: 'user'; accountId: string }
-  | { type: 'service'; name: string; scopes: ReadonlySet<string> }
+export type Principal = { type: 'user'; accountId: string } | { type: 'service'; name: string; scopes: ReadonlySet<string> }
 
 export const SCOPES = {
   read: 'integrations:read',
@@ -61,7 +59,11 @@ export interface MintOptions {
 /** HS256 tokens for development and tests; production tokens come from the gateway. */
 export async function mintToken(auth: AuthConfig, { sub, scope, expiresIn = '1h' }: MintOptions): Promise<string> {
   if (!auth.secret) throw new Error('Minting tokens needs AUTH_JWT_SECRET (HS256); RS256/ES256 tokens come from the issuer')
-  let jwt = new SignJWT(scope ? { scope } : {}).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(sub).setIssuedAt().setExpirationTime(expiresIn)
+  let jwt = new SignJWT(scope ? { scope } : {})
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
   if (auth.issuer) jwt = jwt.setIssuer(auth.issuer)
   if (auth.audience) jwt = jwt.setAudience(auth.audience)
   return jwt.sign(new TextEncoder().encode(auth.secret))

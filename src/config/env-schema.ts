@@ -20,7 +20,9 @@ export const EnvSchema = Type.Object({
   HOST: Type.String({ default: '0.0.0.0', description: 'Interface to listen on' }),
   PORT: Type.Integer({ ...Port, default: 8080, description: 'Port to listen on' }),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
-  LOG_FORMAT: Type.Optional(oneOf(['json', 'pretty'], { description: 'pretty: human-readable lines (default in development on a terminal)' })),
+  LOG_FORMAT: Type.Optional(
+    oneOf(['json', 'pretty'], { description: 'pretty: human-readable lines (default in development on a terminal)' }),
+  ),
   DATA_DIR: Type.String({ default: './data', minLength: 1, description: 'Where development secrets and the SQLite file live' }),
   DATABASE_URL: Type.Optional(
     Type.String({ pattern: '^(mysql|mariadb|sqlite):', description: 'mysql://user:pass@host:3306/db or sqlite:path/to/file' }),

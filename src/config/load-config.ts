@@ -78,7 +78,10 @@ function describeError(schema: TSchema, value: unknown): string {
 function parseEnv(raw: NodeJS.ProcessEnv): Env {
   // Empty strings count as unset, as in most .env tooling.
   const given = Object.keys(EnvSchema.properties).filter((k) => raw[k] !== undefined && raw[k] !== '')
-  const value = Value.Convert(EnvSchema, Value.Default(EnvSchema, Object.fromEntries(given.map((k) => [k, raw[k]])))) as Record<string, unknown>
+  const value = Value.Convert(EnvSchema, Value.Default(EnvSchema, Object.fromEntries(given.map((k) => [k, raw[k]])))) as Record<
+    string,
+    unknown
+  >
   // Convert truncates ("1e3" and "true" become 1, "8080.5" becomes 8080): integers must be plain digits.
   for (const k of given) {
     if (EnvSchema.properties[k as keyof Env].type === 'integer' && !/^\d+$/.test(raw[k]!)) value[k] = raw[k]

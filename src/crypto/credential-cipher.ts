@@ -9,7 +9,10 @@ export interface SecretLocation {
 }
 
 export class CredentialDecryptError extends Error {
-  constructor(readonly location: SecretLocation, reason: string) {
+  constructor(
+    readonly location: SecretLocation,
+    reason: string,
+  ) {
     super(`Stored ${location.field} of ${location.kind} integration ${location.id} cannot be decrypted: ${reason}`)
     this.name = 'CredentialDecryptError'
   }

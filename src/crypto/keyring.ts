@@ -8,7 +8,11 @@ const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/
 /** Parses `CREDENTIAL_KEYS` (`id:base64-32-bytes,...`) without ever echoing key material. */
 export function parseCredentialKeys(value: string, activeKeyId: string | undefined): CredentialKeyring {
   const keys = new Map<string, Buffer>()
-  for (const [index, entry] of value.split(',').map((e) => e.trim()).filter(Boolean).entries()) {
+  for (const [index, entry] of value
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)
+    .entries()) {
     const sep = entry.indexOf(':')
     const id = sep > 0 ? entry.slice(0, sep) : ''
     if (!KEY_ID.test(id)) {

@@ -60,7 +60,10 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         const created = await service.create(request.principal, request.body, request.query)
-        return reply.code(201).header('location', `${request.url.replace(/\/?(\?.*)?$/, '')}/${created.id}`).send(created)
+        return reply
+          .code(201)
+          .header('location', `${request.url.replace(/\/?(\?.*)?$/, '')}/${created.id}`)
+          .send(created)
       },
     )
 
@@ -105,7 +108,8 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           ...route,
           operationId: `replace${kind.name}Credentials`,
           summary: `Replace the secrets of a ${noun}`,
-          description: 'Owner only. Resets the verification status to PENDING, or with `verify=true` records VALID (422 and no change otherwise).',
+          description:
+            'Owner only. Resets the verification status to PENDING, or with `verify=true` records VALID (422 and no change otherwise).',
           params: IdParamsSchema,
           querystring: VerifyQuery,
           body: ref(s.CredentialsUpdate),
@@ -123,14 +127,18 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           ...route,
           operationId: `verify${kind.name}Draft`,
           summary: `Check ${kind.title} credentials without storing anything`,
-          description: 'Owner of the tenant in the body. 200 with the verdict (VALID, INVALID or EXPIRED); 503 when the provider cannot answer.',
+          description:
+            'Owner of the tenant in the body. 200 with the verdict (VALID, INVALID or EXPIRED); 503 when the provider cannot answer.',
           body: ref(s.CreateRequest),
           response: { 200: VerificationResultRef, ...errorResponses(400, 401, 403, 404, 422, 503) },
         },
       },
       async (request) => {
         const result = await service.verifyDraft(request.principal, request.body)
-        request.log.info({ kind: kind.kind, provider: request.body[kind.providerField], verdict: result.verdict, stored: false }, 'verification')
+        request.log.info(
+          { kind: kind.kind, provider: request.body[kind.providerField], verdict: result.verdict, stored: false },
+          'verification',
+        )
         return result
       },
     )

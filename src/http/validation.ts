@@ -36,8 +36,7 @@ function createAjv(coerce: boolean, schemas: readonly TSchema[]) {
 export function createValidatorCompiler(schemas: readonly TSchema[]) {
   const strict = createAjv(false, schemas)
   const coercing = createAjv(true, schemas)
-  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
-    (httpPart === 'body' ? strict : coercing).compile(schema)
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? strict : coercing).compile(schema)
 }
 
 /** One message naming the field at fault, in the `body/field problem` form. */

@@ -91,7 +91,11 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
   }
 
   function kindValues(source: FieldValues, include: (field: string) => boolean): FieldValues {
-    return Object.fromEntries(Object.keys(kind.fields).filter((f) => include(f) && f in source).map((f) => [f, source[f]]))
+    return Object.fromEntries(
+      Object.keys(kind.fields)
+        .filter((f) => include(f) && f in source)
+        .map((f) => [f, source[f]]),
+    )
   }
 
   function assertApplies(provider: string, body: FieldValues) {
@@ -156,7 +160,10 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
       await authorize(models, principal, body.tenantId, 'write', tenantNotFound)
       const provider = body[kind.providerField] as string
       const id = uuidv7()
-      const values = kind.normalize(kindValues(body, (f) => !kind.fields[f]!.secret), provider)
+      const values = kind.normalize(
+        kindValues(body, (f) => !kind.fields[f]!.secret),
+        provider,
+      )
       let verdict = {}
       if (options.verify) {
         const result = await check(provider, values, plainSecrets(body))
@@ -236,7 +243,10 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     async verifyDraft(principal: Principal, body: FieldValues & { tenantId: string }): Promise<VerificationReport> {
       await authorize(models, principal, body.tenantId, 'write', tenantNotFound)
       const provider = body[kind.providerField] as string
-      const values = kind.normalize(kindValues(body, (f) => !kind.fields[f]!.secret), provider)
+      const values = kind.normalize(
+        kindValues(body, (f) => !kind.fields[f]!.secret),
+        provider,
+      )
       return report(await check(provider, values, plainSecrets(body)), new Date())
     },
 

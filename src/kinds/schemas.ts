@@ -66,7 +66,10 @@ export function kindSchemas(kind: KindDefinition) {
       verificationStatus: VerificationStatusSchema,
       lastVerifiedAt: Nullable(Timestamp),
       verificationError: Nullable(Type.String({ description: 'Why the last verification failed; safe to show' })),
-      credentialExpiresAt: Nullable({ ...Timestamp, description: 'When the secret expires, as the provider told at the last verification' }),
+      credentialExpiresAt: Nullable({
+        ...Timestamp,
+        description: 'When the secret expires, as the provider told at the last verification',
+      }),
       createdByAccountId: Type.String(),
       createdAt: Timestamp,
       updatedAt: Timestamp,
@@ -150,9 +153,17 @@ export function kindSchemas(kind: KindDefinition) {
     Credentials,
     ListQuery,
     /** Registered once with Fastify and the validators, in dependency order. */
-    shared: [Integration, Page, ...providerBodies, CreateRequest, UpdateRequest, CredentialsUpdate, Credentials, VerificationOutcome] as TSchema[],
+    shared: [
+      Integration,
+      Page,
+      ...providerBodies,
+      CreateRequest,
+      UpdateRequest,
+      CredentialsUpdate,
+      Credentials,
+      VerificationOutcome,
+    ] as TSchema[],
   }
 }
 
 export type KindSchemas = ReturnType<typeof kindSchemas>
-

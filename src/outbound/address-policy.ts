@@ -19,7 +19,7 @@ const refusedIPv4Subnets: Array<[string, number]> = [
   ['203.0.113.0', 24],
   ['224.0.0.0', 4],
   // reserved, up to and including the broadcast address
-  ['240.0.0.0', 4]
+  ['240.0.0.0', 4],
 ]
 for (const [network, prefix] of refusedIPv4Subnets) refusedIPv4.addSubnet(network, prefix, 'ipv4')
 
@@ -27,14 +27,14 @@ for (const [network, prefix] of refusedIPv4Subnets) refusedIPv4.addSubnet(networ
  * True when a user-given host must not be connected to at this address.
  * Anything that is not a valid IP literal is refused, so callers fail closed.
  */
-export function isRefusedAddress (address: string): boolean {
+export function isRefusedAddress(address: string): boolean {
   const bare = address.replace(/^\[(.*)\]$/, '$1').replace(/%.*$/, '')
   if (isIPv4(bare)) return refusedIPv4.check(bare, 'ipv4')
   if (isIPv6(bare)) return isRefusedIPv6(parseIPv6(bare))
   return true
 }
 
-function isRefusedIPv6 (groups: number[]): boolean {
+function isRefusedIPv6(groups: number[]): boolean {
   const embedded = embeddedIPv4(groups)
   if (embedded !== undefined) return refusedIPv4.check(embedded, 'ipv4')
   const [first = 0, second = 0] = groups
@@ -48,7 +48,7 @@ function isRefusedIPv6 (groups: number[]): boolean {
 }
 
 // IPv4 carried inside IPv6 reaches the IPv4 host, so it gets the IPv4 verdict.
-function embeddedIPv4 (g: number[]): string | undefined {
+function embeddedIPv4(g: number[]): string | undefined {
   const zeros = (from: number, to: number): boolean => g.slice(from, to).every((x) => x === 0)
   if (zeros(0, 5) && (g[5] === 0xffff || g[5] === 0)) return ipv4At(g, 6) // mapped, compatible
   if (zeros(0, 4) && g[4] === 0xffff && g[5] === 0) return ipv4At(g, 6) // SIIT translated
@@ -57,21 +57,21 @@ function embeddedIPv4 (g: number[]): string | undefined {
   return undefined
 }
 
-function ipv4At (g: number[], index: number): string {
+function ipv4At(g: number[], index: number): string {
   const high = g[index] ?? 0
   const low = g[index + 1] ?? 0
   return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.')
 }
 
 /** Expects a string that `net.isIPv6` accepted, without a zone. */
-function parseIPv6 (text: string): number[] {
+function parseIPv6(text: string): number[] {
   let rest = text.toLowerCase()
   const dotted = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(rest)
   if (dotted) {
     const [a = 0, b = 0, c = 0, d = 0] = (dotted[2] ?? '').split('.').map(Number)
     rest = `${dotted[1] ?? ''}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`
   }
-  const toGroups = (part: string): number[] => part === '' ? [] : part.split(':').map((h) => parseInt(h, 16))
+  const toGroups = (part: string): number[] => (part === '' ? [] : part.split(':').map((h) => parseInt(h, 16)))
   const [head = '', tail] = rest.split('::')
   const left = toGroups(head)
   if (tail === undefined) return left

@@ -7,7 +7,7 @@ const ENTRY = /^(\[[0-9a-f:.]+\]|[^\s/?#@:[\]\\]+):(\d{1,5})$/
  * hosts are normalised the way a URL's hostname is, so they compare equal to
  * the request URL's hostname.
  */
-export function parseAllowedHosts (value: string | undefined): Set<string> {
+export function parseAllowedHosts(value: string | undefined): Set<string> {
   const hosts = new Set<string>()
   for (const raw of (value ?? '').split(',')) {
     const entry = raw.trim()
@@ -16,7 +16,7 @@ export function parseAllowedHosts (value: string | undefined): Set<string> {
   return hosts
 }
 
-function normaliseEntry (entry: string): string {
+function normaliseEntry(entry: string): string {
   const invalid = new Error(`OUTBOUND_ALLOWED_HOSTS entry "${entry}" is not host:port`)
   const match = ENTRY.exec(entry.toLowerCase())
   const port = Number(match?.[2])
@@ -29,11 +29,11 @@ function normaliseEntry (entry: string): string {
 }
 
 /** `host:port` key with the effective port; hostname as undici or URL gives it. */
-export function hostKey (protocol: string, hostname: string, port: string): string {
+export function hostKey(protocol: string, hostname: string, port: string): string {
   const host = isIPv6(hostname) ? `[${hostname}]` : hostname
   return `${host}:${port || (protocol === 'https:' ? '443' : '80')}`
 }
 
-export function urlHostKey (url: URL): string {
+export function urlHostKey(url: URL): string {
   return hostKey(url.protocol, url.hostname, url.port)
 }

@@ -18,11 +18,11 @@ interface Settings {
   allowedHosts: ReadonlySet<string>
 }
 
-export function createOutboundClient (opts: OutboundClientOptions): OutboundClient {
+export function createOutboundClient(opts: OutboundClientOptions): OutboundClient {
   const settings: Settings = {
     timeoutMs: positive(opts.timeoutMs, 'timeoutMs'),
     maxResponseBytes: positive(opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES, 'maxResponseBytes'),
-    allowedHosts: opts.allowedHosts ?? new Set()
+    allowedHosts: opts.allowedHosts ?? new Set(),
   }
   const connectorOptions = { timeoutMs: settings.timeoutMs, lookup: opts.lookup, allowedHosts: settings.allowedHosts, ca: opts.ca }
   const agentOptions = { headersTimeout: settings.timeoutMs, bodyTimeout: settings.timeoutMs }
@@ -33,18 +33,18 @@ export function createOutboundClient (opts: OutboundClientOptions): OutboundClie
     request: (req) => send(req.target === 'user' ? user : configured, req, settings),
     close: async () => {
       await Promise.all([configured.close(), user.close()])
-    }
+    },
   }
 }
 
-async function send (agent: Agent, req: OutboundRequest, settings: Settings): Promise<OutboundResponse> {
+async function send(agent: Agent, req: OutboundRequest, settings: Settings): Promise<OutboundResponse> {
   const url = parseRequestUrl(req.url)
   const host = urlHostKey(url)
   if (req.secretOrigin !== undefined && originOf(req.secretOrigin) !== url.origin) {
     throw new OutboundError(
       'SECRET_ORIGIN_MISMATCH',
       `The stored credential belongs to another host than ${host}; enter it again for this host`,
-      { host }
+      { host },
     )
   }
   if (req.target === 'user' && refusedLiteral(url, settings.allowedHosts)) throw addressRefused(host)
@@ -66,7 +66,7 @@ async function send (agent: Agent, req: OutboundRequest, settings: Settings): Pr
   }
 }
 
-async function exchange (agent: Agent, first: Hop, host: string, settings: Settings, signal: AbortSignal): Promise<OutboundResponse> {
+async function exchange(agent: Agent, first: Hop, host: string, settings: Settings, signal: AbortSignal): Promise<OutboundResponse> {
   let hop = first
   for (let followed = 0; ; followed++) {
     const res = await agent.request({
@@ -75,7 +75,7 @@ async function exchange (agent: Agent, first: Hop, host: string, settings: Setti
       method: hop.method,
       headers: hop.headers,
       body: hop.body,
-      signal
+      signal,
     })
     const headers = flattenHeaders(res.headers)
     if (!isRedirect(res.statusCode, headers.location)) {
@@ -87,7 +87,7 @@ async function exchange (agent: Agent, first: Hop, host: string, settings: Setti
   }
 }
 
-function toResponse (status: number, headers: Record<string, string>, body: string, url: URL, host: string): OutboundResponse {
+function toResponse(status: number, headers: Record<string, string>, body: string, url: URL, host: string): OutboundResponse {
   return {
     status,
     headers,
@@ -99,24 +99,24 @@ function toResponse (status: number, headers: Record<string, string>, body: stri
       } catch {
         throw new SyntaxError(`The response from ${host} is not valid JSON`)
       }
-    }
+    },
   }
 }
 
-function flattenHeaders (raw: Dispatcher.ResponseData['headers']): Record<string, string> {
+function flattenHeaders(raw: Dispatcher.ResponseData['headers']): Record<string, string> {
   return Object.fromEntries(
     Object.entries(raw)
       .filter((entry): entry is [string, string | string[]] => entry[1] !== undefined)
-      .map(([name, value]) => [name.toLowerCase(), Array.isArray(value) ? value.join(', ') : value])
+      .map(([name, value]) => [name.toLowerCase(), Array.isArray(value) ? value.join(', ') : value]),
   )
 }
 
-function refusedLiteral (url: URL, allowedHosts: ReadonlySet<string>): boolean {
+function refusedLiteral(url: URL, allowedHosts: ReadonlySet<string>): boolean {
   const bare = url.hostname.replace(/^\[(.*)\]$/, '$1')
   return isIP(bare) !== 0 && isRefusedAddress(bare) && !allowedHosts.has(urlHostKey(url))
 }
 
-function positive (value: number, name: string): number {
+function positive(value: number, name: string): number {
   if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number`)
   return value
 }

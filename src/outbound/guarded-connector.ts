@@ -9,7 +9,7 @@ import { hostKey } from './allowed-hosts.js'
 export class AddressPolicyError extends Error {
   readonly code: 'ADDRESS_REFUSED' | 'DNS_FAILED'
 
-  constructor (code: 'ADDRESS_REFUSED' | 'DNS_FAILED') {
+  constructor(code: 'ADDRESS_REFUSED' | 'DNS_FAILED') {
     super(code)
     this.code = code
   }
@@ -23,11 +23,11 @@ export interface ConnectorOptions {
   ca?: readonly string[] | undefined
 }
 
-function tlsOptions (ca: readonly string[] | undefined) {
+function tlsOptions(ca: readonly string[] | undefined) {
   return ca?.length ? { ca: [...rootCertificates, ...ca] } : {}
 }
 
-export function openConnector ({ timeoutMs, lookup, ca }: ConnectorOptions): buildConnector.connector {
+export function openConnector({ timeoutMs, lookup, ca }: ConnectorOptions): buildConnector.connector {
   return buildConnector({ timeout: timeoutMs, ...tlsOptions(ca), ...(lookup ? { lookup } : {}) })
 }
 
@@ -35,13 +35,13 @@ export function openConnector ({ timeoutMs, lookup, ca }: ConnectorOptions): bui
  * The policy runs where the socket is opened: the addresses checked are the
  * ones net.connect receives, so a second DNS answer cannot slip past it.
  */
-export function guardedConnector (options: ConnectorOptions): buildConnector.connector {
+export function guardedConnector(options: ConnectorOptions): buildConnector.connector {
   const allowedHosts = options.allowedHosts ?? new Set<string>()
   const open = openConnector(options)
   const guarded = buildConnector({
     timeout: options.timeoutMs,
     ...tlsOptions(options.ca),
-    lookup: guardedLookup(options.lookup ?? (dnsLookup as LookupFunction))
+    lookup: guardedLookup(options.lookup ?? (dnsLookup as LookupFunction)),
   })
   return (connectOptions, callback) => {
     const { protocol, hostname, port } = connectOptions
@@ -59,12 +59,10 @@ export function guardedConnector (options: ConnectorOptions): buildConnector.con
 }
 
 /** Resolves every address, refuses if any one is refused, then answers in the shape asked for. */
-export function guardedLookup (resolve: LookupFunction): LookupFunction {
+export function guardedLookup(resolve: LookupFunction): LookupFunction {
   return (hostname, options, callback) => {
     resolve(hostname, { ...options, family: 0, all: true }, (err, result, family) => {
-      const addresses: LookupAddress[] = typeof result === 'string'
-        ? [{ address: result, family: family ?? 0 }]
-        : result ?? []
+      const addresses: LookupAddress[] = typeof result === 'string' ? [{ address: result, family: family ?? 0 }] : (result ?? [])
       if (err || addresses.length === 0) {
         callback(new AddressPolicyError('DNS_FAILED'), [])
         return
@@ -83,7 +81,7 @@ export function guardedLookup (resolve: LookupFunction): LookupFunction {
   }
 }
 
-function familyNumber (family: number | string | undefined): number {
+function familyNumber(family: number | string | undefined): number {
   if (family === 'IPv4') return 4
   if (family === 'IPv6') return 6
   return typeof family === 'number' ? family : 0

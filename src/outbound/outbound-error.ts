@@ -27,7 +27,7 @@ export class OutboundError extends Error {
   readonly status: number | undefined
   readonly targetOrigin: string | undefined
 
-  constructor (code: OutboundErrorCode, message: string, details: OutboundErrorDetails = {}) {
+  constructor(code: OutboundErrorCode, message: string, details: OutboundErrorDetails = {}) {
     super(message)
     this.code = code
     this.host = details.host
@@ -35,14 +35,14 @@ export class OutboundError extends Error {
     this.targetOrigin = details.targetOrigin
   }
 
-  toJSON (): Record<string, unknown> {
+  toJSON(): Record<string, unknown> {
     return {
       name: this.name,
       code: this.code,
       message: this.message,
       host: this.host,
       status: this.status,
-      targetOrigin: this.targetOrigin
+      targetOrigin: this.targetOrigin,
     }
   }
 }

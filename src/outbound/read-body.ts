@@ -4,7 +4,7 @@ import { OutboundError } from './outbound-error.js'
 type Body = Dispatcher.ResponseData['body']
 
 /** Reads at most `limit` bytes; one byte more destroys the stream and with it the connection. */
-export async function readBody (body: Body, limit: number, declaredLength: string | undefined, host: string): Promise<Buffer> {
+export async function readBody(body: Body, limit: number, declaredLength: string | undefined, host: string): Promise<Buffer> {
   const tooLarge = (): OutboundError =>
     new OutboundError('RESPONSE_TOO_LARGE', `Response from ${host} is larger than ${limit} bytes`, { host })
   if (declaredLength !== undefined && Number(declaredLength) > limit) {
@@ -22,7 +22,7 @@ export async function readBody (body: Body, limit: number, declaredLength: strin
   return Buffer.concat(chunks, size)
 }
 
-export async function discardBody (body: Body): Promise<void> {
+export async function discardBody(body: Body): Promise<void> {
   try {
     await body.dump()
   } catch {

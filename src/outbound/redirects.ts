@@ -11,7 +11,7 @@ export interface Hop {
   body: string | undefined
 }
 
-export function isRedirect (status: number, location: string | undefined): location is string {
+export function isRedirect(status: number, location: string | undefined): location is string {
   return REDIRECT_STATUSES.has(status) && location !== undefined
 }
 
@@ -19,7 +19,7 @@ export function isRedirect (status: number, location: string | undefined): locat
  * Follows only within the origin the request was checked for, so headers
  * carrying secrets never travel to another host.
  */
-export function nextHop (hop: Hop, status: number, location: string, followed: number, host: string): Hop {
+export function nextHop(hop: Hop, status: number, location: string, followed: number, host: string): Hop {
   let target: URL | undefined
   try {
     target = new URL(location, hop.url)
@@ -31,14 +31,14 @@ export function nextHop (hop: Hop, status: number, location: string, followed: n
     throw new OutboundError(
       'REDIRECT_REFUSED',
       `${host} answered ${status} with a redirect to another origin${targetOrigin ? ` (${targetOrigin})` : ''}; it was not followed`,
-      { host, status, ...(targetOrigin ? { targetOrigin } : {}) }
+      { host, status, ...(targetOrigin ? { targetOrigin } : {}) },
     )
   }
   if (followed >= MAX_REDIRECTS) {
     throw new OutboundError('REDIRECT_REFUSED', `${host} redirected more than ${MAX_REDIRECTS} times`, {
       host,
       status,
-      targetOrigin: target.origin
+      targetOrigin: target.origin,
     })
   }
   const becomesGet = hop.method !== 'HEAD' && (status === 303 || ((status === 301 || status === 302) && hop.method === 'POST'))
@@ -46,6 +46,6 @@ export function nextHop (hop: Hop, status: number, location: string, followed: n
   return { url: target, method: 'GET', headers: withoutContentHeaders(hop.headers), body: undefined }
 }
 
-function withoutContentHeaders (headers: Record<string, string>): Record<string, string> {
+function withoutContentHeaders(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !/^content-/i.test(name)))
 }

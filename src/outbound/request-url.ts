@@ -1,7 +1,7 @@
 import { OutboundError } from './outbound-error.js'
 
 /** Never echoes the input: a URL can carry a token in its query string or userinfo. */
-export function parseRequestUrl (input: string | URL): URL {
+export function parseRequestUrl(input: string | URL): URL {
   let url: URL
   try {
     url = new URL(input)
@@ -17,7 +17,7 @@ export function parseRequestUrl (input: string | URL): URL {
   return url
 }
 
-export function originOf (value: string): string | undefined {
+export function originOf(value: string): string | undefined {
   try {
     return new URL(value).origin
   } catch {

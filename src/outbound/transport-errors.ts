@@ -11,14 +11,14 @@ const CALLER_CODES = new Set([
   'ERR_INVALID_ARG_TYPE',
   'ERR_INVALID_ARG_VALUE',
   'ERR_INVALID_CHAR',
-  'ERR_INVALID_HTTP_TOKEN'
+  'ERR_INVALID_HTTP_TOKEN',
 ])
 
-export function addressRefused (host: string): OutboundError {
+export function addressRefused(host: string): OutboundError {
   return new OutboundError(
     'ADDRESS_REFUSED',
     `${host} points to a private, loopback, link-local or reserved address, which is not allowed`,
-    { host }
+    { host },
   )
 }
 
@@ -28,7 +28,7 @@ export interface FailureContext {
   timeoutMs: number
 }
 
-export function toOutboundError (err: unknown, { host, timedOut, timeoutMs }: FailureContext): unknown {
+export function toOutboundError(err: unknown, { host, timedOut, timeoutMs }: FailureContext): unknown {
   if (err instanceof OutboundError) return err
   if (err instanceof AddressPolicyError) {
     return err.code === 'ADDRESS_REFUSED' ? addressRefused(host) : dnsFailed(host)
@@ -42,11 +42,11 @@ export function toOutboundError (err: unknown, { host, timedOut, timeoutMs }: Fa
   return new OutboundError('UNREACHABLE', `Could not connect to ${host}`, { host })
 }
 
-function dnsFailed (host: string): OutboundError {
+function dnsFailed(host: string): OutboundError {
   return new OutboundError('DNS_FAILED', `Could not resolve the host name of ${host}`, { host })
 }
 
-function errorCode (err: unknown): string | undefined {
+function errorCode(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null || !('code' in err)) return undefined
   return typeof err.code === 'string' ? err.code : undefined
 }

@@ -7,7 +7,10 @@ import type { VerificationResult, VerifyContext, VerifyRequest } from './types.j
 function fromOutbound(err: OutboundError, provider: string): ServiceError {
   switch (err.code) {
     case 'TIMEOUT':
-      return new ProviderUnavailableError('PROVIDER_TIMEOUT', `${provider} did not answer in time (${err.host ?? 'host'}); nothing was changed`)
+      return new ProviderUnavailableError(
+        'PROVIDER_TIMEOUT',
+        `${provider} did not answer in time (${err.host ?? 'host'}); nothing was changed`,
+      )
     case 'UNREACHABLE':
     case 'DNS_FAILED':
       return new ProviderUnavailableError('PROVIDER_UNREACHABLE', `${err.message}; nothing was changed`)

@@ -20,58 +20,65 @@ async function dropColumn(db: TestDatabase, column: string) {
 eachDatabase(t, async (t, db) => {
   const unsupported = await canDropColumns(db)
 
-  t.test('alter restores a dropped index and nullable column and keeps the rows; safe and off only report them', { skip: unsupported }, async (t) => {
-    const first = await startApp(t, db)
-    const { tenantId, ownerId } = await first.tenant()
-    const created = await connectRepository(first, tenantId, ownerId)
-    await first.app.close()
-    const healthy = await schemaSnapshot(db)
+  t.test(
+    'alter restores a dropped index and nullable column and keeps the rows; safe and off only report them',
+    { skip: unsupported },
+    async (t) => {
+      const first = await startApp(t, db)
+      const { tenantId, ownerId } = await first.tenant()
+      const created = await connectRepository(first, tenantId, ownerId)
+      await first.app.close()
+      const healthy = await schemaSnapshot(db)
 
-    await db.query(db.dialect === 'mysql' ? `ALTER TABLE ${SCM_TABLE} DROP INDEX idx_scm_tenant` : 'DROP INDEX idx_scm_tenant')
-    await dropColumn(db, 'verificationError')
-    const damaged = await schemaSnapshot(db)
-    t.notOk('verificationError' in (await columns(db, SCM_TABLE)), 'the column is gone')
-    t.notOk((await indexList(db, SCM_TABLE)).some((i) => i.startsWith('idx_scm_tenant ')), 'the index is gone')
+      await db.query(db.dialect === 'mysql' ? `ALTER TABLE ${SCM_TABLE} DROP INDEX idx_scm_tenant` : 'DROP INDEX idx_scm_tenant')
+      await dropColumn(db, 'verificationError')
+      const damaged = await schemaSnapshot(db)
+      t.notOk('verificationError' in (await columns(db, SCM_TABLE)), 'the column is gone')
+      t.notOk(
+        (await indexList(db, SCM_TABLE)).some((i) => i.startsWith('idx_scm_tenant ')),
+        'the index is gone',
+      )
 
-    for (const mode of ['safe', 'off']) {
-      const h = await startApp(t, db, { DB_SYNC: mode })
-      const ready = await readiness(h.app)
-      t.equal(ready.statusCode, 503, `${mode}: not ready`)
-      t.same(ready.body, { status: 'unavailable', database: 'up', missing: LOST }, `${mode}: names what is missing`)
-      t.same(h.app.db.schema.applied, [], `${mode}: applied nothing`)
-      await h.app.close()
-      t.equal(await schemaSnapshot(db), damaged, `${mode}: schema left as it was`)
-    }
+      for (const mode of ['safe', 'off']) {
+        const h = await startApp(t, db, { DB_SYNC: mode })
+        const ready = await readiness(h.app)
+        t.equal(ready.statusCode, 503, `${mode}: not ready`)
+        t.same(ready.body, { status: 'unavailable', database: 'up', missing: LOST }, `${mode}: names what is missing`)
+        t.same(h.app.db.schema.applied, [], `${mode}: applied nothing`)
+        await h.app.close()
+        t.equal(await schemaSnapshot(db), damaged, `${mode}: schema left as it was`)
+      }
 
-    const repaired = await startApp(t, db, { DB_SYNC: 'alter' })
-    t.same([...repaired.app.db.schema.applied].sort(), LOST, 'alter added both back')
-    const ready = await readiness(repaired.app)
-    t.equal(ready.statusCode, 200)
-    t.same(ready.body, { status: 'ok', database: 'up', missing: [] })
-    const got = await repaired.app.inject({
-      url: `/api/v1/integrations/scm/${created.id}`,
-      headers: { authorization: `Bearer ${await repaired.userToken(ownerId)}` },
-    })
-    t.equal(got.statusCode, 200, 'the integration is served again')
-    await repaired.app.close()
+      const repaired = await startApp(t, db, { DB_SYNC: 'alter' })
+      t.same([...repaired.app.db.schema.applied].sort(), LOST, 'alter added both back')
+      const ready = await readiness(repaired.app)
+      t.equal(ready.statusCode, 200)
+      t.same(ready.body, { status: 'ok', database: 'up', missing: [] })
+      const got = await repaired.app.inject({
+        url: `/api/v1/integrations/scm/${created.id}`,
+        headers: { authorization: `Bearer ${await repaired.userToken(ownerId)}` },
+      })
+      t.equal(got.statusCode, 200, 'the integration is served again')
+      await repaired.app.close()
 
-    const column = (await columns(db, SCM_TABLE)).verificationError
-    t.match(column, { type: db.dialect === 'mysql' ? 'varchar(1024)' : 'VARCHAR(1024)', nullable: true }, 'verificationError is back')
-    t.ok((await indexList(db, SCM_TABLE)).includes('idx_scm_tenant (tenantId, isActive)'), 'idx_scm_tenant is back on its columns')
-    t.same(await db.query(`SELECT id, tenantId, repositoryUrl, verificationError FROM ${SCM_TABLE}`), [
-      { id: created.id, tenantId, repositoryUrl: created.repositoryUrl, verificationError: null },
-    ])
+      const column = (await columns(db, SCM_TABLE)).verificationError
+      t.match(column, { type: db.dialect === 'mysql' ? 'varchar(1024)' : 'VARCHAR(1024)', nullable: true }, 'verificationError is back')
+      t.ok((await indexList(db, SCM_TABLE)).includes('idx_scm_tenant (tenantId, isActive)'), 'idx_scm_tenant is back on its columns')
+      t.same(await db.query(`SELECT id, tenantId, repositoryUrl, verificationError FROM ${SCM_TABLE}`), [
+        { id: created.id, tenantId, repositoryUrl: created.repositoryUrl, verificationError: null },
+      ])
 
-    const afterRepair = await schemaSnapshot(db)
-    const again = await startApp(t, db, { DB_SYNC: 'alter' })
-    t.same(again.app.db.schema, { missing: [], applied: [] }, 'a further start finds nothing to do')
-    await again.app.close()
-    t.equal(await schemaSnapshot(db), afterRepair, 'and changes nothing')
-    if (db.dialect === 'mysql') {
-      const withoutColumn = (schema: string) => schema.replace(/^ {2}`verificationError` [^\n]*\n/m, '')
-      t.equal(withoutColumn(afterRepair), withoutColumn(healthy), 'apart from where the column sits, the same as before the damage')
-    }
-  })
+      const afterRepair = await schemaSnapshot(db)
+      const again = await startApp(t, db, { DB_SYNC: 'alter' })
+      t.same(again.app.db.schema, { missing: [], applied: [] }, 'a further start finds nothing to do')
+      await again.app.close()
+      t.equal(await schemaSnapshot(db), afterRepair, 'and changes nothing')
+      if (db.dialect === 'mysql') {
+        const withoutColumn = (schema: string) => schema.replace(/^ {2}`verificationError` [^\n]*\n/m, '')
+        t.equal(withoutColumn(afterRepair), withoutColumn(healthy), 'apart from where the column sits, the same as before the damage')
+      }
+    },
+  )
 
   t.test('alter does not invent a dropped required column: it reports it and readiness says so', { skip: unsupported }, async (t) => {
     const first = await startApp(t, db)

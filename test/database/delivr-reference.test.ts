@@ -3,7 +3,16 @@ import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import { startApp } from '../helpers/app.js'
 import { createTestDatabase, eachDatabase, type TestDatabase } from '../helpers/databases.js'
-import { REFERENCE_TABLES, SCM_TABLE, columns, type IntegrationRow, connectRepository, foreignKeys, readiness, tableDefinition } from '../helpers/schema.js'
+import {
+  REFERENCE_TABLES,
+  SCM_TABLE,
+  columns,
+  type IntegrationRow,
+  connectRepository,
+  foreignKeys,
+  readiness,
+  tableDefinition,
+} from '../helpers/schema.js'
 
 const FIXTURE = fs.readFileSync(new URL('../fixtures/delivr-reference-mysql.sql', import.meta.url), 'utf8')
 

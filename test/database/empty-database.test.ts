@@ -11,7 +11,10 @@ eachDatabase(t, async (t, db) => {
     const ready = await readiness(h.app)
     t.equal(ready.statusCode, 503)
     t.match(ready.body, { status: 'unavailable', database: 'up' })
-    t.same([...(ready.body.missing ?? [])].sort(), ALL_TABLES.map((table) => `table ${table}`))
+    t.same(
+      [...(ready.body.missing ?? [])].sort(),
+      ALL_TABLES.map((table) => `table ${table}`),
+    )
     t.same(h.app.db.schema.applied, [])
     await h.app.close()
     t.same(await tableNames(db), [], 'no table was created')

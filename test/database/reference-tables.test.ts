@@ -27,9 +27,13 @@ eachDatabase(t, async (t, db) => {
       t.equal(await tableDefinition(db, 'accounts'), definition, `start ${round}: accounts definition byte-identical`)
       t.same(await indexList(db, 'accounts'), indexes, `start ${round}: no index added to accounts`)
       const cols = Object.keys(await columns(db, 'accounts'))
-      t.same(cols, ['id', 'email', 'name', 'legacyRole', 'createdAt', 'updatedAt'], `start ${round}: no picture column added, legacyRole kept`)
+      t.same(
+        cols,
+        ['id', 'email', 'name', 'legacyRole', 'createdAt', 'updatedAt'],
+        `start ${round}: no picture column added, legacyRole kept`,
+      )
     }
-    t.same(await db.query("SELECT id, legacyRole FROM accounts"), [{ id: 'acct-old', legacyRole: 'admin' }], 'its row is intact')
+    t.same(await db.query('SELECT id, legacyRole FROM accounts'), [{ id: 'acct-old', legacyRole: 'admin' }], 'its row is intact')
     t.same(await tableNames(db), ['accounts', 'collaborators', SCM_TABLE, 'tenants'].sort(), 'the missing tables were still created')
   })
 })

@@ -61,7 +61,9 @@ eachDatabase(t, async (t, db) => {
       `INSERT INTO ${SCM_TABLE} (id, tenantId, scmType, displayName, repositoryUrl, createdByAccountId, createdAt, updatedAt)
        VALUES ('${id}', '${tenantId}', 'GITLAB', 'Bare row', 'https://gitlab.example.com/a/b', '${ownerId}', '2024-01-02 03:04:05', '2024-01-02 03:04:05')`,
     )
-    const rows = (await db.query(`SELECT defaultBranch, isActive, verificationStatus, lastVerifiedAt, accessToken FROM ${SCM_TABLE} WHERE id = '${id}'`)) as {
+    const rows = (await db.query(
+      `SELECT defaultBranch, isActive, verificationStatus, lastVerifiedAt, accessToken FROM ${SCM_TABLE} WHERE id = '${id}'`,
+    )) as {
       isActive: number
     }[]
     t.same(rows, [{ defaultBranch: 'main', isActive: 1, verificationStatus: 'PENDING', lastVerifiedAt: null, accessToken: null }])
@@ -77,7 +79,15 @@ eachDatabase(t, async (t, db) => {
     const { tenantId, ownerId } = await h.tenant()
     const other = await h.tenant()
     const row = (extra: Record<string, string>) =>
-      ({ id: randomUUID(), tenantId, scmType: 'GITHUB', displayName: 'App', repositoryUrl: 'https://github.com/acme/dup', createdByAccountId: ownerId, ...extra }) as IntegrationRow
+      ({
+        id: randomUUID(),
+        tenantId,
+        scmType: 'GITHUB',
+        displayName: 'App',
+        repositoryUrl: 'https://github.com/acme/dup',
+        createdByAccountId: ownerId,
+        ...extra,
+      }) as IntegrationRow
     await Scm.create(row({}))
     await t.rejects(Scm.create(row({ displayName: 'Again' })), { name: 'SequelizeUniqueConstraintError' })
     await t.resolves(Scm.create(row({ scmType: 'GITLAB' })), 'another provider for the same URL is a different connection')
@@ -88,12 +98,24 @@ eachDatabase(t, async (t, db) => {
   t.test('refuses a provider or verification status outside its enum', async (t) => {
     const { tenantId, ownerId } = await h.tenant()
     const row = (extra: Record<string, string>) =>
-      ({ id: randomUUID(), tenantId, scmType: 'GITHUB', displayName: 'App', repositoryUrl: 'https://github.com/acme/enum', createdByAccountId: ownerId, ...extra }) as IntegrationRow
+      ({
+        id: randomUUID(),
+        tenantId,
+        scmType: 'GITHUB',
+        displayName: 'App',
+        repositoryUrl: 'https://github.com/acme/enum',
+        createdByAccountId: ownerId,
+        ...extra,
+      }) as IntegrationRow
     const invalid = { name: 'SequelizeValidationError' }
     await t.rejects(Scm.create(row({ scmType: 'SVN' })), invalid, 'scmType SVN')
     await t.rejects(Scm.create(row({ verificationStatus: 'UNKNOWN' })), invalid, 'verificationStatus UNKNOWN')
     const valid = await Scm.create(row({}))
-    await t.rejects(Scm.update({ verificationStatus: 'UNKNOWN' } as never, { where: { id: valid.id } }), invalid, 'verificationStatus UNKNOWN by update')
+    await t.rejects(
+      Scm.update({ verificationStatus: 'UNKNOWN' } as never, { where: { id: valid.id } }),
+      invalid,
+      'verificationStatus UNKNOWN by update',
+    )
     if (db.dialect === 'mysql') {
       await t.rejects(
         db.query(
@@ -125,7 +147,14 @@ eachDatabase(t, async (t, db) => {
     const { ownerId } = await h.tenant()
     const ghost = randomUUID()
     await t.rejects(
-      Scm.create({ id: randomUUID(), tenantId: ghost, scmType: 'GITHUB', displayName: 'Ghost', repositoryUrl: 'https://github.com/a/ghost', createdByAccountId: ownerId } as IntegrationRow),
+      Scm.create({
+        id: randomUUID(),
+        tenantId: ghost,
+        scmType: 'GITHUB',
+        displayName: 'Ghost',
+        repositoryUrl: 'https://github.com/a/ghost',
+        createdByAccountId: ownerId,
+      } as IntegrationRow),
       { name: 'SequelizeForeignKeyConstraintError' },
     )
     t.equal((await db.query(`SELECT id FROM ${SCM_TABLE} WHERE tenantId = '${ghost}'`)).length, 0)
@@ -150,12 +179,17 @@ eachDatabase(t, async (t, db) => {
     const created = await connectRepository(h, tenantId, creator)
     const sql = app.db.sequelize
     await sql.query('DELETE FROM collaborators WHERE accountId = ?', { replacements: [creator] })
-    await t.rejects(sql.query('DELETE FROM accounts WHERE id = ?', { replacements: [creator] }), { name: 'SequelizeForeignKeyConstraintError' })
+    await t.rejects(sql.query('DELETE FROM accounts WHERE id = ?', { replacements: [creator] }), {
+      name: 'SequelizeForeignKeyConstraintError',
+    })
     t.equal((await db.query(`SELECT id FROM accounts WHERE id = '${creator}'`)).length, 1, 'the account is still there')
     t.same(await db.query(`SELECT createdByAccountId FROM ${SCM_TABLE} WHERE id = '${created.id}'`), [{ createdByAccountId: creator }])
 
     await sql.query(`DELETE FROM ${SCM_TABLE} WHERE id = ?`, { replacements: [created.id] })
-    await t.resolves(sql.query('DELETE FROM accounts WHERE id = ?', { replacements: [creator] }), 'deletable once nothing it created remains')
+    await t.resolves(
+      sql.query('DELETE FROM accounts WHERE id = ?', { replacements: [creator] }),
+      'deletable once nothing it created remains',
+    )
     t.equal((await db.query(`SELECT id FROM accounts WHERE id = '${creator}'`)).length, 0)
   })
 })

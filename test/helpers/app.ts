@@ -74,7 +74,14 @@ export async function startApp(t: Test, db: TestDatabase, env: Record<string, st
       const creator = `acct-${randomUUID()}`
       await Account.create({ id: creator, email: `${creator}@example.test`, name: 'Owner', picture: null, createdTime: null })
       await Tenant.create({ id: tenantId, displayName: 'Test tenant', createdBy: creator })
-      await Collaborator.create({ email: `${creator}@example.test`, accountId: creator, tenantId, appId: null, permission: 'Owner', isCreator: true })
+      await Collaborator.create({
+        email: `${creator}@example.test`,
+        accountId: creator,
+        tenantId,
+        appId: null,
+        permission: 'Owner',
+        isCreator: true,
+      })
       return { tenantId, ownerId: creator }
     },
   }

@@ -36,9 +36,11 @@ export async function tableDefinition(db: TestDatabase, table: string): Promise<
     const rows = (await db.query(`SHOW CREATE TABLE \`${table}\``)) as Record<string, string>[]
     return rows[0]!['Create Table']!
   }
-  const rows = (await db.query(
-    `SELECT type, name, sql FROM sqlite_master WHERE tbl_name = '${table}' ORDER BY type DESC, name`,
-  )) as { type: string; name: string; sql: string | null }[]
+  const rows = (await db.query(`SELECT type, name, sql FROM sqlite_master WHERE tbl_name = '${table}' ORDER BY type DESC, name`)) as {
+    type: string
+    name: string
+    sql: string | null
+  }[]
   if (rows.length === 0) throw new Error(`no table ${table}`)
   return rows.map((r) => r.sql ?? `-- ${r.type} ${r.name}`).join('\n')
 }
@@ -101,7 +103,13 @@ export async function columns(db: TestDatabase, table: string): Promise<Record<s
     rows.map((r) => [
       r.name,
       // MariaDB prints "no default" on a nullable column as the string NULL.
-      { type: r.type, nullable: r.nullable === 'YES', default: r.dflt === 'NULL' ? null : r.dflt, charset: r.charset, collation: r.collation },
+      {
+        type: r.type,
+        nullable: r.nullable === 'YES',
+        default: r.dflt === 'NULL' ? null : r.dflt,
+        charset: r.charset,
+        collation: r.collation,
+      },
     ]),
   )
 }

@@ -17,11 +17,23 @@ t.test('treats an unset or empty value as no exceptions', async (t) => {
 })
 
 t.test('rejects an entry that is not host:port, naming it', async (t) => {
-  for (const bad of ['gitlab.internal', 'host:0', 'host:65536', 'host:', ':443', 'http://host:443', 'user@host:443', 'host:443/path', '::1:443', 'a b:80', '[nope]:80']) {
+  for (const bad of [
+    'gitlab.internal',
+    'host:0',
+    'host:65536',
+    'host:',
+    ':443',
+    'http://host:443',
+    'user@host:443',
+    'host:443/path',
+    '::1:443',
+    'a b:80',
+    '[nope]:80',
+  ]) {
     t.throws(() => parseAllowedHosts(`ok.example:443,${bad}`), { message: new RegExp(`"${escape(bad)}"`) }, bad)
   }
 })
 
-function escape (text: string): string {
+function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
 }

@@ -4,29 +4,41 @@ import { isIPv6 } from 'node:net'
 import t from 'tap'
 import { createOutboundClient, OutboundError, type OutboundClientOptions } from '../../src/outbound/index.js'
 
-interface Teardown { teardown(fn: () => unknown): void }
-
-async function startDouble (t: Teardown, handler: RequestListener = (_req, res) => res.end('ok')) {
-  let connections = 0
-  const server = createServer(handler)
-  server.on('connection', () => { connections++ })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise<void>((resolve) => {
-    server.closeAllConnections()
-    server.close(() => resolve())
-  }))
-  const { port } = server.address() as AddressInfo
-  return { port, get connections () { return connections } }
+interface Teardown {
+  teardown(fn: () => unknown): void
 }
 
-function client (t: Teardown, opts: Partial<OutboundClientOptions> = {}) {
+async function startDouble(t: Teardown, handler: RequestListener = (_req, res) => res.end('ok')) {
+  let connections = 0
+  const server = createServer(handler)
+  server.on('connection', () => {
+    connections++
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  )
+  const { port } = server.address() as AddressInfo
+  return {
+    port,
+    get connections() {
+      return connections
+    },
+  }
+}
+
+function client(t: Teardown, opts: Partial<OutboundClientOptions> = {}) {
   const c = createOutboundClient({ timeoutMs: 2000, ...opts })
   t.teardown(() => c.close())
   return c
 }
 
 /** Stands in for DNS; a name missing from the table fails like getaddrinfo does. */
-function fakeDns (table: Record<string, string[] | (() => string[])>) {
+function fakeDns(table: Record<string, string[] | (() => string[])>) {
   const asked: string[] = []
   const lookup: LookupFunction = (hostname, options, callback) => {
     asked.push(hostname)
@@ -43,7 +55,7 @@ function fakeDns (table: Record<string, string[] | (() => string[])>) {
   return { lookup, asked }
 }
 
-async function failure (promise: Promise<unknown>): Promise<OutboundError> {
+async function failure(promise: Promise<unknown>): Promise<OutboundError> {
   try {
     await promise
   } catch (err) {
@@ -93,7 +105,7 @@ t.test('refuses a host name that resolves to a refused address, before connectin
     'mapped.test': ['::ffff:127.0.0.1'],
     'public-first.test': ['8.8.8.8', '127.0.0.1'],
     'private-first.test': ['127.0.0.1', '2606:4700::1111'],
-    'ula.test': ['2606:4700::1111', 'fd00:ec2::254']
+    'ula.test': ['2606:4700::1111', 'fd00:ec2::254'],
   }
   const dns = fakeDns(answers)
   const c = client(t, { lookup: dns.lookup, timeoutMs: 500 })

@@ -157,7 +157,11 @@ eachDatabase(t, async (t, db) => {
     const before = (await app.inject({ url: `${BASE}/${created.id}`, headers: owner })).json()
     t.equal(before.verificationStatus, 'VALID')
 
-    github.on('GET', REPO, { status: 403, headers: { 'x-ratelimit-remaining': '0', 'retry-after': '42' }, body: { message: 'API rate limit exceeded' } })
+    github.on('GET', REPO, {
+      status: 403,
+      headers: { 'x-ratelimit-remaining': '0', 'retry-after': '42' },
+      body: { message: 'API rate limit exceeded' },
+    })
     const limited = await app.inject({ method: 'POST', url: `${BASE}/${created.id}/verify`, headers: owner })
     t.equal(limited.statusCode, 503)
     t.equal(limited.headers['retry-after'], '42')
@@ -290,6 +294,9 @@ eachDatabase(t, async (t, db) => {
     const lines = h.logs.filter((l) => l.includes('"msg":"verification"'))
     t.ok(lines.length > 0, 'outcomes were logged')
     t.match(JSON.parse(lines[0]!), { kind: 'scm', verdict: /VALID|INVALID|EXPIRED/ })
-    t.notOk(h.logs.some((l) => l.includes(token)), 'no token in any log line')
+    t.notOk(
+      h.logs.some((l) => l.includes(token)),
+      'no token in any log line',
+    )
   })
 })

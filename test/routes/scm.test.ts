@@ -103,7 +103,11 @@ eachDatabase(t, async (t, db) => {
     const { tenantId, auth } = await ownerSetup(h)
     const first = await app.inject({ method: 'POST', url: URL_BASE, headers: auth, payload: githubBody(tenantId) })
     t.equal(first.statusCode, 201)
-    for (const repositoryUrl of ['https://github.com/acme/mobile-app', 'https://GITHUB.com/Acme/Mobile-App.git', 'https://github.com/acme/mobile-app/']) {
+    for (const repositoryUrl of [
+      'https://github.com/acme/mobile-app',
+      'https://GITHUB.com/Acme/Mobile-App.git',
+      'https://github.com/acme/mobile-app/',
+    ]) {
       const again = await app.inject({ method: 'POST', url: URL_BASE, headers: auth, payload: githubBody(tenantId, { repositoryUrl }) })
       t.equal(again.statusCode, 409, repositoryUrl)
       t.match(again.json(), { statusCode: 409, error: 'Conflict', code: 'DUPLICATE' })
@@ -139,14 +143,26 @@ eachDatabase(t, async (t, db) => {
       ['credentials in URL', { repositoryUrl: 'https://user:pw@github.com/acme/app' }, /body\/repositoryUrl must not contain credentials/],
       ['query in URL', { repositoryUrl: 'https://github.com/acme/app?x=1' }, /body\/repositoryUrl must not have a query/],
       ['not a URL', { repositoryUrl: 'github.com/acme/app' }, /body\/repositoryUrl is not a valid URL/],
-      ['too deep for GitHub', { repositoryUrl: 'https://github.com/acme/app/tree/main' }, /body\/repositoryUrl must name exactly 2 path segments/],
-      ['Bitbucket elsewhere', { scmType: 'BITBUCKET', repositoryUrl: 'https://example.com/ws/app' }, /body\/repositoryUrl must be on bitbucket.org/],
+      [
+        'too deep for GitHub',
+        { repositoryUrl: 'https://github.com/acme/app/tree/main' },
+        /body\/repositoryUrl must name exactly 2 path segments/,
+      ],
+      [
+        'Bitbucket elsewhere',
+        { scmType: 'BITBUCKET', repositoryUrl: 'https://example.com/ws/app' },
+        /body\/repositoryUrl must be on bitbucket.org/,
+      ],
       ['percent escapes', { repositoryUrl: 'https://github.com/acme/%E0%A4' }, /body\/repositoryUrl has a path segment/],
       ['bad branch', { defaultBranch: 'feature..x' }, /body\/defaultBranch must be a valid git branch name/],
       ['branch with space', { defaultBranch: 'my branch' }, /body\/defaultBranch must be a valid git branch name/],
       ['org disagrees with URL', { githubOrganization: 'other' }, /body\/githubOrganization must match the repository URL/],
       ['SQL-looking tenant', { tenantId: "x' OR '1'='1" }, /body\/tenantId must match pattern/],
-      ['SQL-looking name is fine but long URL is not', { repositoryUrl: `https://github.com/a/${'b'.repeat(600)}` }, /body\/repositoryUrl must NOT have more than 512 characters/],
+      [
+        'SQL-looking name is fine but long URL is not',
+        { repositoryUrl: `https://github.com/a/${'b'.repeat(600)}` },
+        /body\/repositoryUrl must NOT have more than 512 characters/,
+      ],
     ]
     for (const [name, patch, message] of cases) {
       const payload = { ...githubBody(tenantId), ...patch } as Record<string, unknown>
@@ -247,7 +263,12 @@ eachDatabase(t, async (t, db) => {
     const created = (await app.inject({ method: 'POST', url: URL_BASE, headers: auth, payload: githubBody(tenantId) })).json()
     await db.query(`UPDATE tenant_scm_integrations SET verificationStatus = 'VALID' WHERE id = '${created.id}'`)
 
-    const renamed = await app.inject({ method: 'PATCH', url: `${URL_BASE}/${created.id}`, headers: auth, payload: { displayName: 'Renamed', isActive: false } })
+    const renamed = await app.inject({
+      method: 'PATCH',
+      url: `${URL_BASE}/${created.id}`,
+      headers: auth,
+      payload: { displayName: 'Renamed', isActive: false },
+    })
     t.equal(renamed.statusCode, 200)
     t.match(renamed.json(), { displayName: 'Renamed', isActive: false, verificationStatus: 'VALID' }, 'a rename keeps the verdict')
 
@@ -284,7 +305,12 @@ eachDatabase(t, async (t, db) => {
     const { tenantId, auth } = await ownerSetup(h)
     await app.inject({ method: 'POST', url: URL_BASE, headers: auth, payload: githubBody(tenantId) })
     const second = (
-      await app.inject({ method: 'POST', url: URL_BASE, headers: auth, payload: githubBody(tenantId, { repositoryUrl: 'https://github.com/acme/b' }) })
+      await app.inject({
+        method: 'POST',
+        url: URL_BASE,
+        headers: auth,
+        payload: githubBody(tenantId, { repositoryUrl: 'https://github.com/acme/b' }),
+      })
     ).json()
     const res = await app.inject({
       method: 'PATCH',
@@ -332,7 +358,12 @@ eachDatabase(t, async (t, db) => {
     const created = (await app.inject({ method: 'POST', url: URL_BASE, headers: auth, payload: githubBody(tenantId) })).json()
     await db.query(`UPDATE tenant_scm_integrations SET verificationStatus = 'VALID' WHERE id = '${created.id}'`)
     const NEW_TOKEN = 'ghp_rotated_value_9876543210'
-    const put = await app.inject({ method: 'PUT', url: `${URL_BASE}/${created.id}/credentials`, headers: auth, payload: { accessToken: NEW_TOKEN } })
+    const put = await app.inject({
+      method: 'PUT',
+      url: `${URL_BASE}/${created.id}/credentials`,
+      headers: auth,
+      payload: { accessToken: NEW_TOKEN },
+    })
     t.equal(put.statusCode, 200)
     t.match(put.json(), { hasAccessToken: true, verificationStatus: 'PENDING' })
     t.not(put.json().accessTokenFingerprint, created.accessTokenFingerprint)
@@ -392,7 +423,12 @@ eachDatabase(t, async (t, db) => {
       t.equal((await app.inject({ url: `${URL_BASE}/${created.id}`, headers: who })).statusCode, 200, `${role} gets`)
       t.equal((await app.inject({ url: `${URL_BASE}?tenantId=${tenantId}`, headers: who })).statusCode, 200, `${role} lists`)
       const writes = [
-        app.inject({ method: 'POST', url: URL_BASE, headers: who, payload: githubBody(tenantId, { repositoryUrl: 'https://github.com/a/z' }) }),
+        app.inject({
+          method: 'POST',
+          url: URL_BASE,
+          headers: who,
+          payload: githubBody(tenantId, { repositoryUrl: 'https://github.com/a/z' }),
+        }),
         app.inject({ method: 'PATCH', url: `${URL_BASE}/${created.id}`, headers: who, payload: { displayName: 'x' } }),
         app.inject({ method: 'PUT', url: `${URL_BASE}/${created.id}/credentials`, headers: who, payload: { accessToken: 'x' } }),
         app.inject({ method: 'DELETE', url: `${URL_BASE}/${created.id}`, headers: who }),
@@ -406,9 +442,19 @@ eachDatabase(t, async (t, db) => {
     t.match(still.json(), { displayName: 'Mobile app', accessTokenFingerprint: created.accessTokenFingerprint })
 
     const appScoped = await h.account()
-    await app.db.models.Collaborator.create({ email: 'x@example.test', accountId: appScoped, tenantId, appId: 'some-app', permission: 'Owner' })
+    await app.db.models.Collaborator.create({
+      email: 'x@example.test',
+      accountId: appScoped,
+      tenantId,
+      appId: 'some-app',
+      permission: 'Owner',
+    })
     const appOnly = { authorization: `Bearer ${await h.userToken(appScoped)}` }
-    t.equal((await app.inject({ url: `${URL_BASE}/${created.id}`, headers: appOnly })).statusCode, 404, 'an app-level role is not a tenant role')
+    t.equal(
+      (await app.inject({ url: `${URL_BASE}/${created.id}`, headers: appOnly })).statusCode,
+      404,
+      'an app-level role is not a tenant role',
+    )
   })
 
   t.test("another tenant's integrations behave as missing", async (t) => {
@@ -421,7 +467,12 @@ eachDatabase(t, async (t, db) => {
       app.inject({ method: 'PUT', url: `${URL_BASE}/${created.id}/credentials`, headers: b.auth, payload: { accessToken: 'x' } }),
       app.inject({ method: 'DELETE', url: `${URL_BASE}/${created.id}`, headers: b.auth }),
       app.inject({ url: `${URL_BASE}?tenantId=${a.tenantId}`, headers: b.auth }),
-      app.inject({ method: 'POST', url: URL_BASE, headers: b.auth, payload: githubBody(a.tenantId, { repositoryUrl: 'https://github.com/b/b' }) }),
+      app.inject({
+        method: 'POST',
+        url: URL_BASE,
+        headers: b.auth,
+        payload: githubBody(a.tenantId, { repositoryUrl: 'https://github.com/b/b' }),
+      }),
     ]
     for (const res of await Promise.all(requests)) {
       t.equal(res.statusCode, 404)
@@ -439,7 +490,12 @@ eachDatabase(t, async (t, db) => {
     t.equal((await app.inject({ url: `${URL_BASE}/${created.id}`, headers: reader })).statusCode, 200)
     t.equal((await app.inject({ url: `${URL_BASE}?tenantId=${tenantId}`, headers: reader })).json().items.length, 1)
     t.equal((await app.inject({ url: `${URL_BASE}?tenantId=missing-tenant`, headers: reader })).statusCode, 404)
-    const create = await app.inject({ method: 'POST', url: URL_BASE, headers: reader, payload: githubBody(tenantId, { repositoryUrl: 'https://github.com/s/s' }) })
+    const create = await app.inject({
+      method: 'POST',
+      url: URL_BASE,
+      headers: reader,
+      payload: githubBody(tenantId, { repositoryUrl: 'https://github.com/s/s' }),
+    })
     t.equal(create.statusCode, 403)
     t.equal((await app.inject({ method: 'DELETE', url: `${URL_BASE}/${created.id}`, headers: reader })).statusCode, 403)
     const noScope = { authorization: `Bearer ${await h.serviceToken('nothing', '')}` }
@@ -450,15 +506,36 @@ eachDatabase(t, async (t, db) => {
     const secret = 'ghp_log_canary_5f1c2d9e8a7b6c5d4e3f'
     const { tenantId, auth } = await ownerSetup(h)
     const before = h.logs.length
-    const created = await app.inject({ method: 'POST', url: URL_BASE, headers: auth, payload: githubBody(tenantId, { accessToken: secret, repositoryUrl: 'https://github.com/log/canary' }) })
-    await app.inject({ method: 'POST', url: URL_BASE, headers: auth, payload: githubBody(tenantId, { accessToken: secret, repositoryUrl: 'https://github.com/log/canary' }) })
+    const created = await app.inject({
+      method: 'POST',
+      url: URL_BASE,
+      headers: auth,
+      payload: githubBody(tenantId, { accessToken: secret, repositoryUrl: 'https://github.com/log/canary' }),
+    })
+    await app.inject({
+      method: 'POST',
+      url: URL_BASE,
+      headers: auth,
+      payload: githubBody(tenantId, { accessToken: secret, repositoryUrl: 'https://github.com/log/canary' }),
+    })
     await app.inject({ method: 'POST', url: URL_BASE, headers: auth, payload: `{"accessToken":"${secret}"` })
-    await app.inject({ method: 'PUT', url: `${URL_BASE}/${created.json().id}/credentials`, headers: auth, payload: { accessToken: secret } })
+    await app.inject({
+      method: 'PUT',
+      url: `${URL_BASE}/${created.json().id}/credentials`,
+      headers: auth,
+      payload: { accessToken: secret },
+    })
     const bearer = auth.authorization.slice('Bearer '.length)
     const lines = h.logs.slice(before)
     t.ok(lines.length > 0, 'requests were logged')
-    t.notOk(lines.some((l) => l.includes(secret)), 'no secret in logs')
-    t.notOk(lines.some((l) => l.includes(bearer)), 'no bearer token in logs')
+    t.notOk(
+      lines.some((l) => l.includes(secret)),
+      'no secret in logs',
+    )
+    t.notOk(
+      lines.some((l) => l.includes(bearer)),
+      'no bearer token in logs',
+    )
   })
 
   t.test('echoes the gateway request id, or makes one', async (t) => {

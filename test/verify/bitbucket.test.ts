@@ -108,7 +108,9 @@ t.test('a read-only token is INVALID: it can read but not push', async (t) => {
 
 t.test('a public repository with no permission entry reads as permission none', async (t) => {
   const { double, context } = await bitbucket(t)
-  double.on('GET', REPO, { body: { ...repository, is_private: false } }).on('GET', PERMISSIONS, { body: { pagelen: 10, values: [], page: 1, size: 0 } })
+  double
+    .on('GET', REPO, { body: { ...repository, is_private: false } })
+    .on('GET', PERMISSIONS, { body: { pagelen: 10, values: [], page: 1, size: 0 } })
   const result = await verifyBitbucket(request(testToken('ATCTT3x')), context)
   t.equal(result.verdict, 'INVALID')
   t.equal(result.checks[2]?.detail, 'token can read but not push (permission: none)')
@@ -132,7 +134,11 @@ t.test('without a permission answer or a write scope, push access is unknown and
     .on('GET', PERMISSIONS, { status: 403, body: { type: 'error', error: { message: 'Access denied' } } })
   const result = await verifyBitbucket(request(testToken('ATCTT3x')), context)
   t.equal(result.verdict, 'INVALID')
-  t.same(result.checks[2], { name: 'can-push', ok: false, detail: "could not tell whether the token can push: Bitbucket did not report the token's permission (403)" })
+  t.same(result.checks[2], {
+    name: 'can-push',
+    ok: false,
+    detail: "could not tell whether the token can push: Bitbucket did not report the token's permission (403)",
+  })
 })
 
 t.test('a missing branch is INVALID and names the branch', async (t) => {
@@ -155,18 +161,25 @@ t.test('a missing branch is INVALID and names the branch', async (t) => {
 t.test('a refused token is INVALID and nothing after authentication is checked', async (t) => {
   const { double, context } = await bitbucket(t)
   const token = testToken('ATCTT3x')
-  double.on('GET', REPO, { status: 401, headers: { 'www-authenticate': 'Bearer realm="Bitbucket.org HTTP"' }, body: { type: 'error', error: { message: 'Token is invalid or not supported for this endpoint.' } } })
+  double.on('GET', REPO, {
+    status: 401,
+    headers: { 'www-authenticate': 'Bearer realm="Bitbucket.org HTTP"' },
+    body: { type: 'error', error: { message: 'Token is invalid or not supported for this endpoint.' } },
+  })
 
   const result = await verifyBitbucket(request(token), context)
 
   t.equal(result.verdict, 'INVALID')
   t.equal(result.message, 'Bitbucket refused the access token')
-  t.same(result.checks.map((c) => c.detail), [
-    'Bitbucket refused the token',
-    'not checked: the token was refused',
-    'not checked: the token was refused',
-    'not checked: the token was refused',
-  ])
+  t.same(
+    result.checks.map((c) => c.detail),
+    [
+      'Bitbucket refused the token',
+      'not checked: the token was refused',
+      'not checked: the token was refused',
+      'not checked: the token was refused',
+    ],
+  )
   t.same(calls(double), [`GET ${REPO}`])
   assertNoSecret(t, result, token)
 })

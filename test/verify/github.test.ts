@@ -3,7 +3,14 @@ import { ProviderUnavailableError } from '../../src/errors.js'
 import { OutboundError } from '../../src/outbound/index.js'
 import { verifyGithub } from '../../src/verify/scm/github.js'
 import type { VerificationResult, VerifyRequest } from '../../src/verify/types.js'
-import { loopbackLookup, rejection, startProviderDouble, testToken, verifyContext, type ProviderDouble } from '../helpers/provider-double.js'
+import {
+  loopbackLookup,
+  rejection,
+  startProviderDouble,
+  testToken,
+  verifyContext,
+  type ProviderDouble,
+} from '../helpers/provider-double.js'
 import { localhostCertificate } from '../helpers/tls.js'
 
 const REPO = '/repos/Acme/Mobile-App'
@@ -51,7 +58,10 @@ function assertNoSecret(t: Test, value: unknown, token: string) {
 
 function onlyTo(t: Test, double: ProviderDouble, token: string) {
   t.ok(double.received.length > 0, 'the provider was called')
-  t.ok(double.received.every((r) => r.headers.authorization === `Bearer ${token}`), 'every request carried the token as a bearer token')
+  t.ok(
+    double.received.every((r) => r.headers.authorization === `Bearer ${token}`),
+    'every request carried the token as a bearer token',
+  )
 }
 
 t.test('a token with push access and an existing branch is VALID, with what GitHub told', async (t) => {
@@ -135,7 +145,10 @@ t.test('a missing configured branch is INVALID and names the branch', async (t) 
   const token = testToken('ghp_')
   double
     .on('GET', REPO, { body: repository() })
-    .on('GET', `${REPO}/branches/release/next`, { status: 404, body: { message: 'Branch not found', documentation_url: 'https://docs.github.com/rest', status: '404' } })
+    .on('GET', `${REPO}/branches/release/next`, {
+      status: 404,
+      body: { message: 'Branch not found', documentation_url: 'https://docs.github.com/rest', status: '404' },
+    })
 
   const result = await verifyGithub(request(token, { defaultBranch: 'release/next' }), context)
 
@@ -150,7 +163,10 @@ t.test('a missing configured branch is INVALID and names the branch', async (t) 
 t.test('a refused token is INVALID and nothing after authentication is checked', async (t) => {
   const { double, context } = await github(t)
   const token = testToken('ghp_')
-  double.on('GET', REPO, { status: 401, body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' } })
+  double.on('GET', REPO, {
+    status: 401,
+    body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' },
+  })
 
   const result = await verifyGithub(request(token), context)
 
@@ -172,7 +188,10 @@ t.test('a refused token is INVALID and nothing after authentication is checked',
 t.test('a token GitHub says has expired is EXPIRED', async (t) => {
   const { double, context } = await github(t)
   const token = testToken('ghp_')
-  double.on('GET', REPO, { status: 401, body: { message: 'Token expired', documentation_url: 'https://docs.github.com/rest', status: '401' } })
+  double.on('GET', REPO, {
+    status: 401,
+    body: { message: 'Token expired', documentation_url: 'https://docs.github.com/rest', status: '401' },
+  })
   const result = await verifyGithub(request(token), context)
   t.equal(result.verdict, 'EXPIRED')
   t.equal(result.message, 'GitHub says the access token has expired')
@@ -205,12 +224,21 @@ t.test('a 403 for SAML single sign-on is INVALID with a safe explanation', async
   const token = testToken('ghp_')
   double.on('GET', REPO, {
     status: 403,
-    headers: { 'x-github-sso': 'required; url=https://github.com/orgs/acme/sso?authorization_request=XYZ', 'x-ratelimit-remaining': '4999' },
-    body: { message: 'Resource protected by organization SAML enforcement. You must grant your Personal Access token access to this organization.' },
+    headers: {
+      'x-github-sso': 'required; url=https://github.com/orgs/acme/sso?authorization_request=XYZ',
+      'x-ratelimit-remaining': '4999',
+    },
+    body: {
+      message:
+        'Resource protected by organization SAML enforcement. You must grant your Personal Access token access to this organization.',
+    },
   })
   const result = await verifyGithub(request(token), context)
   t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'GitHub refused access to Acme/Mobile-App: the organization requires the token to be authorized for SAML single sign-on')
+  t.equal(
+    result.message,
+    'GitHub refused access to Acme/Mobile-App: the organization requires the token to be authorized for SAML single sign-on',
+  )
   t.notMatch(JSON.stringify(result), /authorization_request|Personal Access token access/)
   assertNoSecret(t, result, token)
 })
@@ -325,7 +353,9 @@ t.test('GitHub Enterprise on a loopback host that is not allow-listed is refused
   const tls = await localhostCertificate()
   const ghe = await startProviderDouble(t, { tls, hostname: 'ghe.example.test' })
   const context = verifyContext(t, { ca: [tls.cert], lookup: loopbackLookup('ghe.example.test') })
-  const err = await rejection(verifyGithub(request(testToken('ghp_'), { repositoryUrl: `https://ghe.example.test:${ghe.port}/acme/mobile-app` }), context))
+  const err = await rejection(
+    verifyGithub(request(testToken('ghp_'), { repositoryUrl: `https://ghe.example.test:${ghe.port}/acme/mobile-app` }), context),
+  )
   t.type(err, OutboundError)
   t.equal((err as OutboundError).code, 'ADDRESS_REFUSED')
   t.equal(ghe.connections, 0)

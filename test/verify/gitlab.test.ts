@@ -3,7 +3,14 @@ import { ProviderUnavailableError } from '../../src/errors.js'
 import { OutboundError } from '../../src/outbound/index.js'
 import { verifyGitlab } from '../../src/verify/scm/gitlab.js'
 import type { VerificationResult, VerifyRequest } from '../../src/verify/types.js'
-import { loopbackLookup, rejection, startProviderDouble, testToken, verifyContext, type ProviderDouble } from '../helpers/provider-double.js'
+import {
+  loopbackLookup,
+  rejection,
+  startProviderDouble,
+  testToken,
+  verifyContext,
+  type ProviderDouble,
+} from '../helpers/provider-double.js'
 import { localhostCertificate } from '../helpers/tls.js'
 
 const PROJECT = '/api/v4/projects/acme%2Fmobile%2Fapp'
@@ -17,7 +24,10 @@ function request(double: ProviderDouble, token: string, values: Record<string, u
   }
 }
 
-function project(permissions: Record<string, unknown> = { project_access: { access_level: 30, notification_level: 3 }, group_access: null }, overrides: Record<string, unknown> = {}) {
+function project(
+  permissions: Record<string, unknown> = { project_access: { access_level: 30, notification_level: 3 }, group_access: null },
+  overrides: Record<string, unknown> = {},
+) {
   return {
     id: 42,
     name: 'app',
@@ -161,12 +171,15 @@ t.test('a refused token is INVALID and the token is not asked about itself', asy
 
   t.equal(result.verdict, 'INVALID')
   t.equal(result.message, 'GitLab refused the access token')
-  t.same(result.checks.map((c) => c.detail), [
-    'GitLab refused the token',
-    'not checked: the token was refused',
-    'not checked: the token was refused',
-    'not checked: the token was refused',
-  ])
+  t.same(
+    result.checks.map((c) => c.detail),
+    [
+      'GitLab refused the token',
+      'not checked: the token was refused',
+      'not checked: the token was refused',
+      'not checked: the token was refused',
+    ],
+  )
   t.same(calls(double), [`GET ${PROJECT}`])
   assertNoSecret(t, result, token)
 })
@@ -188,7 +201,10 @@ t.test('a token GitLab calls expired is EXPIRED', async (t) => {
 
 t.test('a revoked token is INVALID, not EXPIRED', async (t) => {
   const { double, context } = await gitlab(t)
-  double.on('GET', PROJECT, { status: 401, body: { error: 'invalid_token', error_description: 'Token was revoked. You have to re-authorize from the user.' } })
+  double.on('GET', PROJECT, {
+    status: 401,
+    body: { error: 'invalid_token', error_description: 'Token was revoked. You have to re-authorize from the user.' },
+  })
   const result = await verifyGitlab(request(double, testToken('glpat-')), context)
   t.equal(result.verdict, 'INVALID')
 })
@@ -216,7 +232,11 @@ t.test('a token without an API scope is INVALID and says which scope is missing'
   const { double, context } = await gitlab(t)
   double.on('GET', PROJECT, {
     status: 403,
-    body: { error: 'insufficient_scope', error_description: 'The request requires higher privileges than provided by the access token.', scope: 'api read_api' },
+    body: {
+      error: 'insufficient_scope',
+      error_description: 'The request requires higher privileges than provided by the access token.',
+      scope: 'api read_api',
+    },
   })
   const result = await verifyGitlab(request(double, testToken('glpat-')), context)
   t.equal(result.verdict, 'INVALID')

@@ -54,5 +54,8 @@ t.test('checks after the first failure read "not checked", and the first failure
 t.test('a list whose checks did not all run is never VALID', async (t) => {
   const checks = new CheckList(['a', 'b'])
   checks.pass('a', 'fine')
-  t.match(checks.result('all good', { facts: {}, credential: { expiresAt: null, scopes: null } }), { verdict: 'INVALID', checks: [{ ok: true }, { ok: false }] })
+  t.match(checks.result('all good', { facts: {}, credential: { expiresAt: null, scopes: null } }), {
+    verdict: 'INVALID',
+    checks: [{ ok: true }, { ok: false }],
+  })
 })

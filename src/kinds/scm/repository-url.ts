@@ -40,7 +40,9 @@ export function parseRepositoryUrl(raw: string, provider: string, field = 'repos
   const path = url.pathname.replace(/\/+$/, '').replace(/\.git$/i, '')
   const segments = path.split('/').slice(1)
   if (segments.length < rule.minSegments || segments.length > rule.maxSegments) {
-    throw fail(rule.minSegments === rule.maxSegments ? `must name exactly ${rule.minSegments} path segments` : 'must name a group and a project')
+    throw fail(
+      rule.minSegments === rule.maxSegments ? `must name exactly ${rule.minSegments} path segments` : 'must name a group and a project',
+    )
   }
   if (segments.some((s) => !SEGMENT.test(s) || s === '.' || s === '..')) {
     throw fail('has a path segment with characters other than letters, digits, ".", "_" or "-"')

@@ -77,6 +77,8 @@ export const verifyBitbucket: Verifier = async (request, context) => {
   else check.permissionUnknown(`Bitbucket did not report the token's permission (${permissions.status})`)
   if (check.failed) return check.result()
 
-  await checkBranch(check, branchToCheck(request, check.facts.defaultBranch), (branch) => get(`${repoPath}/refs/branches/${branchPath(branch)}`))
+  await checkBranch(check, branchToCheck(request, check.facts.defaultBranch), (branch) =>
+    get(`${repoPath}/refs/branches/${branchPath(branch)}`),
+  )
   return check.result()
 }

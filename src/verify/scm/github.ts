@@ -47,7 +47,17 @@ function permissionOf(body: JsonObject): { role: string; push: boolean } | undef
   const granted = valueAt(body, 'permissions')
   if (!isJsonObject(granted)) return undefined
   const has = (name: string) => granted[name] === true
-  const role = has('admin') ? 'admin' : has('maintain') ? 'maintain' : has('push') ? 'write' : has('triage') ? 'triage' : has('pull') ? 'read' : 'none'
+  const role = has('admin')
+    ? 'admin'
+    : has('maintain')
+      ? 'maintain'
+      : has('push')
+        ? 'write'
+        : has('triage')
+          ? 'triage'
+          : has('pull')
+            ? 'read'
+            : 'none'
   return { role, push: has('admin') || has('maintain') || has('push') }
 }
 
