@@ -62,6 +62,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
   const secrets = secretFields(kind)
   const visible = viewAttributes(kind, model)
   const { models } = deps.db
+  const notSecret = (field: string) => !kind.fields[field]!.secret
 
   function providerOf(row: IntegrationRecord): string {
     return row.get(kind.providerField) as string
@@ -98,6 +99,20 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     )
   }
 
+  /** Runs each given field's own check (beyond its JSON Schema). */
+  function checkValues(body: FieldValues) {
+    for (const [field, spec] of Object.entries(kind.fields)) {
+      const problem = field in body ? spec.check?.(body[field]) : undefined
+      if (problem) throw new FieldError(field, problem)
+    }
+  }
+
+  /** The bookkeeping a verdict leaves on the row, plus what the provider told that the kind keeps. */
+  function recorded(provider: string, result: VerificationResult, at: Date): FieldValues {
+    const facts = result.verdict === 'VALID' ? (providerSpec(provider).recordFacts?.(result) ?? {}) : {}
+    return { ...verdictColumns(result, at), ...facts }
+  }
+
   function assertApplies(provider: string, body: FieldValues) {
     const allowed = new Set(providerFields(providerSpec(provider)))
     for (const field of Object.keys(kind.fields)) {
@@ -121,7 +136,15 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
   }
 
   function nonSecretValues(row: IntegrationRecord): FieldValues {
-    return kindValues(row.get({ plain: true }) as FieldValues, (f) => !kind.fields[f]!.secret)
+    return kindValues(row.get({ plain: true }) as FieldValues, notSecret)
+  }
+
+  /** A new integration's values as the caller may create it: authorized, checked, normalised. */
+  async function draft(principal: Principal, body: FieldValues & { tenantId: string }) {
+    await authorize(models, principal, body.tenantId, 'write', tenantNotFound)
+    checkValues(body)
+    const provider = body[kind.providerField] as string
+    return { provider, values: kind.normalize(kindValues(body, notSecret), provider) }
   }
 
   const check = (provider: string, values: FieldValues, secretValues: Record<string, string>) =>
@@ -157,18 +180,13 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     },
 
     async create(principal: Principal, body: FieldValues & { tenantId: string }, options: WriteOptions = {}) {
-      await authorize(models, principal, body.tenantId, 'write', tenantNotFound)
-      const provider = body[kind.providerField] as string
+      const { provider, values } = await draft(principal, body)
       const id = uuidv7()
-      const values = kind.normalize(
-        kindValues(body, (f) => !kind.fields[f]!.secret),
-        provider,
-      )
       let verdict = {}
       if (options.verify) {
         const result = await check(provider, values, plainSecrets(body))
         requireValid(result)
-        verdict = verdictColumns(result, new Date())
+        verdict = recorded(provider, result, new Date())
       }
       const row = await model.create({
         id,
@@ -188,8 +206,9 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
       const row = await load(principal, id, 'write')
       const provider = providerOf(row)
       assertApplies(provider, patch)
+      checkValues(patch)
       const current = nonSecretValues(row)
-      const merged = { ...current, ...kindValues(patch, (f) => !kind.fields[f]!.secret) }
+      const merged = { ...current, ...kindValues(patch, notSecret) }
       for (const [field, spec] of Object.entries(kind.fields)) {
         if (spec.derivedFrom && spec.derivedFrom in patch && !(field in patch)) delete merged[field]
       }
@@ -227,13 +246,14 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
       const row = await load(principal, id, 'write')
       const spec = providerSpec(providerOf(row))
       assertApplies(spec.id, body)
+      checkValues(body)
       const missing = spec.required.filter((f) => kind.fields[f]!.secret && typeof body[f] !== 'string')
       if (missing.length > 0) throw new FieldError(missing[0]!, `is required for ${spec.id} integrations`)
       let verdict: object = unverified
       if (options.verify) {
         const result = await check(spec.id, nonSecretValues(row), plainSecrets(body))
         requireValid(result)
-        verdict = verdictColumns(result, new Date())
+        verdict = recorded(spec.id, result, new Date())
       }
       await row.update({ ...sealSecrets(row.id, body), ...verdict })
       return toView(kind, visible, row)
@@ -241,21 +261,17 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
 
     /** Checks credentials that are not stored; stores nothing. */
     async verifyDraft(principal: Principal, body: FieldValues & { tenantId: string }): Promise<VerificationReport> {
-      await authorize(models, principal, body.tenantId, 'write', tenantNotFound)
-      const provider = body[kind.providerField] as string
-      const values = kind.normalize(
-        kindValues(body, (f) => !kind.fields[f]!.secret),
-        provider,
-      )
+      const { provider, values } = await draft(principal, body)
       return report(await check(provider, values, plainSecrets(body)), new Date())
     },
 
     /** Re-checks the stored credentials and records the verdict; a provider that cannot answer changes nothing. */
     async verifyStored(principal: Principal, id: string) {
       const row = await load(principal, id, 'verify', [...visible, ...secrets])
-      const result = await check(providerOf(row), nonSecretValues(row), storedSecrets(row))
+      const provider = providerOf(row)
+      const result = await check(provider, nonSecretValues(row), storedSecrets(row))
       const at = new Date()
-      await row.update(verdictColumns(result, at))
+      await row.update(recorded(provider, result, at))
       return { result: report(result, at), integration: toView(kind, visible, row) }
     },
 

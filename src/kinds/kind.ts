@@ -1,6 +1,6 @@
 import type { TSchema } from '@sinclair/typebox'
 import type { DataType } from 'sequelize'
-import type { Verifier } from '../verify/types.js'
+import type { VerificationResult, Verifier } from '../verify/types.js'
 
 export type FieldValues = Record<string, unknown>
 
@@ -16,6 +16,11 @@ export interface FieldSpec {
   patchable?: boolean
   /** Derived from another field when not given; a PATCH of that field derives it again. */
   derivedFrom?: string
+  /**
+   * Checks a given value beyond its JSON Schema (a PEM that parses, JSON with the right
+   * keys); returns the problem, phrased to follow the field name, or undefined.
+   */
+  check?: (value: unknown) => string | undefined
 }
 
 export interface ProviderSpec {
@@ -26,6 +31,10 @@ export interface ProviderSpec {
   optional: readonly string[]
   /** Checks credentials against the provider's API. */
   verify?: Verifier
+  /** What verification checks, for the provider catalog. */
+  verifies?: string
+  /** Columns to keep from a VALID verification (e.g. the Slack workspace it answered for). */
+  recordFacts?: (result: VerificationResult) => FieldValues
 }
 
 export interface IndexSpec {

@@ -3,6 +3,7 @@ import { DataTypes } from 'sequelize'
 import { FieldError } from '../../errors.js'
 import type { FieldValues, KindDefinition } from '../kind.js'
 import { verifyBitbucket, verifyGithub, verifyGitlab } from '../../verify/scm/index.js'
+import { originOf } from '../https-url.js'
 import { parseRepositoryUrl } from './repository-url.js'
 
 const Name = (description: string) => Type.String({ minLength: 1, maxLength: 255, description })
@@ -92,7 +93,5 @@ export const scm: KindDefinition = {
     return next
   },
 
-  secretOrigin(values) {
-    return typeof values.repositoryUrl === 'string' ? new URL(values.repositoryUrl).origin : undefined
-  },
+  secretOrigin: (values) => originOf(values.repositoryUrl),
 }

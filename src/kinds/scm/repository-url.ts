@@ -1,4 +1,5 @@
 import { FieldError } from '../../errors.js'
+import { parseHttpsUrl } from '../https-url.js'
 
 export interface RepositoryUrl {
   /** Canonical form: https, lower case, no trailing slash or `.git`. The uniqueness key. */
@@ -27,15 +28,7 @@ export function parseRepositoryUrl(raw: string, provider: string, field = 'repos
   const rule = RULES[provider]
   if (!rule) throw new FieldError(field, `has no URL rule for provider ${provider}`)
   const fail = (why: string) => new FieldError(field, `${why}; expected a URL like ${rule.example}`)
-  let url: URL
-  try {
-    url = new URL(raw.trim())
-  } catch {
-    throw fail('is not a valid URL')
-  }
-  if (url.protocol !== 'https:') throw fail('must use https')
-  if (url.username || url.password) throw fail('must not contain credentials')
-  if (url.search || url.hash || raw.includes('?') || raw.includes('#')) throw fail('must not have a query or fragment')
+  const url = parseHttpsUrl(raw, field, rule.example)
   if (rule.host && url.hostname !== rule.host) throw fail(`must be on ${rule.host}`)
   const path = url.pathname.replace(/\/+$/, '').replace(/\.git$/i, '')
   const segments = path.split('/').slice(1)
