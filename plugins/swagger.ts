@@ -21,6 +21,7 @@ export default fp(
         },
         tags: [
           ...KINDS.map((k) => ({ name: k.kind, description: `${k.title} integrations` })),
+          { name: 'catalog', description: 'Providers and a tenant-wide summary' },
           { name: 'health', description: 'Liveness and readiness' },
         ],
       },

@@ -46,3 +46,9 @@ export async function authorize(
 }
 
 export const tenantNotFound = () => notFound('Tenant not found')
+
+/** Reading a tenant's integrations: members by role, services by scope, for tenants that exist. */
+export async function authorizeTenantRead(models: ReferenceModels, principal: Principal, tenantId: string): Promise<void> {
+  if (principal.type === 'service' && !(await models.Tenant.findByPk(tenantId, { attributes: ['id'] }))) throw tenantNotFound()
+  await authorize(models, principal, tenantId, 'read', tenantNotFound)
+}

@@ -1,10 +1,11 @@
 import type { TSchema } from '@sinclair/typebox'
 import type { KindDefinition } from '../kinds/kind.js'
 import { kindSchemas } from '../kinds/schemas.js'
+import { ProviderCatalogSchema, summarySchema } from '../integrations/catalog.js'
 import { VerificationResultSchema } from '../verify/schemas.js'
 import { ErrorResponseSchema } from './common-schemas.js'
 
 /** Every schema with an `$id`: registered once, named as an OpenAPI component. */
 export function sharedSchemas(kinds: readonly KindDefinition[]): TSchema[] {
-  return [ErrorResponseSchema, VerificationResultSchema, ...kinds.flatMap((k) => kindSchemas(k).shared)]
+  return [ErrorResponseSchema, VerificationResultSchema, ProviderCatalogSchema, summarySchema(kinds), ...kinds.flatMap((k) => kindSchemas(k).shared)]
 }

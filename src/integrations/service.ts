@@ -1,6 +1,6 @@
 import { Op, type InferCreationAttributes, type WhereOptions } from 'sequelize'
 import { v7 as uuidv7 } from 'uuid'
-import { authorize, tenantNotFound, type Action } from '../auth/access.js'
+import { authorize, authorizeTenantRead, tenantNotFound, type Action } from '../auth/access.js'
 import type { Principal } from '../auth/tokens.js'
 import type { CredentialCipher } from '../crypto/credential-cipher.js'
 import type { Database } from '../db/database.js'
@@ -152,10 +152,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
 
   return {
     async list(principal: Principal, query: ListQuery) {
-      if (principal.type === 'service' && !(await models.Tenant.findByPk(query.tenantId, { attributes: ['id'] }))) {
-        throw tenantNotFound()
-      }
-      await authorize(models, principal, query.tenantId, 'read', tenantNotFound)
+      await authorizeTenantRead(models, principal, query.tenantId)
       const where: Record<string | symbol, unknown> = { tenantId: query.tenantId }
       for (const filter of [kind.providerField, 'isActive', 'verificationStatus']) {
         if (query[filter] !== undefined) where[filter] = query[filter]
@@ -183,7 +180,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
       const { provider, values } = await draft(principal, body)
       const id = uuidv7()
       let verdict = {}
-      if (options.verify) {
+      if (options.verify || providerSpec(provider).verifyOnCreate) {
         const result = await check(provider, values, plainSecrets(body))
         requireValid(result)
         verdict = recorded(provider, result, new Date())

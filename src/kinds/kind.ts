@@ -33,6 +33,8 @@ export interface ProviderSpec {
   verify?: Verifier
   /** What verification checks, for the provider catalog. */
   verifies?: string
+  /** Create always verifies: what identifies the connection comes from the provider's answer. */
+  verifyOnCreate?: boolean
   /** Columns to keep from a VALID verification (e.g. the Slack workspace it answered for). */
   recordFacts?: (result: VerificationResult) => FieldValues
 }

@@ -16,6 +16,8 @@ export interface ReceivedRequest {
   /** Path and query exactly as sent, e.g. `/api/v4/projects/group%2Fproject`. */
   path: string
   headers: IncomingHttpHeaders
+  /** The request body as text; empty when there was none. */
+  body: string
 }
 
 export interface Reply {
@@ -53,12 +55,17 @@ export async function startProviderDouble(t: Teardown, options: DoubleOptions = 
   let connections = 0
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
-    const request = { method: req.method ?? '', path: req.url ?? '', headers: req.headers }
+    const request: ReceivedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: '' }
     received.push(request)
-    const route = routes.get(`${request.method} ${request.path}`) ?? { status: 404, body: { message: 'Not Found' } }
-    const reply = typeof route === 'function' ? route(request) : route
-    if (reply === 'hang') return
-    send(res, reply)
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => {
+      request.body = Buffer.concat(chunks).toString('utf8')
+      const route = routes.get(`${request.method} ${request.path}`) ?? { status: 404, body: { message: 'Not Found' } }
+      const reply = typeof route === 'function' ? route(request) : route
+      if (reply === 'hang') return
+      send(res, reply)
+    })
   }
   const server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handle) : createHttpServer(handle)
   server.on('connection', () => {

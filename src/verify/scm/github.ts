@@ -117,3 +117,6 @@ export const verifyGithub: Verifier = async (request, context) => {
   await checkBranch(check, branchToCheck(request, check.facts.defaultBranch), (branch) => get(`${repoPath}/branches/${branchPath(branch)}`))
   return check.result()
 }
+
+// Shared with the GitHub Actions verifier, which calls the same API for the same repository.
+export { locate as locateGithubRepository, permissionOf as githubPermission, forbiddenReason as githubForbiddenReason }

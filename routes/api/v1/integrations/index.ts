@@ -1,0 +1,43 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { errorResponses, ref, TenantIdSchema } from '../../../../src/http/common-schemas.js'
+import { providerCatalog, ProviderCatalogSchema, summarySchema, tenantSummary } from '../../../../src/integrations/catalog.js'
+import { KINDS } from '../../../../src/kinds/index.js'
+
+const catalog = providerCatalog(KINDS)
+const SummarySchema = summarySchema(KINDS)
+
+const integrations: FastifyPluginAsyncTypebox = async (app) => {
+  app.addHook('onRequest', app.authenticate)
+  const security = [{ bearerAuth: [] }]
+
+  app.get(
+    '/providers',
+    {
+      schema: {
+        tags: ['catalog'],
+        security,
+        operationId: 'listProviders',
+        summary: 'Every integration kind and provider, with its fields (JSON Schema), which are secret, and what verification checks',
+        response: { 200: ref(ProviderCatalogSchema), ...errorResponses(401) },
+      },
+    },
+    async () => catalog,
+  )
+
+  app.get(
+    '/',
+    {
+      schema: {
+        tags: ['catalog'],
+        security,
+        operationId: 'getTenantIntegrations',
+        summary: "A tenant's integrations across every kind: provider, name, status and last verification",
+        querystring: Type.Object({ tenantId: TenantIdSchema }, { additionalProperties: false }),
+        response: { 200: ref(SummarySchema), ...errorResponses(400, 401, 403, 404, 503) },
+      },
+    },
+    (request) => tenantSummary(app.db, KINDS, request.principal, request.query.tenantId),
+  )
+}
+
+export default integrations

@@ -1,0 +1,4 @@
+import { kindRoutes } from '../../../../../src/http/kind-routes.js'
+import { projectManagement } from '../../../../../src/kinds/project-management/index.js'
+
+export default kindRoutes(projectManagement)

@@ -1,0 +1,103 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { authorizeTenantRead } from '../auth/access.js'
+import type { Principal } from '../auth/tokens.js'
+import type { Database } from '../db/database.js'
+import { VerificationStatusSchema } from '../kinds/schemas.js'
+import { providerFields, type KindDefinition } from '../kinds/kind.js'
+
+export const ProviderCatalogSchema = Type.Object(
+  {
+    kinds: Type.Array(
+      Type.Object({
+        kind: Type.String({ description: 'URL segment under /api/v1/integrations' }),
+        title: Type.String(),
+        providerField: Type.String({ description: 'Body field that names the provider, e.g. scmType' }),
+        providers: Type.Array(
+          Type.Object({
+            id: Type.String(),
+            label: Type.String(),
+            verifies: Type.Union([Type.String(), Type.Null()], { description: 'What verification checks' }),
+            fields: Type.Array(
+              Type.Object({
+                name: Type.String(),
+                required: Type.Boolean(),
+                secret: Type.Boolean({ description: 'Write-only: stored encrypted, never returned' }),
+                schema: Type.Record(Type.String(), Type.Unknown(), { description: 'JSON Schema of the value' }),
+              }),
+            ),
+          }),
+        ),
+      }),
+    ),
+  },
+  { $id: 'ProviderCatalog', title: 'ProviderCatalog' },
+)
+
+/** The catalog is the kind definitions themselves, described; built once. */
+export function providerCatalog(kinds: readonly KindDefinition[]): Static<typeof ProviderCatalogSchema> {
+  return {
+    kinds: kinds.map((kind) => ({
+      kind: kind.kind,
+      title: kind.title,
+      providerField: kind.providerField,
+      providers: kind.providers.map((provider) => ({
+        id: provider.id,
+        label: provider.label,
+        verifies: provider.verifies ?? null,
+        fields: providerFields(provider).map((name) => ({
+          name,
+          required: provider.required.includes(name),
+          secret: kind.fields[name]!.secret ?? false,
+          schema: JSON.parse(JSON.stringify(kind.fields[name]!.schema)) as Record<string, unknown>,
+        })),
+      })),
+    })),
+  }
+}
+
+const SummaryItemSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  provider: Type.String(),
+  displayName: Type.String(),
+  isActive: Type.Boolean(),
+  verificationStatus: VerificationStatusSchema,
+  lastVerifiedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+})
+
+export function summarySchema(kinds: readonly KindDefinition[]) {
+  return Type.Object(
+    {
+      tenantId: Type.String(),
+      kinds: Type.Object(Object.fromEntries(kinds.map((k) => [k.kind, Type.Array(SummaryItemSchema)]))),
+    },
+    { $id: 'IntegrationSummary', title: 'IntegrationSummary' },
+  )
+}
+
+/** A tenant's integrations across every kind: who is connected, and whether it still works. No secrets. */
+export async function tenantSummary(db: Database, kinds: readonly KindDefinition[], principal: Principal, tenantId: string) {
+  await authorizeTenantRead(db.models, principal, tenantId)
+  const lists = await Promise.all(
+    kinds.map(async (kind) => {
+      const rows = await db.integrations.get(kind.kind)!.findAll({
+        attributes: ['id', kind.providerField, 'displayName', 'isActive', 'verificationStatus', 'lastVerifiedAt'],
+        where: { tenantId },
+        order: [['id', 'ASC']],
+        raw: true,
+      })
+      const items = rows.map((row) => {
+        const r = row as unknown as Record<string, unknown>
+        return {
+          id: String(r.id),
+          provider: String(r[kind.providerField]),
+          displayName: String(r.displayName),
+          isActive: Boolean(r.isActive),
+          verificationStatus: r.verificationStatus as Static<typeof VerificationStatusSchema>,
+          lastVerifiedAt: r.lastVerifiedAt ? new Date(r.lastVerifiedAt as string).toISOString() : null,
+        }
+      })
+      return [kind.kind, items] as const
+    }),
+  )
+  return { tenantId, kinds: Object.fromEntries(lists) }
+}

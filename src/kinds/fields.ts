@@ -1,0 +1,46 @@
+import { Type, type TSchema } from '@sinclair/typebox'
+import { DataTypes } from 'sequelize'
+import type { FieldSpec } from './kind.js'
+
+interface Options {
+  verified?: boolean
+  patchable?: boolean
+}
+
+/** A non-secret text column, nullable because other providers of the kind leave it empty. */
+export function textField(schema: TSchema & { maxLength?: number }, options: Options = {}): FieldSpec {
+  return {
+    schema,
+    column: { type: DataTypes.STRING(schema.maxLength ?? 255), allowNull: true },
+    verified: options.verified ?? true,
+    patchable: options.patchable ?? true,
+  }
+}
+
+/** What the service stores from a verification; never taken from a request body. */
+export function recordedField(description: string, maxLength = 255): FieldSpec {
+  return { schema: Type.String({ maxLength, description }), column: { type: DataTypes.STRING(maxLength), allowNull: true } }
+}
+
+/** Write-only, encrypted at rest. */
+export function secretField(
+  description: string,
+  options: { maxLength?: number; pattern?: string; check?: FieldSpec['check'] } = {},
+): FieldSpec {
+  return {
+    schema: Type.String({
+      minLength: 1,
+      maxLength: options.maxLength ?? 4096,
+      description: `${description} (write-only)`,
+      ...(options.pattern ? { pattern: options.pattern } : {}),
+    }),
+    column: { type: DataTypes.TEXT, allowNull: true },
+    secret: true,
+    ...(options.check ? { check: options.check } : {}),
+  }
+}
+
+/** A tenant-given https base URL (Jenkins, Jira, Checkmate); canonicalised by the kind's normalize. */
+export function baseUrlField(description: string, example: string): FieldSpec {
+  return textField(Type.String({ minLength: 1, maxLength: 255, description, examples: [example] }))
+}

@@ -1,0 +1,1 @@
+export { verifySlack } from './slack.js'

@@ -1,0 +1,1 @@
+export { verifyJira } from './jira.js'
