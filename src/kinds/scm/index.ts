@@ -6,6 +6,7 @@ import { verifyBitbucket, verifyGithub, verifyGitlab } from '../../verify/scm/in
 import { originOf } from '../https-url.js'
 import { parseRepositoryUrl } from './repository-url.js'
 
+const SCM_CHECKS_TEXT = 'The token is accepted, sees the repository, can push to it, and the default branch exists'
 const Name = (description: string) => Type.String({ minLength: 1, maxLength: 255, description })
 
 export const scm: KindDefinition = {
@@ -21,14 +22,23 @@ export const scm: KindDefinition = {
       required: ['repositoryUrl', 'accessToken'],
       optional: ['defaultBranch', 'githubOrganization', 'githubRepository'],
       verify: verifyGithub,
+      verifies: SCM_CHECKS_TEXT,
     },
-    { id: 'GITLAB', label: 'GitLab', required: ['repositoryUrl', 'accessToken'], optional: ['defaultBranch'], verify: verifyGitlab },
+    {
+      id: 'GITLAB',
+      label: 'GitLab',
+      required: ['repositoryUrl', 'accessToken'],
+      optional: ['defaultBranch'],
+      verify: verifyGitlab,
+      verifies: SCM_CHECKS_TEXT,
+    },
     {
       id: 'BITBUCKET',
       label: 'Bitbucket Cloud',
       required: ['repositoryUrl', 'accessToken'],
       optional: ['defaultBranch'],
       verify: verifyBitbucket,
+      verifies: SCM_CHECKS_TEXT,
     },
   ],
   fields: {

@@ -22,12 +22,12 @@ const UNAVAILABLE = new Set(['fatal_error', 'internal_error', 'service_unavailab
 
 /** Why Slack refused the token, by its documented error code; wording safe to show. */
 const REFUSALS: Record<string, string> = {
-  invalid_auth: 'Slack does not recognise the bot token',
-  not_authed: 'Slack received no usable token',
-  account_inactive: 'the bot user or its workspace has been deactivated',
-  token_revoked: 'the bot token has been revoked',
-  missing_scope: 'the bot token lacks a scope Slack requires for this call',
-  no_permission: 'the bot token has no permission to call Slack',
+  invalid_auth: 'the token is not recognised (invalid_auth)',
+  not_authed: 'no token reached Slack (not_authed)',
+  account_inactive: 'the bot user or its workspace has been deactivated (account_inactive)',
+  token_revoked: 'the token has been revoked (token_revoked)',
+  missing_scope: 'the token lacks a scope this method needs (missing_scope)',
+  no_permission: 'the token has no permission to call this method (no_permission)',
 }
 
 /** `needed` lists the missing scopes as a comma-separated string. */
@@ -47,8 +47,8 @@ function refusal(error: string, needed: string | undefined): CheckFailure {
   const scopes = error === 'missing_scope' ? missingScopes(needed) : undefined
   // Slack error codes are short snake_case identifiers, safe to name when no wording is known.
   const reason = scopes
-    ? `the bot token lacks the scope ${scopes}`
-    : (REFUSALS[error] ?? (/^[a-z0-9_]{1,64}$/.test(error) ? `Slack answered ${error}` : 'Slack refused the bot token'))
+    ? `the token lacks the scope ${scopes} (missing_scope)`
+    : (REFUSALS[error] ?? (/^[a-z0-9_]{1,64}$/.test(error) ? `error ${error}` : 'no reason was given'))
   return {
     detail: `Slack refused the token: ${reason}`,
     message: `Slack refused the bot token: ${reason}`,

@@ -12,7 +12,7 @@ type AppStoreFacts = { appStoreAppId: string | null; appName: string | null; bun
 
 function text(request: VerifyRequest, field: string): string {
   const value = request.values[field]
-  return typeof value === 'string' ? value : ''
+  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : ''
 }
 
 /** An ES256 token as Apple asks for it; undefined when the key is not a PKCS#8 P-256 key. */
@@ -32,12 +32,7 @@ async function signToken(privateKey: string, keyId: string, issuerId: string): P
   }
 }
 
-/** The listed app whose bundle ID is exactly the configured one; the filter alone may match more. */
-function findApp(body: unknown, bundleId: string): unknown {
-  const apps = valueAt(body, 'data')
-  if (!Array.isArray(apps)) return undefined
-  return apps.find((app) => isJsonObject(app) && stringAt(app, 'attributes', 'bundleId') === bundleId) ?? null
-}
+const isApp = (bundleId: string) => (app: unknown) => isJsonObject(app) && stringAt(app, 'attributes', 'bundleId') === bundleId
 
 export const verifyAppStore: Verifier = async (request, context) => {
   const bundleId = text(request, 'bundleId')
@@ -83,19 +78,23 @@ export const verifyAppStore: Verifier = async (request, context) => {
     })
     return result()
   }
-  if (res.status !== 200 && res.status !== 403) throw providerError(PROVIDER, res)
-  checks.pass('authenticated', 'App Store Connect accepted the key')
-
-  const app = res.status === 200 ? findApp(readJsonObject(res), bundleId) : null
-  if (app === undefined) throw providerError(PROVIDER, res)
-  const appId = stringAt(app, 'id') ?? null
   if (res.status === 403) {
+    checks.pass('authenticated', 'App Store Connect accepted the key')
     checks.fail('app-listed', {
       detail: 'the key is not allowed to list apps (403)',
       message: 'App Store Connect does not let this key list apps; give the key a role with access to the app',
       skipped: 'the key cannot list apps',
     })
-  } else if (app === null) {
+    return result()
+  }
+  const apps = valueAt(readJsonObject(res), 'data')
+  if (res.status !== 200 || !Array.isArray(apps)) throw providerError(PROVIDER, res)
+  checks.pass('authenticated', 'App Store Connect accepted the key')
+
+  // the filter may match more than the exact bundle ID
+  const app: unknown = apps.find(isApp(bundleId))
+  const appId = stringAt(app, 'id') ?? null
+  if (app === undefined) {
     checks.fail('app-listed', {
       detail: `no app with bundle ID ${bundleId} is listed for this key`,
       message: `App Store Connect lists no app with bundle ID ${bundleId} for this key`,

@@ -1,0 +1,2 @@
+export { verifyGithubActions } from './github-actions.js'
+export { verifyJenkins } from './jenkins.js'

@@ -1,0 +1,2 @@
+export { verifyAppStore } from './app-store.js'
+export { verifyPlayStore } from './play-store.js'

@@ -1,0 +1,1 @@
+export { verifyCheckmate } from './checkmate.js'

@@ -1,0 +1,186 @@
+import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto'
+import { testToken } from './provider-double.js'
+
+/** One valid integration per provider, with a fresh secret each time: what a tenant would send. */
+export interface ProviderSample {
+  kind: string
+  provider: string
+  providerField: string
+  /** The secret field this provider takes. */
+  secret: string
+  /** A create body; `n` picks a distinct connection (another repository, host, app …). */
+  body(tenantId: string, n?: number): Record<string, unknown>
+  /** A fresh value for the secret. */
+  newSecret(): string
+}
+
+let ecKey: string | undefined
+let rsaKey: string | undefined
+
+export function p8Key(): string {
+  ecKey ??= generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+  return ecKey
+}
+
+function serviceAccount(): string {
+  rsaKey ??= generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+  return JSON.stringify({
+    type: 'service_account',
+    project_id: 'acme-play',
+    private_key_id: randomUUID().replace(/-/g, ''),
+    private_key: rsaKey,
+    client_email: 'delivr@acme-play.iam.gserviceaccount.com',
+    token_uri: 'https://oauth2.googleapis.com/token',
+  })
+}
+
+const sample = (s: Omit<ProviderSample, 'providerField'> & { providerField: string }): ProviderSample => s
+
+export const SAMPLES: ProviderSample[] = [
+  sample({
+    kind: 'scm',
+    provider: 'GITHUB',
+    providerField: 'scmType',
+    secret: 'accessToken',
+    newSecret: () => testToken('ghp_'),
+    body: (tenantId, n = 0) => ({
+      tenantId,
+      scmType: 'GITHUB',
+      displayName: 'GitHub',
+      repositoryUrl: `https://github.com/acme/app-${n}`,
+      accessToken: testToken('ghp_'),
+    }),
+  }),
+  sample({
+    kind: 'scm',
+    provider: 'GITLAB',
+    providerField: 'scmType',
+    secret: 'accessToken',
+    newSecret: () => testToken('glpat-'),
+    body: (tenantId, n = 0) => ({
+      tenantId,
+      scmType: 'GITLAB',
+      displayName: 'GitLab',
+      repositoryUrl: `https://gitlab.com/acme/mobile/app-${n}`,
+      accessToken: testToken('glpat-'),
+    }),
+  }),
+  sample({
+    kind: 'scm',
+    provider: 'BITBUCKET',
+    providerField: 'scmType',
+    secret: 'accessToken',
+    newSecret: () => testToken('bbat-'),
+    body: (tenantId, n = 0) => ({
+      tenantId,
+      scmType: 'BITBUCKET',
+      displayName: 'Bitbucket',
+      repositoryUrl: `https://bitbucket.org/acme/app-${n}`,
+      accessToken: testToken('bbat-'),
+    }),
+  }),
+  sample({
+    kind: 'targets',
+    provider: 'APP_STORE',
+    providerField: 'targetType',
+    secret: 'privateKey',
+    newSecret: () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    body: (tenantId, n = 0) => ({
+      tenantId,
+      targetType: 'APP_STORE',
+      displayName: 'App Store',
+      bundleId: `com.acme.app${n}`,
+      issuerId: '69a6de70-03db-47e3-e053-5b8c7c11a4d1',
+      keyId: 'ABCDE12345',
+      privateKey: p8Key(),
+    }),
+  }),
+  sample({
+    kind: 'targets',
+    provider: 'PLAY_STORE',
+    providerField: 'targetType',
+    secret: 'serviceAccountJson',
+    newSecret: serviceAccount,
+    body: (tenantId, n = 0) => ({
+      tenantId,
+      targetType: 'PLAY_STORE',
+      displayName: 'Google Play',
+      packageName: `com.acme.app${n}`,
+      serviceAccountJson: serviceAccount(),
+    }),
+  }),
+  sample({
+    kind: 'ci-cd',
+    provider: 'JENKINS',
+    providerField: 'cicdType',
+    secret: 'apiToken',
+    newSecret: () => testToken('11'),
+    body: (tenantId, n = 0) => ({
+      tenantId,
+      cicdType: 'JENKINS',
+      displayName: 'Jenkins',
+      hostUrl: 'https://ci.acme.test/jenkins/',
+      username: `builder-${n}`,
+      apiToken: testToken('11'),
+    }),
+  }),
+  sample({
+    kind: 'ci-cd',
+    provider: 'GITHUB_ACTIONS',
+    providerField: 'cicdType',
+    secret: 'accessToken',
+    newSecret: () => testToken('ghp_'),
+    body: (tenantId, n = 0) => ({
+      tenantId,
+      cicdType: 'GITHUB_ACTIONS',
+      displayName: 'Actions',
+      repositoryUrl: `https://github.com/acme/app-${n}`,
+      accessToken: testToken('ghp_'),
+    }),
+  }),
+  sample({
+    kind: 'communication',
+    provider: 'SLACK',
+    providerField: 'communicationType',
+    secret: 'botToken',
+    newSecret: () => testToken('xoxb-'),
+    // The Slack double answers one workspace per token, so another token is another workspace.
+    body: (tenantId) => ({ tenantId, communicationType: 'SLACK', displayName: 'Slack', botToken: testToken('xoxb-') }),
+  }),
+  sample({
+    kind: 'project-management',
+    provider: 'JIRA',
+    providerField: 'projectManagementType',
+    secret: 'apiToken',
+    newSecret: () => testToken('ATATT'),
+    body: (tenantId, n = 0) => ({
+      tenantId,
+      projectManagementType: 'JIRA',
+      displayName: 'Jira',
+      baseUrl: `https://acme-${n}.atlassian.net`,
+      jiraType: 'CLOUD',
+      email: 'release@acme.test',
+      apiToken: testToken('ATATT'),
+    }),
+  }),
+  sample({
+    kind: 'test-management',
+    provider: 'CHECKMATE',
+    providerField: 'testManagementType',
+    secret: 'authToken',
+    newSecret: () => testToken('cm_'),
+    body: (tenantId, n = 0) => ({
+      tenantId,
+      testManagementType: 'CHECKMATE',
+      displayName: 'Checkmate',
+      baseUrl: 'https://checkmate.acme.test',
+      orgId: `org-${n}`,
+      authToken: testToken('cm_'),
+    }),
+  }),
+]
+
+/** The Slack workspace the double answers for a bot token: stable per token. */
+export function slackTeamFor(token: string): string {
+  return `T${createHash('sha256').update(token).digest('hex').slice(0, 10).toUpperCase()}`
+}

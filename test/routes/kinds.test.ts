@@ -1,0 +1,194 @@
+import t from 'tap'
+import { startApp } from '../helpers/app.js'
+import { eachDatabase } from '../helpers/databases.js'
+import { startProviderDouble } from '../helpers/provider-double.js'
+import { SAMPLES, slackTeamFor } from '../helpers/samples.js'
+import { KINDS } from '../../src/kinds/index.js'
+
+const BASE = '/api/v1/integrations'
+const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1)
+
+// The same contract for every provider of every kind, driven by one sample per provider.
+eachDatabase(t, async (t, db) => {
+  const slack = await startProviderDouble(t)
+  slack.on('POST', '/auth.test', (request) => {
+    const token = String(request.headers.authorization).replace(/^Bearer /, '')
+    return {
+      headers: { 'x-oauth-scopes': 'chat:write,channels:read' },
+      body: {
+        ok: true,
+        url: 'https://acme.slack.com/',
+        team: 'Acme',
+        user: 'delivr',
+        team_id: slackTeamFor(token),
+        user_id: 'U1',
+        bot_id: 'B1',
+      },
+    }
+  })
+  const h = await startApp(t, db, { SLACK_API_URL: slack.origin })
+  const { app } = h
+  const { tenantId, ownerId } = await h.tenant()
+  const owner = { authorization: `Bearer ${await h.userToken(ownerId)}` }
+  const other = await h.tenant()
+  const stranger = { authorization: `Bearer ${await h.userToken(other.ownerId)}` }
+  const viewer = { authorization: `Bearer ${await h.userToken(await h.account({ [tenantId]: 'Viewer' }))}` }
+  const service = { authorization: `Bearer ${await h.serviceToken('releases', 'integrations:read integrations:credentials:read')}` }
+  const secretsSeen: string[] = []
+
+  for (const sample of SAMPLES) {
+    const url = `${BASE}/${sample.kind}`
+    const has = `has${capitalize(sample.secret)}`
+    const fingerprint = `${sample.secret}Fingerprint`
+    const kind = KINDS.find((k) => k.kind === sample.kind)!
+
+    t.test(`${sample.kind} ${sample.provider}: create, read, list, change, rotate, delete`, async (t) => {
+      const body = sample.body(tenantId)
+      const secret = String(body[sample.secret])
+      secretsSeen.push(secret)
+
+      const created = await app.inject({ method: 'POST', url, headers: owner, payload: body })
+      t.equal(created.statusCode, 201, created.body)
+      const integration = created.json()
+      t.match(integration, {
+        tenantId,
+        [sample.providerField]: sample.provider,
+        displayName: body.displayName,
+        [has]: true,
+        isActive: true,
+      })
+      t.match(integration[fingerprint], /^[0-9a-f]{16}$/)
+      t.notOk(sample.secret in integration, 'the secret field is not in the response')
+      t.notOk(created.body.includes(secret), 'the secret value is nowhere in the response')
+
+      const raw = (await db.query(`SELECT ${sample.secret} AS v FROM ${kind.tableName} WHERE id = '${integration.id}'`)) as { v: string }[]
+      t.match(raw[0]!.v, /^enc:v1:/, 'stored as ciphertext')
+      t.notOk(raw[0]!.v.includes(secret))
+
+      const got = await app.inject({ url: `${url}/${integration.id}`, headers: owner })
+      t.same(got.json(), integration)
+      const listed = await app.inject({ url: `${url}?tenantId=${tenantId}&${sample.providerField}=${sample.provider}`, headers: viewer })
+      t.equal(listed.statusCode, 200)
+      t.ok(
+        listed.json().items.some((i: { id: string }) => i.id === integration.id),
+        'listed under its provider',
+      )
+
+      const duplicate = await app.inject({ method: 'POST', url, headers: owner, payload: body })
+      t.equal(duplicate.statusCode, 409, 'the same connection twice is refused')
+      t.equal(duplicate.json().message, kind.duplicateMessage)
+
+      const renamed = await app.inject({
+        method: 'PATCH',
+        url: `${url}/${integration.id}`,
+        headers: owner,
+        payload: { displayName: 'Renamed' },
+      })
+      t.equal(renamed.statusCode, 200)
+      t.equal(renamed.json().displayName, 'Renamed')
+
+      const rotated = sample.newSecret()
+      secretsSeen.push(rotated)
+      const put = await app.inject({
+        method: 'PUT',
+        url: `${url}/${integration.id}/credentials`,
+        headers: owner,
+        payload: { [sample.secret]: rotated },
+      })
+      t.equal(put.statusCode, 200, put.body)
+      t.not(put.json()[fingerprint], integration[fingerprint], 'the fingerprint follows the secret')
+      const read = await app.inject({ url: `${url}/${integration.id}/credentials`, headers: service })
+      t.equal(read.statusCode, 200)
+      t.same(read.json().credentials, { [sample.secret]: rotated }, 'services read the decrypted secret')
+
+      t.equal((await app.inject({ url: `${url}/${integration.id}`, headers: stranger })).statusCode, 404, 'another tenant sees nothing')
+      t.equal((await app.inject({ method: 'DELETE', url: `${url}/${integration.id}`, headers: viewer })).statusCode, 403)
+      t.equal((await app.inject({ method: 'DELETE', url: `${url}/${integration.id}`, headers: owner })).statusCode, 204)
+      t.equal((await app.inject({ url: `${url}/${integration.id}`, headers: owner })).statusCode, 404)
+    })
+
+    t.test(`${sample.kind} ${sample.provider}: bad input is a 400 naming the field, storing nothing`, async (t) => {
+      const body = sample.body(tenantId, 99)
+      const before = ((await db.query(`SELECT COUNT(*) AS n FROM ${kind.tableName}`)) as { n: number }[])[0]!.n
+      const cases: [string, Record<string, unknown>, RegExp][] = [
+        ['unknown field', { ...body, extra: 1 }, /body\/extra is not a known field/],
+        ['missing secret', { ...body, [sample.secret]: undefined }, new RegExp(`body/${sample.secret} is required`)],
+        ['secret of the wrong type', { ...body, [sample.secret]: 42 }, new RegExp(`body/${sample.secret} must be string`)],
+        ['no display name', { ...body, displayName: '' }, /body\/displayName/],
+      ]
+      for (const [name, payload, message] of cases) {
+        const res = await app.inject({ method: 'POST', url, headers: owner, payload: JSON.parse(JSON.stringify(payload)) })
+        t.equal(res.statusCode, 400, name)
+        t.match(res.json().message, message, name)
+      }
+      const after = ((await db.query(`SELECT COUNT(*) AS n FROM ${kind.tableName}`)) as { n: number }[])[0]!.n
+      t.equal(Number(after), Number(before))
+    })
+  }
+
+  t.test('the catalog lists every kind and provider, with the secret fields marked', async (t) => {
+    const res = await app.inject({ url: `${BASE}/providers`, headers: viewer })
+    t.equal(res.statusCode, 200)
+    const catalog = res.json()
+    t.same(
+      catalog.kinds.map((k: { kind: string }) => k.kind),
+      ['scm', 'targets', 'ci-cd', 'communication', 'project-management', 'test-management'],
+    )
+    for (const sample of SAMPLES) {
+      const kind = catalog.kinds.find((k: { kind: string }) => k.kind === sample.kind)
+      const provider = kind.providers.find((p: { id: string }) => p.id === sample.provider)
+      t.ok(provider, `${sample.provider} listed`)
+      t.match(
+        provider.fields.find((f: { name: string }) => f.name === sample.secret),
+        { secret: true, required: true, schema: { type: 'string' } },
+      )
+      t.type(provider.verifies, 'string')
+    }
+    t.equal((await app.inject({ url: `${BASE}/providers` })).statusCode, 401)
+  })
+
+  t.test("the summary shows a tenant's integrations across kinds without secrets", async (t) => {
+    const { tenantId: fresh, ownerId: freshOwner } = await h.tenant()
+    const auth = { authorization: `Bearer ${await h.userToken(freshOwner)}` }
+    const made: Record<string, string[]> = {}
+    for (const sample of SAMPLES) {
+      const body = sample.body(fresh, 7)
+      secretsSeen.push(String(body[sample.secret]))
+      const res = await app.inject({ method: 'POST', url: `${BASE}/${sample.kind}`, headers: auth, payload: body })
+      t.equal(res.statusCode, 201, res.body)
+      ;(made[sample.kind] ??= []).push(res.json().id)
+    }
+    const summary = await app.inject({ url: `${BASE}?tenantId=${fresh}`, headers: auth })
+    t.equal(summary.statusCode, 200)
+    const { kinds } = summary.json()
+    for (const [kind, ids] of Object.entries(made)) {
+      t.same(
+        kinds[kind].map((i: { id: string }) => i.id),
+        ids,
+        kind,
+      )
+    }
+    t.match(kinds.scm[0], {
+      provider: 'GITHUB',
+      displayName: 'GitHub',
+      verificationStatus: 'PENDING',
+      lastVerifiedAt: null,
+      isActive: true,
+    })
+    t.match(kinds.communication[0], { provider: 'SLACK', verificationStatus: 'VALID' })
+    t.notOk(
+      secretsSeen.some((s) => summary.body.includes(s)),
+      'no secret in the summary',
+    )
+    t.equal((await app.inject({ url: `${BASE}?tenantId=${fresh}`, headers: stranger })).statusCode, 404)
+    t.equal((await app.inject({ url: `${BASE}?tenantId=no-such-tenant`, headers: service })).statusCode, 404)
+  })
+
+  t.test('no secret of any kind reaches a log line', async (t) => {
+    t.ok(secretsSeen.length >= SAMPLES.length * 2)
+    t.notOk(
+      h.logs.some((line) => secretsSeen.some((s) => line.includes(s.slice(0, 40)))),
+      'no log line carries a secret',
+    )
+  })
+})
