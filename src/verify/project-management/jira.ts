@@ -53,10 +53,9 @@ function refusal(type: JiraType, headers: Record<string, string>, status: number
 }
 
 function notJira(checks: CheckList, baseUrl: string, status: number): void {
-  const why = `${baseUrl} did not answer like the Jira REST API (${status})`
   checks.fail('authenticated', {
-    detail: why,
-    message: `${why.charAt(0).toUpperCase()}${why.slice(1)}; check the base URL and Jira type`,
+    detail: `the server did not answer like the Jira REST API (${status})`,
+    message: `The server at ${baseUrl} did not answer like the Jira REST API (${status}); check the base URL and Jira type`,
     skipped: 'the server did not answer like Jira',
   })
 }
