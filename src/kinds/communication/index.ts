@@ -1,3 +1,4 @@
+import { verifySlack } from '../../verify/communication/index.js'
 import { recordedField, secretField } from '../fields.js'
 import type { KindDefinition } from '../kind.js'
 
@@ -15,6 +16,7 @@ export const communication: KindDefinition = {
       optional: [],
       verifies: 'Calls auth.test with the bot token and records the workspace it belongs to; always verified on create',
       verifyOnCreate: true,
+      verify: verifySlack,
       recordFacts: ({ facts }) => ({
         ...(typeof facts.teamId === 'string' ? { workspaceId: facts.teamId } : {}),
         ...(typeof facts.team === 'string' ? { workspaceName: facts.team } : {}),

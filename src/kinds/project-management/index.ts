@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import { DataTypes } from 'sequelize'
 import { FieldError } from '../../errors.js'
+import { verifyJira } from '../../verify/project-management/index.js'
 import { StringEnum } from '../../http/common-schemas.js'
 import { baseUrlField, secretField, textField } from '../fields.js'
 import { originOf, parseBaseUrl } from '../https-url.js'
@@ -20,6 +21,7 @@ export const projectManagement: KindDefinition = {
       label: 'Jira',
       required: ['baseUrl', 'jiraType', 'apiToken'],
       optional: ['email'],
+      verify: verifyJira,
       verifies: 'Reads /myself: REST API 3 with email and API token (Cloud), REST API 2 with a personal access token (Server, Data Center)',
     },
   ],

@@ -1,5 +1,14 @@
 import { importPKCS8, SignJWT } from 'jose'
-import { CheckList, isJsonObject, providerError, readJsonObject, stringAt, throwIfUnavailable, USER_AGENT, valueAt } from '../provider-http.js'
+import {
+  CheckList,
+  isJsonObject,
+  providerError,
+  readJsonObject,
+  stringAt,
+  throwIfUnavailable,
+  USER_AGENT,
+  valueAt,
+} from '../provider-http.js'
 import type { VerificationResult, Verifier, VerifyRequest } from '../types.js'
 
 const PROVIDER = 'App Store Connect'
