@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { createTokenVerifier, type Principal } from '../src/auth/tokens.js'
 import { ServiceError, unauthorized } from '../src/errors.js'
@@ -6,7 +6,7 @@ import { ServiceError, unauthorized } from '../src/errors.js'
 declare module 'fastify' {
   interface FastifyInstance {
     /** onRequest hook: verifies the bearer token and sets `request.principal`. */
-    authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void>
+    authenticate(request: FastifyRequest): Promise<void>
   }
   interface FastifyRequest {
     principal: Principal

@@ -7,5 +7,11 @@ import { ErrorResponseSchema } from './common-schemas.js'
 
 /** Every schema with an `$id`: registered once, named as an OpenAPI component. */
 export function sharedSchemas(kinds: readonly KindDefinition[]): TSchema[] {
-  return [ErrorResponseSchema, VerificationResultSchema, ProviderCatalogSchema, summarySchema(kinds), ...kinds.flatMap((k) => kindSchemas(k).shared)]
+  return [
+    ErrorResponseSchema,
+    VerificationResultSchema,
+    ProviderCatalogSchema,
+    summarySchema(kinds),
+    ...kinds.flatMap((k) => kindSchemas(k).shared),
+  ]
 }

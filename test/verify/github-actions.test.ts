@@ -159,6 +159,23 @@ t.test('an archived repository cannot dispatch, whatever the permission says', a
   t.same(result.checks[3], { name: 'can-dispatch', ok: false, detail: 'the repository is archived' })
 })
 
+t.test('a repository without workflows is VALID with a count of zero', async (t) => {
+  const { double, context } = await github(t)
+  double.on('GET', REPO, { body: repository() }).on('GET', WORKFLOWS, { body: { total_count: 0, workflows: [] } })
+  const result = await verifyGithubActions(request(testToken('ghp_')), context)
+  t.equal(result.verdict, 'VALID')
+  t.same(result.facts, { fullName: 'Acme/mobile-app', workflowCount: 0, workflows: '' })
+})
+
+t.test('a repository answer without permissions cannot tell whether the token may dispatch: INVALID', async (t) => {
+  const { double, context } = await github(t)
+  const { permissions: _omitted, ...withoutPermissions } = repository()
+  double.on('GET', REPO, { body: withoutPermissions }).on('GET', WORKFLOWS, { body: workflows })
+  const result = await verifyGithubActions(request(testToken('ghp_')), context)
+  t.equal(result.verdict, 'INVALID')
+  t.same(result.checks[3], { name: 'can-dispatch', ok: false, detail: 'GitHub did not report the permissions of the token' })
+})
+
 t.test('a token without Actions read access is INVALID and dispatch is not checked', async (t) => {
   const { double, context } = await github(t)
   const token = testToken('github_pat_')
@@ -196,7 +213,10 @@ t.test('a 404 on the workflow list is INVALID too', async (t) => {
 t.test('a refused token is INVALID and nothing after authentication is asked', async (t) => {
   const { double, context } = await github(t)
   const token = testToken('ghp_')
-  double.on('GET', REPO, { status: 401, body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' } })
+  double.on('GET', REPO, {
+    status: 401,
+    body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' },
+  })
 
   const result = await verifyGithubActions(request(token), context)
 
@@ -204,7 +224,12 @@ t.test('a refused token is INVALID and nothing after authentication is asked', a
   t.equal(result.message, 'GitHub refused the access token')
   t.same(
     result.checks.map((c) => c.detail),
-    ['GitHub refused the token', 'not checked: the token was refused', 'not checked: the token was refused', 'not checked: the token was refused'],
+    [
+      'GitHub refused the token',
+      'not checked: the token was refused',
+      'not checked: the token was refused',
+      'not checked: the token was refused',
+    ],
   )
   t.same(result.facts, { fullName: null, workflowCount: null, workflows: null })
   t.same(calls(double), [`GET ${REPO}`])
@@ -215,7 +240,10 @@ t.test('a refused token is INVALID and nothing after authentication is asked', a
 t.test('a token GitHub says has expired is EXPIRED', async (t) => {
   const { double, context } = await github(t)
   const token = testToken('ghp_')
-  double.on('GET', REPO, { status: 401, body: { message: 'Token expired', documentation_url: 'https://docs.github.com/rest', status: '401' } })
+  double.on('GET', REPO, {
+    status: 401,
+    body: { message: 'Token expired', documentation_url: 'https://docs.github.com/rest', status: '401' },
+  })
   const result = await verifyGithubActions(request(token), context)
   t.equal(result.verdict, 'EXPIRED')
   t.equal(result.message, 'GitHub says the access token has expired')
@@ -242,7 +270,10 @@ t.test('a 403 for SAML single sign-on is INVALID with a safe explanation', async
   const { double, context } = await github(t)
   double.on('GET', REPO, {
     status: 403,
-    headers: { 'x-github-sso': 'required; url=https://github.com/orgs/acme/sso?authorization_request=XYZ', 'x-ratelimit-remaining': '4999' },
+    headers: {
+      'x-github-sso': 'required; url=https://github.com/orgs/acme/sso?authorization_request=XYZ',
+      'x-ratelimit-remaining': '4999',
+    },
     body: { message: 'Resource protected by organization SAML enforcement.' },
   })
   const result = await verifyGithubActions(request(testToken('ghp_')), context)
@@ -283,7 +314,7 @@ t.test('a 429 passes GitHub’s retry-after on', async (t) => {
   t.equal(err.message, 'GitHub rate limit reached; retry after 42 seconds')
 })
 
-t.test('a GitHub server error on either call gives no verdict', async (t) => {
+t.test('a GitHub server error on the workflow list gives no verdict', async (t) => {
   const { double, context } = await github(t)
   double.on('GET', REPO, { body: repository() }).on('GET', WORKFLOWS, { status: 502, body: '' })
   const err = (await rejection(verifyGithubActions(request(testToken('ghp_')), context))) as ProviderUnavailableError

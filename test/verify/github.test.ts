@@ -143,12 +143,10 @@ t.test('an archived repository cannot be pushed to, whatever the permission says
 t.test('a missing configured branch is INVALID and names the branch', async (t) => {
   const { double, context } = await github(t)
   const token = testToken('ghp_')
-  double
-    .on('GET', REPO, { body: repository() })
-    .on('GET', `${REPO}/branches/release/next`, {
-      status: 404,
-      body: { message: 'Branch not found', documentation_url: 'https://docs.github.com/rest', status: '404' },
-    })
+  double.on('GET', REPO, { body: repository() }).on('GET', `${REPO}/branches/release/next`, {
+    status: 404,
+    body: { message: 'Branch not found', documentation_url: 'https://docs.github.com/rest', status: '404' },
+  })
 
   const result = await verifyGithub(request(token, { defaultBranch: 'release/next' }), context)
 

@@ -184,7 +184,11 @@ t.test('a sign-in page behind a same-origin redirect is INVALID: it did not answ
     `${double.origin}/jenkins did not answer like a Jenkins API; check the URL and any sign-in proxy in front of Jenkins`,
   )
   t.same(result.checks, [
-    { name: 'authenticated', ok: false, detail: `${double.origin}/jenkins did not answer like a Jenkins API (answered 200 without the Jenkins JSON)` },
+    {
+      name: 'authenticated',
+      ok: false,
+      detail: `${double.origin}/jenkins did not answer like a Jenkins API (answered 200 without the Jenkins JSON)`,
+    },
     { name: 'api-readable', ok: false, detail: 'not checked: the host did not answer like Jenkins' },
   ])
   t.equal(double.received.length, 2, 'the same-origin redirect was followed')

@@ -3,7 +3,7 @@ import { ProviderUnavailableError } from '../../src/errors.js'
 import { OutboundError } from '../../src/outbound/index.js'
 import { verifySlack } from '../../src/verify/communication/slack.js'
 import type { VerificationResult, VerifyRequest } from '../../src/verify/types.js'
-import { rejection, startProviderDouble, testToken, verifyContext, type ProviderDouble } from '../helpers/provider-double.js'
+import { rejection, startProviderDouble, testToken, verifyContext } from '../helpers/provider-double.js'
 
 const AUTH_TEST = '/api/auth.test'
 

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox'
+import { verifyGithubActions, verifyJenkins } from '../../verify/cicd/index.js'
 import { baseUrlField, secretField, textField } from '../fields.js'
 import { originOf, parseBaseUrl } from '../https-url.js'
 import type { KindDefinition } from '../kind.js'
@@ -16,6 +17,7 @@ export const cicd: KindDefinition = {
       label: 'Jenkins',
       required: ['hostUrl', 'username', 'apiToken'],
       optional: [],
+      verify: verifyJenkins,
       verifies: 'Reads the Jenkins API at {hostUrl}/api/json as the user',
     },
     {
@@ -23,6 +25,7 @@ export const cicd: KindDefinition = {
       label: 'GitHub Actions',
       required: ['repositoryUrl', 'accessToken'],
       optional: [],
+      verify: verifyGithubActions,
       verifies: "Lists the repository's workflows and checks the token may dispatch them",
     },
   ],

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { DataTypes } from 'sequelize'
+import { verifyAppStore, verifyPlayStore } from '../../verify/targets/index.js'
 import { recordedField, secretField, textField } from '../fields.js'
 import type { KindDefinition } from '../kind.js'
 import { checkP8Key, checkServiceAccountJson } from './secret-checks.js'
@@ -16,6 +17,7 @@ export const targets: KindDefinition = {
       label: 'App Store Connect',
       required: ['bundleId', 'issuerId', 'keyId', 'privateKey'],
       optional: ['appStoreAppId'],
+      verify: verifyAppStore,
       verifies: 'Signs an ES256 token with the key and lists the app by bundle id in App Store Connect',
       recordFacts: ({ facts }) => (typeof facts.appStoreAppId === 'string' ? { appStoreAppId: facts.appStoreAppId } : {}),
     },
@@ -24,6 +26,7 @@ export const targets: KindDefinition = {
       label: 'Google Play',
       required: ['packageName', 'serviceAccountJson'],
       optional: [],
+      verify: verifyPlayStore,
       verifies: 'Exchanges the service account key for an access token, then opens and discards an edit of the app',
       recordFacts: ({ facts }) => (typeof facts.serviceAccountEmail === 'string' ? { serviceAccountEmail: facts.serviceAccountEmail } : {}),
     },

@@ -25,8 +25,12 @@ export function checkServiceAccountJson(value: unknown): string | undefined {
     return `${problem}; it is not valid JSON`
   }
   if (typeof parsed !== 'object' || parsed === null) return problem
-  const { client_email: email, private_key: pem } = parsed as Record<string, unknown>
+  const { type, client_email: email, private_key: pem } = parsed as Record<string, unknown>
+  if (type !== 'service_account') return `${problem}; type must be "service_account"`
   if (typeof email !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(email)) return `${problem}; client_email is missing or not an email`
-  if (typeof pem !== 'string' || privateKey(pem)?.asymmetricKeyType !== 'rsa') return `${problem}; private_key is not a PEM RSA private key`
+  // Google issues PKCS#8 keys; the verifier signs with exactly that form.
+  if (typeof pem !== 'string' || !pem.includes('BEGIN PRIVATE KEY') || privateKey(pem)?.asymmetricKeyType !== 'rsa') {
+    return `${problem}; private_key is not a PEM (PKCS#8) RSA private key`
+  }
   return undefined
 }

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox'
+import { verifyCheckmate } from '../../verify/test-management/index.js'
 import { baseUrlField, secretField, textField } from '../fields.js'
 import { originOf, parseBaseUrl } from '../https-url.js'
 import type { KindDefinition } from '../kind.js'
@@ -15,6 +16,7 @@ export const testManagement: KindDefinition = {
       label: 'Checkmate',
       required: ['baseUrl', 'orgId', 'authToken'],
       optional: [],
+      verify: verifyCheckmate,
       verifies: "Lists the organisation's projects with the token",
     },
   ],

@@ -1,17 +1,12 @@
+import { booleanAt, CheckList, numberAt, providerError, readJsonObject, stringAt, throwIfUnavailable, valueAt } from '../provider-http.js'
 import {
-  booleanAt,
-  CheckList,
-  numberAt,
-  parseScopes,
-  providerError,
-  readJsonObject,
-  stringAt,
-  throwIfUnavailable,
-  toIsoInstant,
-  USER_AGENT,
-  valueAt,
-} from '../provider-http.js'
-import { githubForbiddenReason, githubPermission, locateGithubRepository } from '../scm/github.js'
+  githubCredential,
+  githubForbiddenReason,
+  githubGetter,
+  githubPermission,
+  githubTokenExpired,
+  locateGithubRepository,
+} from '../github-api.js'
 import { accessToken } from '../scm/scm-verification.js'
 import type { VerificationResult, Verifier } from '../types.js'
 
@@ -43,24 +38,12 @@ export const verifyGithubActions: Verifier = async (request, context) => {
     })
     return result()
   }
-  const get = (path: string) =>
-    context.http.request({
-      url: `${where.base}${path}`,
-      headers: {
-        Authorization: `Bearer ${token}`,
-        Accept: 'application/vnd.github+json',
-        'X-GitHub-Api-Version': '2022-11-28',
-        'User-Agent': USER_AGENT,
-      },
-      target: where.target,
-      secretOrigin: where.secretOrigin,
-    })
-
-  const repoPath = `/repos/${encodeURIComponent(where.owner)}/${encodeURIComponent(where.repo)}`
+  const get = githubGetter(context, where, token)
+  const repoPath = where.path
   const res = await get(repoPath)
   throwIfUnavailable(PROVIDER, res)
   if (res.status === 401) {
-    const expired = /expired/i.test(stringAt(readJsonObject(res), 'message') ?? '')
+    const expired = githubTokenExpired(res)
     checks.fail('authenticated', {
       detail: expired ? 'GitHub says the token has expired' : 'GitHub refused the token',
       message: expired ? 'GitHub says the access token has expired' : 'GitHub refused the access token',
@@ -70,8 +53,7 @@ export const verifyGithubActions: Verifier = async (request, context) => {
     return result()
   }
   checks.pass('authenticated', 'GitHub accepted the token')
-  credential.expiresAt = toIsoInstant(res.headers['github-authentication-token-expiration'])
-  credential.scopes = parseScopes(res.headers['x-oauth-scopes'])
+  Object.assign(credential, githubCredential(res.headers))
   if (res.status === 404) {
     checks.fail('repository-visible', {
       detail: 'repository not found or the token cannot see it',

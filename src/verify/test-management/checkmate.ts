@@ -1,4 +1,13 @@
-import { CheckList, isJsonObject, numberAt, providerError, readJsonObject, throwIfUnavailable, USER_AGENT, valueAt } from '../provider-http.js'
+import {
+  CheckList,
+  isJsonObject,
+  numberAt,
+  providerError,
+  readJsonObject,
+  throwIfUnavailable,
+  USER_AGENT,
+  valueAt,
+} from '../provider-http.js'
 import type { Verifier } from '../types.js'
 
 const PROVIDER = 'Checkmate'
@@ -37,7 +46,11 @@ export const verifyCheckmate: Verifier = async (request, context) => {
 
   const authToken = request.secrets.authToken
   if (!authToken) {
-    checks.fail('authenticated', { detail: 'no auth token was given', message: 'No auth token was given', skipped: 'no auth token was given' })
+    checks.fail('authenticated', {
+      detail: 'no auth token was given',
+      message: 'No auth token was given',
+      skipped: 'no auth token was given',
+    })
     return result()
   }
 
@@ -82,6 +95,9 @@ export const verifyCheckmate: Verifier = async (request, context) => {
     return result()
   }
   facts.projectCount = total ?? null
-  checks.pass('organisation-accessible', total === undefined ? `organisation ${org} has projects` : `organisation ${org} has ${total} projects`)
+  checks.pass(
+    'organisation-accessible',
+    total === undefined ? `organisation ${org} has projects` : `organisation ${org} has ${total} projects`,
+  )
   return result()
 }
