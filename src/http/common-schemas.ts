@@ -17,15 +17,27 @@ export const ErrorResponseSchema = Type.Object(
 export type ErrorResponse = Static<typeof ErrorResponseSchema>
 
 /** A reference to a registered schema that keeps its static type (TypeBox 0.34 infers `unknown` otherwise). */
-export function ref<T extends TSchema>(schema: T) {
-  return Type.Unsafe<Static<T>>(Type.Ref(schema.$id!))
+export function ref<T extends TSchema>(schema: T, description?: string) {
+  return Type.Unsafe<Static<T>>({ ...Type.Ref(schema.$id!), ...(description ? { description } : {}) })
 }
 
-export const ErrorRef = ref(ErrorResponseSchema)
+const ERROR_MEANING: Record<number, string> = {
+  400: 'Invalid input, naming the field; nothing was stored',
+  401: 'No bearer token, or one that is invalid or expired',
+  403: 'Authenticated, but the role or scope does not allow this',
+  404: 'Unknown, or not visible to the caller',
+  409: 'The same connection already exists in the tenant',
+  422: 'Well-formed but refused (see code)',
+  500: 'Stored credentials cannot be decrypted with the configured keys',
+  503: 'The database or the provider is unavailable; see Retry-After',
+}
 
 /** Every error status a route can answer, pointing at the one error schema. */
 export function errorResponses(...codes: number[]) {
-  return Object.fromEntries(codes.map((c) => [c, ErrorRef])) as Record<number, typeof ErrorRef>
+  return Object.fromEntries(codes.map((c) => [c, ref(ErrorResponseSchema, ERROR_MEANING[c])])) as Record<
+    number,
+    ReturnType<typeof ref<typeof ErrorResponseSchema>>
+  >
 }
 
 export const TenantIdSchema = Type.String({

@@ -11,12 +11,10 @@ const VerifyQuery = Type.Object(
   { verify: Type.Boolean({ default: false, description: 'Verify with the provider first; 422 and nothing stored unless VALID' }) },
   { additionalProperties: false },
 )
-const VerificationResultRef = ref(VerificationResultSchema)
 
 /** The HTTP contract of one integration kind: the same routes, schemas and rules for every kind. */
 export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
   const s = kindSchemas(kind)
-  const Integration = ref(s.Integration)
   const noun = `${kind.title} integration`
 
   return async (app) => {
@@ -38,7 +36,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           summary: `List a tenant's ${noun}s`,
           description: 'Ordered by creation; filter by provider, active flag or verification status; page with `cursor`.',
           querystring: s.ListQuery,
-          response: { 200: ref(s.Page), ...errorResponses(400, 401, 403, 404, 503) },
+          response: { 200: ref(s.Page, 'One page of integrations, oldest first'), ...errorResponses(400, 401, 403, 404, 503) },
         },
       },
       (request) => service.list(request.principal, request.query as ListQuery),
@@ -55,7 +53,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           description: 'Owner of the tenant only. Secrets are encrypted at rest and never returned.',
           querystring: VerifyQuery,
           body: ref(s.CreateRequest),
-          response: { 201: Integration, ...errorResponses(400, 401, 403, 404, 409, 422, 503) },
+          response: { 201: ref(s.Integration, 'Created; Location names it'), ...errorResponses(400, 401, 403, 404, 409, 422, 503) },
         },
       },
       async (request, reply) => {
@@ -76,7 +74,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           operationId: `get${kind.name}Integration`,
           summary: `Get a ${noun}`,
           params: IdParamsSchema,
-          response: { 200: Integration, ...errorResponses(400, 401, 403, 404, 503) },
+          response: { 200: ref(s.Integration, 'The integration'), ...errorResponses(400, 401, 403, 404, 503) },
         },
       },
       (request) => service.get(request.principal, request.params.id),
@@ -94,7 +92,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
             'Owner only. Changing what verification depends on resets the status to PENDING. Moving to another host needs the secret re-entered in the same request (422 otherwise).',
           params: IdParamsSchema,
           body: ref(s.UpdateRequest),
-          response: { 200: Integration, ...errorResponses(400, 401, 403, 404, 409, 422, 503) },
+          response: { 200: ref(s.Integration, 'The integration'), ...errorResponses(400, 401, 403, 404, 409, 422, 503) },
         },
       },
       (request) => service.update(request.principal, request.params.id, request.body),
@@ -113,7 +111,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           params: IdParamsSchema,
           querystring: VerifyQuery,
           body: ref(s.CredentialsUpdate),
-          response: { 200: Integration, ...errorResponses(400, 401, 403, 404, 422, 503) },
+          response: { 200: ref(s.Integration, 'The integration'), ...errorResponses(400, 401, 403, 404, 422, 503) },
         },
       },
       (request) => service.replaceCredentials(request.principal, request.params.id, request.body, request.query),
@@ -130,7 +128,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           description:
             'Owner of the tenant in the body. 200 with the verdict (VALID, INVALID or EXPIRED); 503 when the provider cannot answer.',
           body: ref(s.CreateRequest),
-          response: { 200: VerificationResultRef, ...errorResponses(400, 401, 403, 404, 422, 503) },
+          response: { 200: ref(VerificationResultSchema, 'The verdict; nothing was stored'), ...errorResponses(400, 401, 403, 404, 422, 503) },
         },
       },
       async (request) => {
@@ -154,7 +152,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           description:
             'Editor or Owner. Records verificationStatus, lastVerifiedAt, verificationError and credentialExpiresAt. A provider that cannot answer (503) changes nothing.',
           params: IdParamsSchema,
-          response: { 200: ref(s.VerificationOutcome), ...errorResponses(400, 401, 403, 404, 422, 503) },
+          response: { 200: ref(s.VerificationOutcome, 'The verdict and the integration as recorded'), ...errorResponses(400, 401, 403, 404, 422, 503) },
         },
       },
       async (request) => {
@@ -177,7 +175,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           summary: `Read the decrypted secrets of a ${noun}`,
           description: 'Service tokens with the `integrations:credentials:read` scope only.',
           params: IdParamsSchema,
-          response: { 200: ref(s.Credentials), ...errorResponses(400, 401, 403, 404, 500, 503) },
+          response: { 200: ref(s.Credentials, 'The decrypted secrets'), ...errorResponses(400, 401, 403, 404, 500, 503) },
         },
       },
       async (request, reply) => {
