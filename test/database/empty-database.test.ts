@@ -1,9 +1,9 @@
 import t from 'tap'
 import { startApp } from '../helpers/app.js'
 import { createTestDatabase, eachDatabase } from '../helpers/databases.js'
-import { REFERENCE_TABLES, SCM_TABLE, readiness, schemaSnapshot, tableNames } from '../helpers/schema.js'
+import { REFERENCE_TABLES, SCM_TABLE, readiness, schemaSnapshot, tableNames, OWNED_TABLES } from '../helpers/schema.js'
 
-const ALL_TABLES = [...REFERENCE_TABLES, SCM_TABLE].sort()
+const ALL_TABLES = [...REFERENCE_TABLES, ...OWNED_TABLES].sort()
 
 eachDatabase(t, async (t, db) => {
   t.test('DB_SYNC=off on an empty database creates nothing and is not ready, naming every missing table', async (t) => {

@@ -1,7 +1,16 @@
 import t from 'tap'
 import { startApp } from '../helpers/app.js'
 import { eachDatabase } from '../helpers/databases.js'
-import { REFERENCE_TABLES, SCM_TABLE, connectRepository, readiness, rowCount, schemaSnapshot, tableNames } from '../helpers/schema.js'
+import {
+  REFERENCE_TABLES,
+  SCM_TABLE,
+  connectRepository,
+  readiness,
+  rowCount,
+  schemaSnapshot,
+  tableNames,
+  OWNED_TABLES,
+} from '../helpers/schema.js'
 
 eachDatabase(t, async (t, db) => {
   t.test('three restarts with DB_SYNC=alter leave the schema byte-identical and keep every row', async (t) => {
@@ -10,9 +19,9 @@ eachDatabase(t, async (t, db) => {
     const created = await connectRepository(first, tenantId, ownerId)
     await first.app.close()
 
-    t.same(await tableNames(db), [...REFERENCE_TABLES, SCM_TABLE].sort(), 'the four tables exist')
+    t.same(await tableNames(db), [...REFERENCE_TABLES, ...OWNED_TABLES].sort(), 'the reference tables and one table per kind exist')
     const schema = await schemaSnapshot(db)
-    const tables = [...REFERENCE_TABLES, SCM_TABLE]
+    const tables = [...REFERENCE_TABLES, ...OWNED_TABLES]
     const counts = await Promise.all(tables.map((table) => rowCount(db, table)))
     t.same(counts, [1, 1, 1, 1], 'an account, its tenant, its membership, an integration')
     const row = await db.query(`SELECT * FROM ${SCM_TABLE}`)

@@ -3,9 +3,12 @@ import type { App } from '../../src/app.js'
 import type { IntegrationRecord } from '../../src/kinds/integration-model.js'
 import type { TestApp } from './app.js'
 import type { TestDatabase } from './databases.js'
+import { KINDS } from '../../src/kinds/index.js'
 
 export const REFERENCE_TABLES = ['accounts', 'tenants', 'collaborators'] as const
 export const SCM_TABLE = 'tenant_scm_integrations'
+/** Every table the service owns: one per integration kind. */
+export const OWNED_TABLES = KINDS.map((k) => k.tableName)
 
 /** A row for an integration model: the shared columns plus the kind's own (`scmType`, `repositoryUrl`...). */
 export type IntegrationRow = CreationAttributes<IntegrationRecord> & Record<string, unknown>
