@@ -128,7 +128,10 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           description:
             'Owner of the tenant in the body. 200 with the verdict (VALID, INVALID or EXPIRED); 503 when the provider cannot answer.',
           body: ref(s.CreateRequest),
-          response: { 200: ref(VerificationResultSchema, 'The verdict; nothing was stored'), ...errorResponses(400, 401, 403, 404, 422, 503) },
+          response: {
+            200: ref(VerificationResultSchema, 'The verdict; nothing was stored'),
+            ...errorResponses(400, 401, 403, 404, 422, 503),
+          },
         },
       },
       async (request) => {
@@ -152,7 +155,10 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           description:
             'Editor or Owner. Records verificationStatus, lastVerifiedAt, verificationError and credentialExpiresAt. A provider that cannot answer (503) changes nothing.',
           params: IdParamsSchema,
-          response: { 200: ref(s.VerificationOutcome, 'The verdict and the integration as recorded'), ...errorResponses(400, 401, 403, 404, 422, 503) },
+          response: {
+            200: ref(s.VerificationOutcome, 'The verdict and the integration as recorded'),
+            ...errorResponses(400, 401, 403, 404, 422, 503),
+          },
         },
       },
       async (request) => {

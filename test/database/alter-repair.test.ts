@@ -1,8 +1,20 @@
 import t from 'tap'
 import { startApp } from '../helpers/app.js'
 import { eachDatabase, type TestDatabase } from '../helpers/databases.js'
-import { SCM_TABLE, columns, connectRepository, indexList, readiness, schemaSnapshot } from '../helpers/schema.js'
+import { KINDS } from '../../src/kinds/index.js'
+import {
+  OWNED_TABLES,
+  SCM_TABLE,
+  columns,
+  connectRepository,
+  indexList,
+  insertIntegration,
+  readiness,
+  schemaSnapshot,
+  tableRows,
+} from '../helpers/schema.js'
 
+const OTHER_TABLES = OWNED_TABLES.filter((table) => table !== SCM_TABLE)
 const LOST = [`column ${SCM_TABLE}.verificationError`, `index ${SCM_TABLE}.idx_scm_tenant`]
 
 /** SQLite learnt ALTER TABLE ... DROP COLUMN in 3.35. */
@@ -27,8 +39,10 @@ eachDatabase(t, async (t, db) => {
       const first = await startApp(t, db)
       const { tenantId, ownerId } = await first.tenant()
       const created = await connectRepository(first, tenantId, ownerId)
+      for (const kind of KINDS.filter((k) => k.tableName !== SCM_TABLE)) await insertIntegration(first.app, kind, tenantId, ownerId)
       await first.app.close()
       const healthy = await schemaSnapshot(db)
+      const otherRows = await tableRows(db, OTHER_TABLES)
 
       await db.query(db.dialect === 'mysql' ? `ALTER TABLE ${SCM_TABLE} DROP INDEX idx_scm_tenant` : 'DROP INDEX idx_scm_tenant')
       await dropColumn(db, 'verificationError')
@@ -67,6 +81,7 @@ eachDatabase(t, async (t, db) => {
       t.same(await db.query(`SELECT id, tenantId, repositoryUrl, verificationError FROM ${SCM_TABLE}`), [
         { id: created.id, tenantId, repositoryUrl: created.repositoryUrl, verificationError: null },
       ])
+      t.same(await tableRows(db, OTHER_TABLES), otherRows, 'the rows of every other owned table are untouched')
 
       const afterRepair = await schemaSnapshot(db)
       const again = await startApp(t, db, { DB_SYNC: 'alter' })
@@ -74,8 +89,20 @@ eachDatabase(t, async (t, db) => {
       await again.app.close()
       t.equal(await schemaSnapshot(db), afterRepair, 'and changes nothing')
       if (db.dialect === 'mysql') {
-        const withoutColumn = (schema: string) => schema.replace(/^ {2}`verificationError` [^\n]*\n/m, '')
-        t.equal(withoutColumn(afterRepair), withoutColumn(healthy), 'apart from where the column sits, the same as before the damage')
+        // Only the SCM table's verificationError line: every other owned table has one too, and must not move.
+        const scmColumn = new RegExp(
+          `(CREATE TABLE \`${SCM_TABLE}\` \\((?:\\n {2}(?!\`verificationError\` )[^\\n]*)*)\\n {2}\`verificationError\` [^\\n]*`,
+        )
+        const withoutColumn = (schema: string) => {
+          const without = schema.replace(scmColumn, '$1')
+          t.not(without, schema, `the ${SCM_TABLE} definition has a verificationError line to set aside`)
+          return without
+        }
+        t.equal(
+          withoutColumn(afterRepair),
+          withoutColumn(healthy),
+          'apart from where the SCM column sits, every table the same as before the damage',
+        )
       }
     },
   )

@@ -3,15 +3,22 @@ import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import { startApp } from '../helpers/app.js'
 import { createTestDatabase, eachDatabase, type TestDatabase } from '../helpers/databases.js'
+import { KINDS } from '../../src/kinds/index.js'
 import {
+  ALL_TABLES,
+  OWNED_FOREIGN_KEYS,
+  OWNED_TABLES,
   REFERENCE_TABLES,
   SCM_TABLE,
   columns,
-  type IntegrationRow,
   connectRepository,
   foreignKeys,
+  insertIntegration,
   readiness,
+  rowCounts,
   tableDefinition,
+  tableEntries,
+  tableNames,
 } from '../helpers/schema.js'
 
 const FIXTURE = fs.readFileSync(new URL('../fixtures/delivr-reference-mysql.sql', import.meta.url), 'utf8')
@@ -40,45 +47,58 @@ eachDatabase(t, async (t, { dialect }) => {
     return
   }
 
-  t.test('attaches to a Delivr database: creates its own table with a working tenant key and leaves Delivr tables untouched', async (t) => {
+  t.test('attaches to a Delivr database: creates its own tables with working tenant keys and leaves Delivr tables untouched', async (t) => {
     const db = await createTestDatabase(t, 'mysql')
     await db.query(FIXTURE)
     const { accountId, tenantId } = await seedDelivr(db)
     const before = await referenceDefinitions(db)
 
     const h = await startApp(t, db)
-    t.same(h.app.db.schema, { missing: [], applied: [`table ${SCM_TABLE}`] }, 'created only its own table')
+    t.same(
+      { missing: h.app.db.schema.missing, applied: [...h.app.db.schema.applied].sort() },
+      { missing: [], applied: tableEntries(OWNED_TABLES).sort() },
+      'created exactly its own tables',
+    )
+    t.same(await tableNames(db), ALL_TABLES, 'the Delivr tables and every owned table, nothing else')
     t.same((await readiness(h.app)).body, { status: 'ok', database: 'up', missing: [] })
     t.same(await referenceDefinitions(db), before, 'accounts, tenants, collaborators: SHOW CREATE TABLE unchanged')
 
     const tenantsId = (await columns(db, 'tenants')).id!
-    const scmTenantId = (await columns(db, SCM_TABLE)).tenantId!
-    t.same([scmTenantId.type, scmTenantId.charset, scmTenantId.collation], ['char(36)', 'utf8mb4', 'utf8mb4_bin'])
     t.same([tenantsId.type, tenantsId.charset, tenantsId.collation], ['char(36)', 'utf8mb4', 'utf8mb4_bin'])
-    t.same(await foreignKeys(db, SCM_TABLE), [
-      'createdByAccountId -> accounts.id ON DELETE RESTRICT',
-      'tenantId -> tenants.id ON DELETE CASCADE',
-    ])
+    for (const table of OWNED_TABLES) {
+      const ownTenantId = (await columns(db, table)).tenantId!
+      t.same([ownTenantId.type, ownTenantId.charset, ownTenantId.collation], ['char(36)', 'utf8mb4', 'utf8mb4_bin'], `${table}.tenantId`)
+      t.same(await foreignKeys(db, table), OWNED_FOREIGN_KEYS, `${table} foreign keys`)
+    }
 
     const created = await connectRepository(h, tenantId, accountId)
     t.same(await db.query(`SELECT tenantId, createdByAccountId FROM ${SCM_TABLE} WHERE id = '${created.id}'`), [
       { tenantId, createdByAccountId: accountId },
     ])
-    const Scm = h.app.db.integrations.get('scm')!
-    await t.rejects(
-      Scm.create({
-        id: randomUUID(),
-        tenantId: randomUUID(),
-        scmType: 'GITHUB',
-        displayName: 'Nowhere',
-        repositoryUrl: 'https://github.com/acme/nowhere',
-        createdByAccountId: accountId,
-      } as IntegrationRow),
-      { name: 'SequelizeForeignKeyConstraintError' },
-      'a tenant Delivr does not know is refused',
+    for (const kind of KINDS) {
+      if (kind.tableName !== SCM_TABLE) {
+        const id = await insertIntegration(h.app, kind, tenantId, accountId)
+        t.same(await db.query(`SELECT tenantId, createdByAccountId FROM ${kind.tableName} WHERE id = '${id}'`), [
+          { tenantId, createdByAccountId: accountId },
+        ])
+      }
+      await t.rejects(
+        insertIntegration(h.app, kind, randomUUID(), accountId),
+        { name: 'SequelizeForeignKeyConstraintError' },
+        `${kind.kind}: a tenant Delivr does not know is refused`,
+      )
+    }
+    t.same(
+      await rowCounts(db, OWNED_TABLES),
+      Object.fromEntries(OWNED_TABLES.map((table) => [table, 1])),
+      'an integration of every kind for the tenant',
     )
     await db.query(`DELETE FROM collaborators WHERE tenantId = '${tenantId}'; DELETE FROM tenants WHERE id = '${tenantId}'`)
-    t.same(await db.query(`SELECT id FROM ${SCM_TABLE}`), [], 'deleting the tenant in Delivr removed its integration')
+    t.same(
+      await rowCounts(db, OWNED_TABLES),
+      Object.fromEntries(OWNED_TABLES.map((table) => [table, 0])),
+      'deleting the tenant in Delivr removed its integrations of every kind',
+    )
 
     await h.app.close()
     const again = await startApp(t, db)
@@ -96,11 +116,13 @@ eachDatabase(t, async (t, { dialect }) => {
       { errno: 1005, message: /errno: 150/ },
     )
     const h = await startApp(t, db)
-    t.match(
-      await tableDefinition(db, SCM_TABLE),
-      /^ {2}`tenantId` char\(36\) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,$/m,
-      'the service declared the binary collation instead',
-    )
+    for (const table of OWNED_TABLES) {
+      t.match(
+        await tableDefinition(db, table),
+        /^ {2}`tenantId` char\(36\) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,$/m,
+        `${table}: the service declared the binary collation instead`,
+      )
+    }
     t.same(h.app.db.schema.missing, [])
   })
 
@@ -114,12 +136,28 @@ eachDatabase(t, async (t, { dialect }) => {
     t.same([tenantsId.charset, tenantsId.collation], ['latin1', 'latin1_bin'], 'the fixture really is latin1 here')
 
     const h = await startApp(t, db)
-    const scm = await columns(db, SCM_TABLE)
-    t.same([scm.tenantId!.type, scm.tenantId!.charset, scm.tenantId!.collation], ['char(36)', 'latin1', 'latin1_bin'])
+    t.same(h.app.db.schema.missing, [])
     const accountsId = (await columns(db, 'accounts')).id!
-    t.same([scm.createdByAccountId!.charset, scm.createdByAccountId!.collation], [accountsId.charset, accountsId.collation])
+    for (const table of OWNED_TABLES) {
+      const own = await columns(db, table)
+      t.same(
+        [own.tenantId!.type, own.tenantId!.charset, own.tenantId!.collation],
+        ['char(36)', 'latin1', 'latin1_bin'],
+        `${table}.tenantId`,
+      )
+      t.same(
+        [own.createdByAccountId!.charset, own.createdByAccountId!.collation],
+        [accountsId.charset, accountsId.collation],
+        `${table}.createdByAccountId`,
+      )
+      t.same(await foreignKeys(db, table), OWNED_FOREIGN_KEYS, `${table} foreign keys`)
+    }
     const created = await connectRepository(h, tenantId, accountId)
     t.equal((await db.query(`SELECT id FROM ${SCM_TABLE} WHERE id = '${created.id}'`)).length, 1)
+    for (const kind of KINDS.filter((k) => k.tableName !== SCM_TABLE)) {
+      const id = await insertIntegration(h.app, kind, tenantId, accountId)
+      t.equal((await db.query(`SELECT id FROM ${kind.tableName} WHERE id = '${id}'`)).length, 1, `${kind.kind}: stored`)
+    }
     t.same(await referenceDefinitions(db), before)
   })
 

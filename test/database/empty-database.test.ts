@@ -1,9 +1,7 @@
 import t from 'tap'
 import { startApp } from '../helpers/app.js'
 import { createTestDatabase, eachDatabase } from '../helpers/databases.js'
-import { REFERENCE_TABLES, SCM_TABLE, readiness, schemaSnapshot, tableNames, OWNED_TABLES } from '../helpers/schema.js'
-
-const ALL_TABLES = [...REFERENCE_TABLES, ...OWNED_TABLES].sort()
+import { ALL_TABLES, OWNED_TABLES, readiness, schemaSnapshot, tableEntries, tableNames } from '../helpers/schema.js'
 
 eachDatabase(t, async (t, db) => {
   t.test('DB_SYNC=off on an empty database creates nothing and is not ready, naming every missing table', async (t) => {
@@ -11,10 +9,8 @@ eachDatabase(t, async (t, db) => {
     const ready = await readiness(h.app)
     t.equal(ready.statusCode, 503)
     t.match(ready.body, { status: 'unavailable', database: 'up' })
-    t.same(
-      [...(ready.body.missing ?? [])].sort(),
-      ALL_TABLES.map((table) => `table ${table}`),
-    )
+    t.same([...(ready.body.missing ?? [])].sort(), tableEntries(ALL_TABLES), 'every reference and every owned table')
+    t.same([...h.app.db.schema.missing].sort(), tableEntries(ALL_TABLES), 'the schema report names them too')
     t.same(h.app.db.schema.applied, [])
     await h.app.close()
     t.same(await tableNames(db), [], 'no table was created')
@@ -24,12 +20,15 @@ eachDatabase(t, async (t, db) => {
   t.test('DB_SYNC=safe on an empty database creates every table, the same schema alter would', async (t) => {
     const h = await startApp(t, db, { DB_SYNC: 'safe' })
     t.same((await readiness(h.app)).body, { status: 'ok', database: 'up', missing: [] })
+    t.same([...h.app.db.schema.applied].sort(), tableEntries(OWNED_TABLES).sort(), 'created every owned table')
     await h.app.close()
-    t.same(await tableNames(db), ALL_TABLES)
+    t.same(await tableNames(db), ALL_TABLES, 'the reference tables and every owned table, nothing else')
 
     const other = await createTestDatabase(t, db.dialect)
     const altered = await startApp(t, other, { DB_SYNC: 'alter' })
+    t.same([...altered.app.db.schema.applied].sort(), tableEntries(OWNED_TABLES).sort(), 'alter created every owned table')
     await altered.app.close()
+    t.same(await tableNames(other), ALL_TABLES)
     t.equal(await schemaSnapshot(db), await schemaSnapshot(other), 'byte-identical to an alter-created database')
   })
 })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { startApp } from '../helpers/app.js'
 import { eachDatabase } from '../helpers/databases.js'
-import { SCM_TABLE, columns, indexList, tableDefinition, tableNames } from '../helpers/schema.js'
+import { ALL_TABLES, OWNED_TABLES, columns, indexList, tableDefinition, tableEntries, tableNames } from '../helpers/schema.js'
 
 eachDatabase(t, async (t, db) => {
   t.test('never alters an existing accounts table, even one shaped unlike its own model', async (t) => {
@@ -23,6 +23,11 @@ eachDatabase(t, async (t, db) => {
         h.app.db.schema.applied.some((a) => a.includes('accounts')),
         `start ${round} reports no change to accounts`,
       )
+      t.same(
+        [...h.app.db.schema.applied].sort(),
+        round === 1 ? tableEntries(OWNED_TABLES).sort() : [],
+        round === 1 ? 'start 1 created every owned table' : `start ${round} created nothing`,
+      )
       await h.app.close()
       t.equal(await tableDefinition(db, 'accounts'), definition, `start ${round}: accounts definition byte-identical`)
       t.same(await indexList(db, 'accounts'), indexes, `start ${round}: no index added to accounts`)
@@ -34,6 +39,6 @@ eachDatabase(t, async (t, db) => {
       )
     }
     t.same(await db.query('SELECT id, legacyRole FROM accounts'), [{ id: 'acct-old', legacyRole: 'admin' }], 'its row is intact')
-    t.same(await tableNames(db), ['accounts', 'collaborators', SCM_TABLE, 'tenants'].sort(), 'the missing tables were still created')
+    t.same(await tableNames(db), ALL_TABLES, 'the missing tables were still created: tenants, collaborators and every owned table')
   })
 })

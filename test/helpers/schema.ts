@@ -1,14 +1,23 @@
+import { randomUUID } from 'node:crypto'
 import type { CreationAttributes } from 'sequelize'
 import type { App } from '../../src/app.js'
+import { KINDS } from '../../src/kinds/index.js'
 import type { IntegrationRecord } from '../../src/kinds/integration-model.js'
+import type { KindDefinition } from '../../src/kinds/kind.js'
 import type { TestApp } from './app.js'
 import type { TestDatabase } from './databases.js'
-import { KINDS } from '../../src/kinds/index.js'
 
 export const REFERENCE_TABLES = ['accounts', 'tenants', 'collaborators'] as const
 export const SCM_TABLE = 'tenant_scm_integrations'
-/** Every table the service owns: one per integration kind. */
+/** Every table the service owns: one per integration kind, in catalog order. */
 export const OWNED_TABLES = KINDS.map((k) => k.tableName)
+/** Every table a complete database holds, sorted as `tableNames` lists them. */
+export const ALL_TABLES = [...REFERENCE_TABLES, ...OWNED_TABLES].sort()
+/** The foreign keys of every owned table, as `foreignKeys` lists them. */
+export const OWNED_FOREIGN_KEYS = ['createdByAccountId -> accounts.id ON DELETE RESTRICT', 'tenantId -> tenants.id ON DELETE CASCADE']
+
+/** `table <name>` for each table, as a schema report names a table it created or misses. */
+export const tableEntries = (tables: readonly string[]) => tables.map((table) => `table ${table}`)
 
 /** A row for an integration model: the shared columns plus the kind's own (`scmType`, `repositoryUrl`...). */
 export type IntegrationRow = CreationAttributes<IntegrationRecord> & Record<string, unknown>
@@ -157,4 +166,37 @@ export async function foreignKeys(db: TestDatabase, table: string): Promise<stri
           WHERE k.TABLE_SCHEMA = DATABASE() AND k.TABLE_NAME = '${table}' AND k.REFERENCED_TABLE_NAME IS NOT NULL`,
   )) as { col: string; refTable: string; refCol: string; onDelete: string }[]
   return rows.map((r) => `${r.col} -> ${r.refTable}.${r.refCol} ON DELETE ${r.onDelete}`).sort()
+}
+
+/**
+ * Inserts one row of a kind through its model, without HTTP or verification: the shared
+ * columns, the kind's first provider and a placeholder in every required kind column.
+ * Returns the row's id.
+ */
+export async function insertIntegration(app: App, kind: KindDefinition, tenantId: string, accountId: string): Promise<string> {
+  const id = randomUUID()
+  const required = Object.entries(kind.fields).filter(([, f]) => f.column.allowNull === false && f.column.defaultValue === undefined)
+  await app.db.integrations.get(kind.kind)!.create({
+    id,
+    tenantId,
+    [kind.providerField]: kind.providers[0]!.id,
+    displayName: `A ${kind.title} integration`,
+    createdByAccountId: accountId,
+    ...Object.fromEntries(required.map(([name]) => [name, `${name}-${id}`])),
+  } as IntegrationRow)
+  return id
+}
+
+/** Every row of every given table, by table, ordered by id. */
+export async function tableRows(db: TestDatabase, tables: readonly string[]): Promise<Record<string, unknown[]>> {
+  const rows: Record<string, unknown[]> = {}
+  for (const table of tables) rows[table] = await db.query(`SELECT * FROM \`${table}\` ORDER BY id`)
+  return rows
+}
+
+/** The row count of every given table, by table. */
+export async function rowCounts(db: TestDatabase, tables: readonly string[]): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {}
+  for (const table of tables) counts[table] = await rowCount(db, table)
+  return counts
 }

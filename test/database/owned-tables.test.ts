@@ -2,7 +2,20 @@ import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import { startApp } from '../helpers/app.js'
 import { eachDatabase } from '../helpers/databases.js'
-import { SCM_TABLE, columns, type IntegrationRow, connectRepository, foreignKeys, indexList, tableDefinition } from '../helpers/schema.js'
+import { KINDS } from '../../src/kinds/index.js'
+import {
+  OWNED_TABLES,
+  SCM_TABLE,
+  columns,
+  type IntegrationRow,
+  connectRepository,
+  foreignKeys,
+  indexList,
+  insertIntegration,
+  tableDefinition,
+} from '../helpers/schema.js'
+
+const OTHER_KINDS = KINDS.filter((k) => k.tableName !== SCM_TABLE)
 
 /** The founding document's columns: type as each dialect spells it, nullability where the document fixes it, default. */
 const EXPECTED: Record<string, { mysql: RegExp; sqlite: RegExp; nullable?: boolean; default?: string | null }> = {
@@ -39,18 +52,25 @@ eachDatabase(t, async (t, db) => {
     }
   })
 
-  t.test('stores tenantId exactly like tenants.id and createdByAccountId like accounts.id', async (t) => {
-    const scm = await columns(db, SCM_TABLE)
+  t.test('every owned table stores tenantId exactly like tenants.id and createdByAccountId like accounts.id', async (t) => {
     const tenantId = (await columns(db, 'tenants')).id!
     const accountId = (await columns(db, 'accounts')).id!
-    t.same([scm.tenantId!.type, scm.tenantId!.charset, scm.tenantId!.collation], [tenantId.type, tenantId.charset, tenantId.collation])
-    t.same(
-      [scm.createdByAccountId!.type, scm.createdByAccountId!.charset, scm.createdByAccountId!.collation],
-      [accountId.type, accountId.charset, accountId.collation],
-    )
-    if (db.dialect === 'mysql') {
-      t.equal(scm.tenantId!.collation, 'utf8mb4_bin', 'a binary collation, as Delivr declares tenants.id')
-      t.match(await tableDefinition(db, SCM_TABLE), /^ {2}`tenantId` char\(36\) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,$/m)
+    for (const table of OWNED_TABLES) {
+      const own = await columns(db, table)
+      t.same(
+        [own.tenantId!.type, own.tenantId!.charset, own.tenantId!.collation],
+        [tenantId.type, tenantId.charset, tenantId.collation],
+        `${table}.tenantId`,
+      )
+      t.same(
+        [own.createdByAccountId!.type, own.createdByAccountId!.charset, own.createdByAccountId!.collation],
+        [accountId.type, accountId.charset, accountId.collation],
+        `${table}.createdByAccountId`,
+      )
+      if (db.dialect === 'mysql') {
+        t.equal(own.tenantId!.collation, 'utf8mb4_bin', `${table}: a binary collation, as Delivr declares tenants.id`)
+        t.match(await tableDefinition(db, table), /^ {2}`tenantId` char\(36\) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,$/m)
+      }
     }
   })
 
@@ -74,6 +94,27 @@ eachDatabase(t, async (t, db) => {
     t.ok(indexes.includes('idx_scm_tenant (tenantId, isActive)'), indexes.join('; '))
     t.ok(indexes.includes('UNIQUE unique_tenant_scm_repo (tenantId, scmType, repositoryUrl)'), indexes.join('; '))
   })
+
+  t.test(
+    'every owned table has the named indexes its kind declares: one on tenantId and isActive, a unique one led by tenantId',
+    async (t) => {
+      for (const kind of KINDS) {
+        const indexes = await indexList(db, kind.tableName)
+        for (const index of kind.indexes) {
+          const listed = `${index.unique ? 'UNIQUE ' : ''}${index.name} (${index.fields.join(', ')})`
+          t.ok(indexes.includes(listed), `${kind.tableName}: ${listed} in ${indexes.join('; ')}`)
+        }
+        t.ok(
+          kind.indexes.some((i) => /^idx_\w+_tenant$/.test(i.name) && !i.unique && i.fields.join(', ') === 'tenantId, isActive'),
+          `${kind.tableName} has an idx_*_tenant index on (tenantId, isActive)`,
+        )
+        t.ok(
+          kind.indexes.some((i) => /^unique_tenant_\w+$/.test(i.name) && i.unique && i.fields[0] === 'tenantId'),
+          `${kind.tableName} has a unique_tenant_* index led by tenantId`,
+        )
+      }
+    },
+  )
 
   t.test('the database itself refuses the same repository twice for one tenant, not for another', async (t) => {
     const { tenantId, ownerId } = await h.tenant()
@@ -133,13 +174,16 @@ eachDatabase(t, async (t, db) => {
     )
   })
 
-  t.test('references tenants with ON DELETE CASCADE and accounts with ON DELETE RESTRICT', async (t) => {
-    t.same(await foreignKeys(db, SCM_TABLE), [
-      'createdByAccountId -> accounts.id ON DELETE RESTRICT',
-      'tenantId -> tenants.id ON DELETE CASCADE',
-    ])
-    if (db.dialect === 'mysql') {
-      t.match(await tableDefinition(db, SCM_TABLE), 'FOREIGN KEY (`tenantId`) REFERENCES `tenants` (`id`) ON DELETE CASCADE')
+  t.test('every owned table references tenants with ON DELETE CASCADE and accounts with ON DELETE RESTRICT', async (t) => {
+    for (const table of OWNED_TABLES) {
+      t.same(
+        await foreignKeys(db, table),
+        ['createdByAccountId -> accounts.id ON DELETE RESTRICT', 'tenantId -> tenants.id ON DELETE CASCADE'],
+        table,
+      )
+      if (db.dialect === 'mysql') {
+        t.match(await tableDefinition(db, table), 'FOREIGN KEY (`tenantId`) REFERENCES `tenants` (`id`) ON DELETE CASCADE')
+      }
     }
   })
 
@@ -157,39 +201,63 @@ eachDatabase(t, async (t, db) => {
       } as IntegrationRow),
       { name: 'SequelizeForeignKeyConstraintError' },
     )
-    t.equal((await db.query(`SELECT id FROM ${SCM_TABLE} WHERE tenantId = '${ghost}'`)).length, 0)
+    for (const kind of OTHER_KINDS) {
+      await t.rejects(insertIntegration(app, kind, ghost, ownerId), { name: 'SequelizeForeignKeyConstraintError' }, kind.kind)
+    }
+    for (const table of OWNED_TABLES) {
+      t.equal((await db.query(`SELECT id FROM ${table} WHERE tenantId = '${ghost}'`)).length, 0, `nothing in ${table}`)
+    }
   })
 
-  t.test('deleting a tenant removes its integrations and leaves other tenants alone', async (t) => {
+  t.test('deleting a tenant removes its integrations of every kind and leaves other tenants alone', async (t) => {
     const doomed = await h.tenant()
     const kept = await h.tenant()
     await connectRepository(h, doomed.tenantId, doomed.ownerId, 'acme/one')
     await connectRepository(h, doomed.tenantId, doomed.ownerId, 'acme/two')
-    const survivor = await connectRepository(h, kept.tenantId, kept.ownerId, 'acme/one')
+    const survivors: Record<string, { id: string }[]> = {
+      [SCM_TABLE]: [{ id: (await connectRepository(h, kept.tenantId, kept.ownerId, 'acme/one')).id }],
+    }
+    for (const kind of OTHER_KINDS) {
+      await insertIntegration(app, kind, doomed.tenantId, doomed.ownerId)
+      survivors[kind.tableName] = [{ id: await insertIntegration(app, kind, kept.tenantId, kept.ownerId) }]
+    }
     const sql = app.db.sequelize
     await sql.query('DELETE FROM collaborators WHERE tenantId = ?', { replacements: [doomed.tenantId] })
     await sql.query('DELETE FROM tenants WHERE id = ?', { replacements: [doomed.tenantId] })
-    t.same(await db.query(`SELECT id FROM ${SCM_TABLE} WHERE tenantId = '${doomed.tenantId}'`), [])
-    t.same(await db.query(`SELECT id FROM ${SCM_TABLE} WHERE tenantId = '${kept.tenantId}'`), [{ id: survivor.id }])
+    for (const table of OWNED_TABLES) {
+      t.same(await db.query(`SELECT id FROM ${table} WHERE tenantId = '${doomed.tenantId}'`), [], `${table}: the tenant's rows are gone`)
+      t.same(
+        await db.query(`SELECT id FROM ${table} WHERE tenantId = '${kept.tenantId}'`),
+        survivors[table],
+        `${table}: the other tenant's row is kept`,
+      )
+    }
   })
 
-  t.test('refuses to delete an account that created an integration, until the integration is gone', async (t) => {
+  t.test('refuses to delete an account that created an integration of any kind, until the integration is gone', async (t) => {
     const { tenantId } = await h.tenant()
-    const creator = await h.account({ [tenantId]: 'Owner' })
-    const created = await connectRepository(h, tenantId, creator)
     const sql = app.db.sequelize
-    await sql.query('DELETE FROM collaborators WHERE accountId = ?', { replacements: [creator] })
-    await t.rejects(sql.query('DELETE FROM accounts WHERE id = ?', { replacements: [creator] }), {
-      name: 'SequelizeForeignKeyConstraintError',
-    })
-    t.equal((await db.query(`SELECT id FROM accounts WHERE id = '${creator}'`)).length, 1, 'the account is still there')
-    t.same(await db.query(`SELECT createdByAccountId FROM ${SCM_TABLE} WHERE id = '${created.id}'`), [{ createdByAccountId: creator }])
+    // One creator per table, each with a single integration there: every table's key restricts on its own.
+    for (const kind of KINDS) {
+      const table = kind.tableName
+      const creator = await h.account({ [tenantId]: 'Owner' })
+      const id =
+        table === SCM_TABLE ? (await connectRepository(h, tenantId, creator)).id : await insertIntegration(app, kind, tenantId, creator)
+      await sql.query('DELETE FROM collaborators WHERE accountId = ?', { replacements: [creator] })
+      await t.rejects(
+        sql.query('DELETE FROM accounts WHERE id = ?', { replacements: [creator] }),
+        { name: 'SequelizeForeignKeyConstraintError' },
+        `${table}: refused while the integration is there`,
+      )
+      t.equal((await db.query(`SELECT id FROM accounts WHERE id = '${creator}'`)).length, 1, `${table}: the account is still there`)
+      t.same(await db.query(`SELECT createdByAccountId FROM ${table} WHERE id = '${id}'`), [{ createdByAccountId: creator }])
 
-    await sql.query(`DELETE FROM ${SCM_TABLE} WHERE id = ?`, { replacements: [created.id] })
-    await t.resolves(
-      sql.query('DELETE FROM accounts WHERE id = ?', { replacements: [creator] }),
-      'deletable once nothing it created remains',
-    )
-    t.equal((await db.query(`SELECT id FROM accounts WHERE id = '${creator}'`)).length, 0)
+      await sql.query(`DELETE FROM ${table} WHERE id = ?`, { replacements: [id] })
+      await t.resolves(
+        sql.query('DELETE FROM accounts WHERE id = ?', { replacements: [creator] }),
+        `${table}: deletable once nothing it created remains`,
+      )
+      t.equal((await db.query(`SELECT id FROM accounts WHERE id = '${creator}'`)).length, 0)
+    }
   })
 })
