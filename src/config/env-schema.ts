@@ -28,6 +28,9 @@ export const EnvSchema = Type.Object({
     Type.String({ pattern: '^(mysql|mariadb|sqlite):', description: 'mysql://user:pass@host:3306/db or sqlite:path/to/file' }),
   ),
   DB_SYNC: Type.Optional(oneOf(SYNC_MODES)),
+  DB_SYNC_FORCE: Type.Optional(
+    Type.String({ minLength: 1, description: 'The database name, confirming DB_SYNC=force may drop owned tables' }),
+  ),
   DB_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'Largest MySQL connection pool' }),
   DEV_SEED: Type.Optional(oneOf(['true', 'false'])),
   AUTH_JWT_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'HS256 secret, at least 32 characters' })),

@@ -20,6 +20,8 @@ export interface DatabaseConfig {
   /** Connection URI for MySQL; the file path (or ':memory:') for SQLite. */
   url: string
   storage?: string
+  /** The database name (MySQL) or file name (SQLite): what DB_SYNC_FORCE must repeat. */
+  name: string
   sync: SyncMode
   poolMax: number
 }
@@ -111,18 +113,30 @@ function parseDatabase(env: Env, dataDir: string, production: boolean): Database
   if (sync === 'force' && production) {
     throw new ConfigError(['DB_SYNC=force drops every owned table and is refused with NODE_ENV=production'])
   }
+  let config: DatabaseConfig
   if (url.startsWith('sqlite:')) {
     const storage = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '')
     if (!storage) throw new ConfigError(['DATABASE_URL sqlite: needs a file path, e.g. sqlite:./data/app.sqlite'])
-    return { dialect: 'sqlite', url, storage, sync, poolMax: 1 }
+    config = { dialect: 'sqlite', url, storage, name: path.basename(storage), sync, poolMax: 1 }
+  } else {
+    try {
+      const parsed = new URL(url.replace(/^mariadb:/, 'mysql:'))
+      if (!parsed.hostname || parsed.pathname.length < 2) throw new Error('incomplete')
+      config = {
+        dialect: 'mysql',
+        url: parsed.toString(),
+        name: decodeURIComponent(parsed.pathname.slice(1)),
+        sync,
+        poolMax: env.DB_POOL_MAX,
+      }
+    } catch {
+      throw new ConfigError(['DATABASE_URL must look like mysql://user:pass@host:3306/database'])
+    }
   }
-  try {
-    const parsed = new URL(url.replace(/^mariadb:/, 'mysql:'))
-    if (!parsed.hostname || parsed.pathname.length < 2) throw new Error('incomplete')
-    return { dialect: 'mysql', url: parsed.toString(), sync, poolMax: env.DB_POOL_MAX }
-  } catch {
-    throw new ConfigError(['DATABASE_URL must look like mysql://user:pass@host:3306/database'])
+  if (sync === 'force' && env.DB_SYNC_FORCE !== config.name) {
+    throw new ConfigError([`DB_SYNC=force drops every owned table: confirm with DB_SYNC_FORCE=${config.name} (the database name)`])
   }
+  return config
 }
 
 function parseOutbound(env: Env): Config['outbound'] {

@@ -3,9 +3,9 @@ import path from 'node:path'
 import { Sequelize } from 'sequelize'
 import type { DatabaseConfig } from '../config/load-config.js'
 import type { KindDefinition } from '../kinds/kind.js'
-import { defineIntegrationModel, type IntegrationModel } from '../kinds/integration-model.js'
-import { defineReferenceModels, type ReferenceModels } from './reference-models.js'
-import { ensureReferenceTables, syncOwnedTables, type SchemaReport, type SyncLogger } from './sync.js'
+import type { IntegrationModel } from '../kinds/integration-model.js'
+import { prepareSchema, type SchemaLogger, type SchemaReport } from '../schema/engine.js'
+import type { ReferenceModels } from './reference-models.js'
 
 export interface Database {
   sequelize: Sequelize
@@ -33,15 +33,11 @@ export function createSequelize(config: DatabaseConfig): Sequelize {
 }
 
 /** Connects, brings the schema to what `config.sync` allows, and defines every model. */
-export async function openDatabase(config: DatabaseConfig, kinds: readonly KindDefinition[], log: SyncLogger): Promise<Database> {
+export async function openDatabase(config: DatabaseConfig, kinds: readonly KindDefinition[], log: SchemaLogger): Promise<Database> {
   const sequelize = createSequelize(config)
   try {
     await sequelize.authenticate()
-    const models = defineReferenceModels(sequelize)
-    const reference = await ensureReferenceTables(sequelize, models, config.sync, log)
-    const integrations = new Map(kinds.map((k) => [k.kind, defineIntegrationModel(sequelize, k, reference.types)]))
-    const owned = await syncOwnedTables(sequelize, [...integrations.values()], config.sync, log)
-    const report: SchemaReport = { missing: [...reference.missing, ...owned.missing], applied: owned.applied }
+    const { models, integrations, report } = await prepareSchema(sequelize, kinds, config.sync, log)
     let closed: Promise<void> | undefined
     const close = () => (closed ??= sequelize.close())
     return { sequelize, dialect: config.dialect, models, integrations, schema: report, close }
