@@ -10,8 +10,11 @@ import configPlugin from '../plugins/config.js'
 import dbPlugin from '../plugins/db.js'
 import devSeedPlugin from '../plugins/dev-seed.js'
 import errorsPlugin from '../plugins/errors.js'
+import metricsPlugin from '../plugins/metrics.js'
 import outboundPlugin from '../plugins/outbound.js'
+import rateLimitPlugin from '../plugins/rate-limit.js'
 import schemasPlugin from '../plugins/schemas.js'
+import securityPlugin from '../plugins/security.js'
 import swaggerPlugin from '../plugins/swagger.js'
 import { loadConfig, type Config } from './config/load-config.js'
 import { KINDS } from './kinds/index.js'
@@ -57,7 +60,12 @@ export async function buildApp(options: BuildOptions = {}) {
   const app = Fastify({
     logger: options.logger === false ? false : loggerOptions(config, options.logStream),
     genReqId: requestId,
-    bodyLimit: 256 * 1024,
+    bodyLimit: config.http.bodyLimitBytes,
+    requestTimeout: config.http.requestTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    connectionTimeout: config.http.connectionTimeoutMs,
+    // A hop count is valid at run time (proxy-addr) though Fastify's typings omit it.
+    trustProxy: config.http.trustProxy as FastifyServerOptions['trustProxy'],
     // The response serializer picks anyOf branches with its own Ajv: our formats only matter on input.
     serializerOpts: { ajv: { formats: { 'git-branch': true } } },
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -72,8 +80,11 @@ export async function buildApp(options: BuildOptions = {}) {
   await app.register(errorsPlugin)
   await app.register(schemasPlugin)
   await app.register(swaggerPlugin)
+  await app.register(securityPlugin)
   await app.register(dbPlugin)
+  await app.register(metricsPlugin)
   await app.register(authPlugin)
+  await app.register(rateLimitPlugin)
   await app.register(outboundPlugin)
   if (config.devSeed) await app.register(devSeedPlugin)
   await app.register(autoload, { dir: fileURLToPath(new URL('../routes', import.meta.url)) })

@@ -23,6 +23,43 @@ export const EnvSchema = Type.Object({
   LOG_FORMAT: Type.Optional(
     oneOf(['json', 'pretty'], { description: 'pretty: human-readable lines (default in development on a terminal)' }),
   ),
+  SHUTDOWN_GRACE_MS: Type.Integer({
+    minimum: 0,
+    maximum: 600000,
+    default: 10000,
+    description: 'How long SIGTERM waits for in-flight requests',
+  }),
+  REQUEST_TIMEOUT_MS: Type.Integer({
+    minimum: 1000,
+    maximum: 600000,
+    default: 30000,
+    description: 'Longest a request may take to arrive and be answered',
+  }),
+  KEEP_ALIVE_TIMEOUT_MS: Type.Integer({
+    minimum: 1000,
+    maximum: 600000,
+    default: 72000,
+    description: 'Idle keep-alive; above the gateway idle timeout',
+  }),
+  CONNECTION_TIMEOUT_MS: Type.Integer({
+    minimum: 0,
+    maximum: 600000,
+    default: 0,
+    description: 'Socket inactivity timeout (0: none beyond the request timeout)',
+  }),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10485760, default: 262144, description: 'Largest request body; larger is 413' }),
+  TRUST_PROXY: Type.Optional(
+    Type.String({ minLength: 1, description: 'true, a hop count, or comma-separated proxy addresses/CIDRs (the gateway)' }),
+  ),
+  METRICS_ENABLED: oneOf(['true', 'false'], { default: 'true', description: 'Serve Prometheus metrics at /metrics' }),
+  RATE_LIMIT_VERIFY_MAX: Type.Integer({ minimum: 1, maximum: 100000, default: 30, description: 'Verify calls per caller per window' }),
+  RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, maximum: 3600000, default: 60000 }),
+  MAX_EVENT_LOOP_DELAY_MS: Type.Integer({
+    minimum: 0,
+    maximum: 60000,
+    default: 1000,
+    description: 'Above this the service sheds load with 503 (0: off)',
+  }),
   DATA_DIR: Type.String({ default: './data', minLength: 1, description: 'Where development secrets and the SQLite file live' }),
   DATABASE_URL: Type.Optional(
     Type.String({ pattern: '^(mysql|mariadb|sqlite):', description: 'mysql://user:pass@host:3306/db or sqlite:path/to/file' }),

@@ -59,6 +59,17 @@ export interface Config {
     googleToken: string
     play: string
   }
+  http: {
+    shutdownGraceMs: number
+    requestTimeoutMs: number
+    keepAliveTimeoutMs: number
+    connectionTimeoutMs: number
+    bodyLimitBytes: number
+    trustProxy: boolean | number | string[]
+    metricsEnabled: boolean
+    verifyRateLimit: { max: number; windowMs: number }
+    maxEventLoopDelayMs: number
+  }
   /** Create the demo account, tenant and Owner row on first start. */
   devSeed: boolean
   /** True when the JWT secret or credential key came from ./data rather than the environment. */
@@ -137,6 +148,17 @@ function parseDatabase(env: Env, dataDir: string, production: boolean): Database
     throw new ConfigError([`DB_SYNC=force drops every owned table: confirm with DB_SYNC_FORCE=${config.name} (the database name)`])
   }
   return config
+}
+
+/** `true`, a hop count, or the gateway's addresses: whose X-Forwarded-For to believe. */
+function parseTrustProxy(value: string | undefined): boolean | number | string[] {
+  if (value === undefined || value === 'false') return false
+  if (value === 'true') return true
+  if (/^\d+$/.test(value)) return Number(value)
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean)
 }
 
 function parseOutbound(env: Env): Config['outbound'] {
@@ -219,6 +241,17 @@ export function loadConfig(raw: NodeJS.ProcessEnv = process.env): Config {
       appStore: env.APPSTORE_API_URL.replace(/\/+$/, ''),
       googleToken: env.GOOGLE_TOKEN_URL,
       play: env.PLAY_API_URL.replace(/\/+$/, ''),
+    },
+    http: {
+      shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+      requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: env.KEEP_ALIVE_TIMEOUT_MS,
+      connectionTimeoutMs: env.CONNECTION_TIMEOUT_MS,
+      bodyLimitBytes: env.BODY_LIMIT_BYTES,
+      trustProxy: parseTrustProxy(env.TRUST_PROXY),
+      metricsEnabled: env.METRICS_ENABLED === 'true',
+      verifyRateLimit: { max: env.RATE_LIMIT_VERIFY_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
+      maxEventLoopDelayMs: env.MAX_EVENT_LOOP_DELAY_MS,
     },
     devSeed: env.DEV_SEED ? env.DEV_SEED === 'true' : !production && dev !== undefined,
     usesDevSecrets: dev !== undefined,

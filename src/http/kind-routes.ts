@@ -20,9 +20,16 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.addHook('onRequest', app.authenticate)
     const service = integrationService(
-      { db: app.db, cipher: app.cipher, verify: { http: app.outbound, apis: app.config.providerApis } },
+      {
+        db: app.db,
+        cipher: app.cipher,
+        verify: { http: app.outbound, apis: app.config.providerApis },
+        observe: (provider, verdict) => app.metrics.verifications.inc({ kind: kind.kind, provider, verdict }),
+      },
       kind,
     )
+    // Verify calls reach third parties: limited per caller.
+    const rateLimit = { max: app.config.http.verifyRateLimit.max, timeWindow: app.config.http.verifyRateLimit.windowMs }
     const route = { tags: [kind.kind], security: BEARER }
     const config = { kind: kind.kind }
 
@@ -120,7 +127,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
     app.post(
       '/verify',
       {
-        config,
+        config: { ...config, rateLimit },
         schema: {
           ...route,
           operationId: `verify${kind.name}Draft`,
@@ -147,7 +154,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
     app.post(
       '/:id/verify',
       {
-        config,
+        config: { ...config, rateLimit },
         schema: {
           ...route,
           operationId: `verify${kind.name}Integration`,

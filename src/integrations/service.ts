@@ -4,7 +4,7 @@ import { authorize, authorizeTenantRead, tenantNotFound, type Action } from '../
 import type { Principal } from '../auth/tokens.js'
 import type { CredentialCipher } from '../crypto/credential-cipher.js'
 import type { Database } from '../db/database.js'
-import { FieldError, notFound, unprocessable } from '../errors.js'
+import { FieldError, notFound, ProviderUnavailableError, unprocessable } from '../errors.js'
 import type { IntegrationModel, IntegrationRecord } from '../kinds/integration-model.js'
 import { fingerprintKey, providerFields, secretFields, type FieldValues, type KindDefinition } from '../kinds/kind.js'
 import { runVerifier } from '../verify/run.js'
@@ -16,6 +16,8 @@ export interface IntegrationDeps {
   db: Database
   cipher: CredentialCipher
   verify: VerifyContext
+  /** Told every verification outcome; UNAVAILABLE when the provider gave no verdict. */
+  observe?: (provider: string, verdict: VerificationResult['verdict'] | 'UNAVAILABLE') => void
 }
 
 export interface WriteOptions {
@@ -147,8 +149,16 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     return { provider, values: kind.normalize(kindValues(body, notSecret), provider) }
   }
 
-  const check = (provider: string, values: FieldValues, secretValues: Record<string, string>) =>
-    runVerifier(kind, { provider, values, secrets: secretValues }, deps.verify)
+  async function check(provider: string, values: FieldValues, secretValues: Record<string, string>) {
+    try {
+      const result = await runVerifier(kind, { provider, values, secrets: secretValues }, deps.verify)
+      deps.observe?.(provider, result.verdict)
+      return result
+    } catch (err) {
+      if (err instanceof ProviderUnavailableError) deps.observe?.(provider, 'UNAVAILABLE')
+      throw err
+    }
+  }
 
   return {
     async list(principal: Principal, query: ListQuery) {
