@@ -18,6 +18,7 @@ export default fp(
     app.decorate('cipher', createCredentialCipher(app.config.credentials))
     app.addHook('onClose', async () => {
       await db.close()
+      app.log.info('database pool closed')
     })
   },
   { name: 'db', dependencies: ['config'] },

@@ -2,8 +2,23 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import fp from 'fastify-plugin'
 import { KINDS } from '../src/kinds/index.js'
+import { createBodyId } from '../src/kinds/schemas.js'
 
 export const BEARER = 'bearerAuth'
+
+type Document = {
+  components?: { schemas?: Record<string, { discriminator?: { propertyName: string; mapping?: Record<string, string> } }> }
+}
+
+function withDiscriminatorMappings<T>(document: T): T {
+  const schemas = (document as Document).components?.schemas ?? {}
+  for (const kind of KINDS) {
+    const discriminator = schemas[`${kind.name}CreateRequest`]?.discriminator
+    if (!discriminator) continue
+    discriminator.mapping = Object.fromEntries(kind.providers.map((p) => [p.id, `#/components/schemas/${createBodyId(kind, p)}`]))
+  }
+  return document
+}
 
 /** OpenAPI 3.1 from the route schemas; shared schemas keep their `$id` as component name. */
 export default fp(
@@ -27,6 +42,10 @@ export default fp(
       },
       // A prefixed '/' route answers with and without the slash; document the contract's form.
       transform: ({ schema, url }) => ({ schema, url: url.length > 1 ? url.replace(/\/$/, '') : url }),
+      // The validator's discriminator takes no mapping; the published document needs one so
+      // generated clients type the provider field as 'GITHUB', not as a component name.
+      transformObject: (document) =>
+        withDiscriminatorMappings('openapiObject' in document ? document.openapiObject : document.swaggerObject),
       refResolver: {
         buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
       },

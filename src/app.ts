@@ -10,6 +10,7 @@ import configPlugin from '../plugins/config.js'
 import dbPlugin from '../plugins/db.js'
 import devSeedPlugin from '../plugins/dev-seed.js'
 import errorsPlugin from '../plugins/errors.js'
+import lifecyclePlugin from '../plugins/lifecycle.js'
 import metricsPlugin from '../plugins/metrics.js'
 import outboundPlugin from '../plugins/outbound.js'
 import rateLimitPlugin from '../plugins/rate-limit.js'
@@ -76,6 +77,7 @@ export async function buildApp(options: BuildOptions = {}) {
 
   // Explicit order: everything routes depend on is ready before they load.
   await app.register(configPlugin, { config })
+  await app.register(lifecyclePlugin)
   await app.register(sensible)
   await app.register(errorsPlugin)
   await app.register(schemasPlugin)

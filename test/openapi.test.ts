@@ -189,7 +189,14 @@ t.test('OpenAPI document', async (t) => {
     t.equal(body.required, true)
     t.equal(body.content['application/json'].schema.$ref, '#/components/schemas/ScmCreateRequest')
     const create = doc.components.schemas.ScmCreateRequest
-    t.same(create.discriminator, { propertyName: 'scmType' })
+    t.same(create.discriminator, {
+      propertyName: 'scmType',
+      mapping: {
+        GITHUB: '#/components/schemas/ScmGithubCreateRequest',
+        GITLAB: '#/components/schemas/ScmGitlabCreateRequest',
+        BITBUCKET: '#/components/schemas/ScmBitbucketCreateRequest',
+      },
+    })
     t.same(
       (create.oneOf as Json[]).map((s) => s.$ref),
       ['GitHub', 'GitLab', 'Bitbucket'].map((p) => `#/components/schemas/Scm${p[0]}${p.slice(1).toLowerCase()}CreateRequest`),

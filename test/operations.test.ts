@@ -126,3 +126,17 @@ t.test('metrics can be switched off', async (t) => {
   const h = await startApp(t, db, { METRICS_ENABLED: 'false' })
   t.equal((await h.app.inject({ url: '/metrics' })).statusCode, 404)
 })
+
+t.test('an overloaded process sheds load with 503 and Retry-After', async (t) => {
+  const db = await createTestDatabase(t, 'sqlite')
+  const h = await startApp(t, db, { MAX_EVENT_LOOP_DELAY_MS: '10' })
+  const until = Date.now() + 1500
+  while (Date.now() < until) {
+    // Block the event loop, as a CPU-bound burst would.
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const res = await h.app.inject({ url: '/api/v1/integrations/providers' })
+  t.equal(res.statusCode, 503)
+  t.match(res.json(), { statusCode: 503, code: 'OVERLOADED', message: /overloaded/ })
+  t.equal(res.headers['retry-after'], '5')
+})

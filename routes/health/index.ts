@@ -5,6 +5,7 @@ const HealthSchema = Type.Object({
   status: StringEnum(['ok', 'unavailable']),
   database: Type.Optional(StringEnum(['up', 'down'])),
   missing: Type.Optional(Type.Array(Type.String(), { description: 'Schema objects the service needs but lacks' })),
+  shuttingDown: Type.Optional(Type.Boolean({ description: 'Shutdown has begun: take this instance out of rotation' })),
 })
 
 const health: FastifyPluginAsyncTypebox = async (app) => {
@@ -29,6 +30,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (_request, reply) => {
+      if (app.closing) return reply.code(503).send({ status: 'unavailable' as const, shuttingDown: true })
       const database = await app.db.sequelize
         .query('SELECT 1')
         .then(() => 'up' as const)

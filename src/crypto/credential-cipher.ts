@@ -11,7 +11,8 @@ export interface SecretLocation {
 export class CredentialDecryptError extends Error {
   constructor(
     readonly location: SecretLocation,
-    reason: string,
+    /** Why, without the stored value: safe to log. */
+    readonly reason: string,
   ) {
     super(`Stored ${location.field} of ${location.kind} integration ${location.id} cannot be decrypted: ${reason}`)
     this.name = 'CredentialDecryptError'
@@ -64,12 +65,18 @@ export function createCredentialCipher(keyring: CredentialKeyring) {
     }
   }
 
+  /** The key id a stored value names, or undefined when it is not in the encrypted format. */
+  function keyIdOf(stored: string): string | undefined {
+    const parts = stored.split(':')
+    return parts.length === 6 && `${parts[0]}:${parts[1]}` === PREFIX ? parts[2] : undefined
+  }
+
   /** Short, keyed, non-reversible: tells two secrets apart without revealing either. */
   function fingerprint(plaintext: string): string {
     return createHmac('sha256', fingerprintKey).update(plaintext, 'utf8').digest('hex').slice(0, 16)
   }
 
-  return { encrypt, decrypt, fingerprint }
+  return { activeKeyId: keyring.activeKeyId, encrypt, decrypt, keyIdOf, fingerprint }
 }
 
 export type CredentialCipher = ReturnType<typeof createCredentialCipher>

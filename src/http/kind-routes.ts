@@ -8,7 +8,11 @@ import { errorResponses, IdParamsSchema, ref } from './common-schemas.js'
 const BEARER = [{ bearerAuth: [] }]
 
 const VerifyQuery = Type.Object(
-  { verify: Type.Boolean({ default: false, description: 'Verify with the provider first; 422 and nothing stored unless VALID' }) },
+  {
+    verify: Type.Optional(
+      Type.Boolean({ default: false, description: 'Verify with the provider first; 422 and nothing stored unless VALID' }),
+    ),
+  },
   { additionalProperties: false },
 )
 

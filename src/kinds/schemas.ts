@@ -26,6 +26,11 @@ function providerEnum(kind: KindDefinition) {
   return StringEnum(kind.providers.map((p) => p.id))
 }
 
+/** Component name of a provider's create body, e.g. `ScmGithubCreateRequest`. */
+export function createBodyId(kind: KindDefinition, provider: ProviderSpec): string {
+  return `${kind.name}${pascal(provider.id)}CreateRequest`
+}
+
 function createRequest(kind: KindDefinition, provider: ProviderSpec): TObject {
   return Type.Object(
     {
@@ -36,7 +41,7 @@ function createRequest(kind: KindDefinition, provider: ProviderSpec): TObject {
       ...pick(kind, provider.optional, true),
       isActive: Type.Optional(Type.Boolean({ default: true })),
     },
-    { ...closed, $id: `${kind.name}${pascal(provider.id)}CreateRequest`, title: `Create a ${provider.label} ${kind.title} integration` },
+    { ...closed, $id: createBodyId(kind, provider), title: `Create a ${provider.label} ${kind.title} integration` },
   )
 }
 
@@ -129,7 +134,7 @@ export function kindSchemas(kind: KindDefinition) {
       [kind.providerField]: Type.Optional(providerEnum(kind)),
       isActive: Type.Optional(Type.Boolean()),
       verificationStatus: Type.Optional(VerificationStatusSchema),
-      limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
       cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     },
     closed,

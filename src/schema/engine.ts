@@ -137,7 +137,11 @@ export async function prepareSchema(
     }
     let schema = await defineSchemaModels(sequelize, kinds)
     const applied: string[] = []
-    const steps = (await plan(sequelize, schema.desired)).filter((s) => applies(mode, s))
+    const planned = await plan(sequelize, schema.desired)
+    // Before anything is applied: a foreign key onto such a column would fail with its own, misleading error.
+    const stopFirst = blocking(planned, schema.desired)
+    if (stopFirst.length > 0) throw new SchemaIncompatibleError(stopFirst)
+    const steps = planned.filter((s) => applies(mode, s))
     for (const step of steps) {
       await execute(sequelize, step)
       applied.push(label(step))

@@ -34,6 +34,8 @@ export function testEnv(db: TestDatabase, extra: Record<string, string> = {}): R
     LOG_LEVEL: 'info',
     LOG_FORMAT: 'json',
     DEV_SEED: 'false',
+    // Load shedding reacts to event-loop delay, which a busy test runner causes by itself.
+    MAX_EVENT_LOOP_DELAY_MS: '0',
     ...extra,
   }
 }
