@@ -10,3 +10,9 @@ t.test('.env.example lists exactly the variables the service reads', async (t) =
     .map((line) => line.slice(0, line.indexOf('=')))
   t.same([...listed].sort(), Object.keys(EnvSchema.properties).sort())
 })
+
+t.test('the README configuration table names every variable', async (t) => {
+  const readme = fs.readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+  const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('### Credentials at rest'))
+  for (const name of Object.keys(EnvSchema.properties)) t.ok(table.includes(`\`${name}\``), name)
+})
