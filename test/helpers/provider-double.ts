@@ -3,9 +3,9 @@ import { createServer as createHttpServer, type IncomingHttpHeaders, type Incomi
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo, LookupFunction } from 'node:net'
 import type { Config } from '../../src/config/load-config.js'
-import { createOutboundClient } from '../../src/outbound/index.js'
+import { createOutboundClient, OutboundError, type OutboundClient, type OutboundClientOptions } from '../../src/outbound/index.js'
 import type { VerifyContext } from '../../src/verify/types.js'
-import type { TestCertificate } from './tls.js'
+import { localhostCertificate, type TestCertificate } from './tls.js'
 
 interface Teardown {
   teardown(fn: () => unknown): void
@@ -22,9 +22,15 @@ export interface ReceivedRequest {
 
 export interface Reply {
   status?: number
-  headers?: Record<string, string>
+  /** An array sends the header once per value. */
+  headers?: Record<string, string | string[]>
   /** Objects are sent as JSON; strings as they are. */
   body?: unknown
+  /**
+   * Writes the response itself, for what status, headers and body cannot say: a body that drips or
+   * never ends, a Content-Length the body does not keep. The other fields are then ignored.
+   */
+  respond?: (res: ServerResponse) => void
 }
 
 /** A reply, a reply computed from the request, or `'hang'` to accept the request and never answer. */
@@ -62,9 +68,10 @@ export async function startProviderDouble(t: Teardown, options: DoubleOptions = 
     req.on('end', () => {
       request.body = Buffer.concat(chunks).toString('utf8')
       const route = routes.get(`${request.method} ${request.path}`) ?? { status: 404, body: { message: 'Not Found' } }
-      const reply = typeof route === 'function' ? route(request) : route
+      const reply = replyTo(route, request)
       if (reply === 'hang') return
-      send(res, reply)
+      if (reply.respond) reply.respond(res)
+      else send(res, reply)
     })
   }
   const server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handle) : createHttpServer(handle)
@@ -95,11 +102,21 @@ export async function startProviderDouble(t: Teardown, options: DoubleOptions = 
   return double
 }
 
+/** What `route` answers to `request`: for wrapping one route in another. */
+export function replyTo(route: Route, request: ReceivedRequest): Reply | 'hang' {
+  return typeof route === 'function' ? route(request) : route
+}
+
 function send(res: ServerResponse, reply: Reply): void {
   const json = reply.body !== undefined && typeof reply.body !== 'string'
   const body = reply.body === undefined ? '' : json ? JSON.stringify(reply.body) : String(reply.body)
   res.writeHead(reply.status ?? 200, { ...(json ? { 'content-type': 'application/json; charset=utf-8' } : {}), ...reply.headers })
   res.end(body)
+}
+
+/** What a double was asked, as `METHOD path` in order. */
+export function calls(double: ProviderDouble): string[] {
+  return double.received.map((r) => `${r.method} ${r.path}`)
 }
 
 /** Resolves every given name to 127.0.0.1 and nothing else, like a DNS that knows only these names. */
@@ -134,6 +151,62 @@ export function verifyContext(t: Teardown, options: ContextOptions = {}): Verify
     http,
     apis: { github: unused, bitbucket: unused, slack: unused, appStore: unused, googleToken: unused, play: unused, ...options.apis },
   }
+}
+
+export interface UserHostOptions {
+  /** More doubles on the same host name, allow-listed like the first: somewhere a redirect could lead. */
+  others?: number
+  /** The host name in the doubles' origins, resolved to 127.0.0.1. Default `localhost`, the name the test certificate is for. */
+  hostname?: string
+  /** Allow-list the doubles' host:port (the default); `false` leaves them to the address policy, which refuses loopback. */
+  allowListed?: boolean
+  /** More allow-list entries. */
+  allowedHosts?: string[]
+  /** The configured provider APIs, as for `verifyContext`. */
+  apis?: Partial<Config['providerApis']>
+  timeoutMs?: number
+}
+
+export interface UserHost {
+  double: ProviderDouble
+  others: ProviderDouble[]
+  context: VerifyContext
+}
+
+/**
+ * https doubles at a host a tenant gives (GitLab, Jenkins, Jira, Checkmate, GitHub Enterprise), and a verify
+ * context that trusts the test certificate, resolves the host name to loopback and, since the address policy
+ * refuses loopback for user targets, allow-lists the doubles.
+ */
+export async function userHost(t: Teardown, options: UserHostOptions = {}): Promise<UserHost> {
+  const tls = await localhostCertificate()
+  const hostname = options.hostname ?? 'localhost'
+  const double = await startProviderDouble(t, { tls, hostname })
+  const others: ProviderDouble[] = []
+  for (let i = 0; i < (options.others ?? 0); i++) others.push(await startProviderDouble(t, { tls, hostname }))
+  const listed = options.allowListed === false ? [] : [double, ...others].map((d) => `${hostname}:${d.port}`)
+  const context = verifyContext(t, {
+    apis: options.apis,
+    timeoutMs: options.timeoutMs,
+    allowedHosts: [...listed, ...(options.allowedHosts ?? [])],
+    ca: [tls.cert],
+    lookup: loopbackLookup(hostname),
+  })
+  return { double, others, context }
+}
+
+/** A guarded outbound client, closed at teardown; the timeout defaults to 2 s. */
+export function outboundClient(t: Teardown, options: Partial<OutboundClientOptions> = {}): OutboundClient {
+  const client = createOutboundClient({ timeoutMs: 2000, ...options })
+  t.teardown(() => client.close())
+  return client
+}
+
+/** The OutboundError a request fails with; fails when it succeeds or fails otherwise. */
+export async function outboundFailure(promise: Promise<unknown>): Promise<OutboundError> {
+  const err = await rejection(promise)
+  if (err instanceof OutboundError) return err
+  throw err
 }
 
 /** A fresh random token, so a test can search every output for it. */

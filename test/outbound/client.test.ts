@@ -1,75 +1,15 @@
-import { createServer, type IncomingMessage, type RequestListener } from 'node:http'
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
-import { createOutboundClient, OutboundError, type OutboundClientOptions } from '../../src/outbound/index.js'
-
-interface Teardown {
-  teardown(fn: () => unknown): void
-}
-interface Received {
-  method: string
-  url: string
-  headers: IncomingMessage['headers']
-  body: string
-}
-
-async function startDouble(t: Teardown, handler: RequestListener) {
-  const received: Received[] = []
-  let connections = 0
-  const server = createServer((req, res) => {
-    let body = ''
-    req.setEncoding('utf8').on('data', (chunk: string) => {
-      body += chunk
-    })
-    req.on('end', () => received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body }))
-    handler(req, res)
-  })
-  server.on('connection', () => {
-    connections++
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  )
-  const { port } = server.address() as AddressInfo
-  return {
-    port,
-    origin: `http://127.0.0.1:${port}`,
-    received,
-    get connections() {
-      return connections
-    },
-  }
-}
-
-function client(t: Teardown, opts: Partial<OutboundClientOptions> = {}) {
-  const c = createOutboundClient({ timeoutMs: 2000, ...opts })
-  t.teardown(() => c.close())
-  return c
-}
-
-async function failure(promise: Promise<unknown>): Promise<OutboundError> {
-  try {
-    await promise
-  } catch (err) {
-    if (err instanceof OutboundError) return err
-    throw err
-  }
-  throw new Error('expected the request to fail')
-}
+import { outboundClient as client, outboundFailure as failure, startProviderDouble } from '../helpers/provider-double.js'
 
 const token = 'Bearer glpat-s3cret-value-42'
 
 t.test('sends method, headers and body, and returns lower-cased response headers', async (t) => {
-  const double = await startDouble(t, (_req, res) => {
-    res.setHeader('X-Request-Id', 'abc')
-    res.setHeader('X-Multi', ['a', 'b'])
-    res.setHeader('Content-Type', 'application/json')
-    res.end('{"id":7}')
+  const double = await startProviderDouble(t)
+  double.on('POST', '/api/v4/projects?per_page=1', {
+    headers: { 'X-Request-Id': 'abc', 'X-Multi': ['a', 'b'], 'Content-Type': 'application/json' },
+    body: '{"id":7}',
   })
   const res = await client(t).request({
     url: `${double.origin}/api/v4/projects?per_page=1`,
@@ -85,29 +25,28 @@ t.test('sends method, headers and body, and returns lower-cased response headers
   t.same(res.json(), { id: 7 })
   t.equal(res.url, `${double.origin}/api/v4/projects?per_page=1`)
   t.match(double.received, [
-    { method: 'POST', url: '/api/v4/projects?per_page=1', body: '{"name":"x"}', headers: { authorization: token } },
+    { method: 'POST', path: '/api/v4/projects?per_page=1', body: '{"name":"x"}', headers: { authorization: token } },
   ])
 })
 
 t.test('returns non-2xx statuses as responses, not errors', async (t) => {
-  const double = await startDouble(t, (_req, res) => {
-    res.statusCode = 401
-    res.end('{"message":"401 Unauthorized"}')
-  })
+  const double = await startProviderDouble(t)
+  double.on('GET', '/', { status: 401, body: '{"message":"401 Unauthorized"}' })
   const res = await client(t).request({ url: double.origin, target: 'configured' })
   t.equal(res.status, 401)
   t.equal(res.body, '{"message":"401 Unauthorized"}')
 })
 
 t.test('json() on a non-JSON body throws a SyntaxError that does not quote the body', async (t) => {
-  const double = await startDouble(t, (_req, res) => res.end('<html>secret-page</html>'))
+  const double = await startProviderDouble(t)
+  double.on('GET', '/', { body: '<html>secret-page</html>' })
   const res = await client(t).request({ url: double.origin, target: 'configured' })
   const err = t.throws(() => res.json(), SyntaxError) as Error
   t.notMatch(err.message, 'secret-page')
 })
 
 t.test('refuses invalid URLs without echoing them and sends nothing', async (t) => {
-  const double = await startDouble(t, (_req, res) => res.end())
+  const double = await startProviderDouble(t)
   const c = client(t)
   for (const url of [
     `http://user:hunter2@127.0.0.1:${double.port}/`,
@@ -126,60 +65,65 @@ t.test('refuses invalid URLs without echoing them and sends nothing', async (t) 
 })
 
 t.test('follows same-origin redirects, keeping the credential', async (t) => {
-  const double = await startDouble(t, (req, res) => {
-    if (req.url === '/old') res.writeHead(301, { Location: '/moved' }).end()
-    else if (req.url === '/moved') res.writeHead(302, { Location: `http://127.0.0.1:${req.socket.localPort ?? 0}/final?x=1` }).end()
-    else res.end('arrived')
-  })
+  const double = await startProviderDouble(t)
+  double
+    .on('GET', '/old', { status: 301, headers: { Location: '/moved' } })
+    .on('GET', '/moved', { status: 302, headers: { Location: `${double.origin}/final?x=1` } })
+    .on('GET', '/final?x=1', { body: 'arrived' })
   const res = await client(t).request({ url: `${double.origin}/old`, headers: { Authorization: token }, target: 'configured' })
   t.equal(res.status, 200)
   t.equal(res.body, 'arrived')
   t.equal(res.url, `${double.origin}/final?x=1`)
   t.same(
-    double.received.map((r) => r.url),
+    double.received.map((r) => r.path),
     ['/old', '/moved', '/final?x=1'],
   )
   t.ok(double.received.every((r) => r.headers.authorization === token))
 })
 
 t.test('turns a POST into a GET without body on 303, and keeps it on 307', async (t) => {
-  const double = await startDouble(t, (req, res) => {
-    if (req.url === '/see-other') res.writeHead(303, { Location: '/result' }).end()
-    else if (req.url === '/temporary') res.writeHead(307, { Location: '/result' }).end()
-    else res.end()
-  })
+  const double = await startProviderDouble(t)
+  double
+    .on('POST', '/see-other', { status: 303, headers: { Location: '/result' } })
+    .on('POST', '/temporary', { status: 307, headers: { Location: '/result' } })
+    .on('GET', '/result', {})
+    .on('POST', '/result', {})
   const c = client(t)
   const post = { method: 'POST' as const, body: 'payload', headers: { 'Content-Type': 'text/plain' }, target: 'configured' as const }
   await c.request({ ...post, url: `${double.origin}/see-other` })
   await c.request({ ...post, url: `${double.origin}/temporary` })
   t.match(double.received, [
-    { url: '/see-other', method: 'POST' },
-    { url: '/result', method: 'GET', body: '' },
-    { url: '/temporary', method: 'POST' },
-    { url: '/result', method: 'POST', body: 'payload' },
+    { path: '/see-other', method: 'POST' },
+    { path: '/result', method: 'GET', body: '' },
+    { path: '/temporary', method: 'POST' },
+    { path: '/result', method: 'POST', body: 'payload' },
   ])
   t.notOk(double.received[1]?.headers['content-type'])
 })
 
 t.test('refuses a redirect whose Location is not a URL', async (t) => {
-  const double = await startDouble(t, (_req, res) => res.writeHead(302, { Location: 'http://[broken' }).end())
+  const double = await startProviderDouble(t)
+  double.on('GET', '/', { status: 302, headers: { Location: 'http://[broken' } })
   const err = await failure(client(t).request({ url: double.origin, target: 'configured' }))
   t.equal(err.code, 'REDIRECT_REFUSED')
   t.equal(err.targetOrigin, undefined)
 })
 
 t.test('stops after three redirects', async (t) => {
-  const double = await startDouble(t, (_req, res) => res.writeHead(302, { Location: '/again' }).end())
+  const double = await startProviderDouble(t)
+  double
+    .on('GET', '/start', { status: 302, headers: { Location: '/again' } })
+    .on('GET', '/again', { status: 302, headers: { Location: '/again' } })
   const err = await failure(client(t).request({ url: `${double.origin}/start`, target: 'configured' }))
   t.equal(err.code, 'REDIRECT_REFUSED')
   t.equal(double.received.length, 4)
 })
 
 t.test('refuses a redirect to another origin without contacting it or leaking the credential', async (t) => {
-  const other = await startDouble(t, (_req, res) => res.end('stolen'))
-  const double = await startDouble(t, (_req, res) =>
-    res.writeHead(302, { Location: `${other.origin}/collect?leak=${encodeURIComponent(token)}` }).end(),
-  )
+  const other = await startProviderDouble(t)
+  other.on('GET', `/collect?leak=${encodeURIComponent(token)}`, { body: 'stolen' })
+  const double = await startProviderDouble(t)
+  double.on('GET', '/login', { status: 302, headers: { Location: `${other.origin}/collect?leak=${encodeURIComponent(token)}` } })
   for (const target of ['configured', 'user'] as const) {
     const c = client(t, { allowedHosts: new Set([`127.0.0.1:${double.port}`, `127.0.0.1:${other.port}`]) })
     const err = await failure(
@@ -197,7 +141,8 @@ t.test('refuses a redirect to another origin without contacting it or leaking th
 })
 
 t.test("refuses to send when the URL is not on the secret's origin", async (t) => {
-  const double = await startDouble(t, (_req, res) => res.end('ok'))
+  const double = await startProviderDouble(t)
+  double.on('GET', '/user', { body: 'ok' })
   const c = client(t)
   const err = await failure(
     c.request({
@@ -225,7 +170,8 @@ t.test("refuses to send when the URL is not on the secret's origin", async (t) =
 })
 
 t.test('times out a provider that never answers', async (t) => {
-  const double = await startDouble(t, () => {})
+  const double = await startProviderDouble(t)
+  double.on('GET', '/', 'hang')
   const start = Date.now()
   const err = await failure(client(t, { timeoutMs: 200 }).request({ url: double.origin, target: 'configured' }))
   t.equal(err.code, 'TIMEOUT')
@@ -233,14 +179,17 @@ t.test('times out a provider that never answers', async (t) => {
 })
 
 t.test('times out a body that keeps dripping past the deadline', async (t) => {
-  const double = await startDouble(t, (_req, res) => {
-    res.writeHead(200)
-    const drip = setInterval(() => res.write('.'), 50)
-    setTimeout(() => {
-      clearInterval(drip)
-      res.end()
-    }, 2000)
-    res.on('close', () => clearInterval(drip))
+  const double = await startProviderDouble(t)
+  double.on('GET', '/', {
+    respond: (res) => {
+      res.writeHead(200)
+      const drip = setInterval(() => res.write('.'), 50)
+      setTimeout(() => {
+        clearInterval(drip)
+        res.end()
+      }, 2000)
+      res.on('close', () => clearInterval(drip))
+    },
   })
   const err = await failure(client(t, { timeoutMs: 300 }).request({ url: double.origin, target: 'configured' }))
   t.equal(err.code, 'TIMEOUT')
@@ -248,17 +197,20 @@ t.test('times out a body that keeps dripping past the deadline', async (t) => {
 
 t.test('aborts a body larger than maxResponseBytes while it streams', async (t) => {
   let closedByClient = false
-  const double = await startDouble(t, (_req, res) => {
-    res.writeHead(200)
-    const chunk = Buffer.alloc(16 * 1024, 'x')
-    const pump = (): void => {
-      while (!res.destroyed && res.write(chunk));
-    }
-    res.on('drain', pump)
-    res.on('close', () => {
-      closedByClient = true
-    })
-    pump()
+  const double = await startProviderDouble(t)
+  double.on('GET', '/', {
+    respond: (res) => {
+      res.writeHead(200)
+      const chunk = Buffer.alloc(16 * 1024, 'x')
+      const pump = (): void => {
+        while (!res.destroyed && res.write(chunk));
+      }
+      res.on('drain', pump)
+      res.on('close', () => {
+        closedByClient = true
+      })
+      pump()
+    },
   })
   const err = await failure(
     client(t, { maxResponseBytes: 64 * 1024, timeoutMs: 5000 }).request({ url: double.origin, target: 'configured' }),
@@ -269,9 +221,12 @@ t.test('aborts a body larger than maxResponseBytes while it streams', async (t) 
 })
 
 t.test('refuses a declared Content-Length over the cap without waiting for the body', async (t) => {
-  const double = await startDouble(t, (_req, res) => {
-    res.writeHead(200, { 'Content-Length': 10_000_000 })
-    res.write('x')
+  const double = await startProviderDouble(t)
+  double.on('GET', '/', {
+    respond: (res) => {
+      res.writeHead(200, { 'Content-Length': 10_000_000 })
+      res.write('x')
+    },
   })
   const err = await failure(client(t, { maxResponseBytes: 1000, timeoutMs: 5000 }).request({ url: double.origin, target: 'configured' }))
   t.equal(err.code, 'RESPONSE_TOO_LARGE')
@@ -279,7 +234,8 @@ t.test('refuses a declared Content-Length over the cap without waiting for the b
 
 t.test('caps bodies at 1 MiB by default', async (t) => {
   const mib = 1024 * 1024
-  const double = await startDouble(t, (req, res) => res.end(Buffer.alloc(req.url === '/exact' ? mib : mib + 1, 'y')))
+  const double = await startProviderDouble(t)
+  double.on('GET', '/exact', { body: 'y'.repeat(mib) }).on('GET', '/over', { body: 'y'.repeat(mib + 1) })
   const c = client(t)
   t.equal((await c.request({ url: `${double.origin}/exact`, target: 'configured' })).body.length, mib)
   t.equal((await failure(c.request({ url: `${double.origin}/over`, target: 'configured' }))).code, 'RESPONSE_TOO_LARGE')

@@ -1,40 +1,12 @@
-import { createServer, type RequestListener } from 'node:http'
-import type { AddressInfo, LookupFunction } from 'node:net'
+import type { LookupFunction } from 'node:net'
 import { isIPv6 } from 'node:net'
-import t from 'tap'
-import { createOutboundClient, OutboundError, type OutboundClientOptions } from '../../src/outbound/index.js'
+import t, { type Test } from 'tap'
+import { outboundClient as client, outboundFailure as failure, startProviderDouble } from '../helpers/provider-double.js'
 
-interface Teardown {
-  teardown(fn: () => unknown): void
-}
-
-async function startDouble(t: Teardown, handler: RequestListener = (_req, res) => res.end('ok')) {
-  let connections = 0
-  const server = createServer(handler)
-  server.on('connection', () => {
-    connections++
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  )
-  const { port } = server.address() as AddressInfo
-  return {
-    port,
-    get connections() {
-      return connections
-    },
-  }
-}
-
-function client(t: Teardown, opts: Partial<OutboundClientOptions> = {}) {
-  const c = createOutboundClient({ timeoutMs: 2000, ...opts })
-  t.teardown(() => c.close())
-  return c
+/** A loopback double that answers `ok` at `/`. */
+async function startDouble(t: Test) {
+  const double = await startProviderDouble(t)
+  return double.on('GET', '/', { body: 'ok' })
 }
 
 /** Stands in for DNS; a name missing from the table fails like getaddrinfo does. */
@@ -53,16 +25,6 @@ function fakeDns(table: Record<string, string[] | (() => string[])>) {
     else callback(null, all[0]?.address ?? '', all[0]?.family)
   }
   return { lookup, asked }
-}
-
-async function failure(promise: Promise<unknown>): Promise<OutboundError> {
-  try {
-    await promise
-  } catch (err) {
-    if (err instanceof OutboundError) return err
-    throw err
-  }
-  throw new Error('expected the request to fail')
 }
 
 t.test('refuses a user target on a loopback literal and sends nothing', async (t) => {

@@ -1,10 +1,9 @@
 import { generateKeyPairSync, verify, type KeyObject } from 'node:crypto'
 import t, { type Test } from 'tap'
-import { ProviderUnavailableError } from '../../src/errors.js'
-import { OutboundError } from '../../src/outbound/index.js'
 import { verifyAppStore } from '../../src/verify/targets/app-store.js'
-import type { VerificationResult, VerifyRequest } from '../../src/verify/types.js'
-import { rejection, startProviderDouble, verifyContext, type ReceivedRequest, type Reply } from '../helpers/provider-double.js'
+import type { VerifyRequest } from '../../src/verify/types.js'
+import { replyTo, startProviderDouble, verifyContext, type ReceivedRequest, type Reply, type Route } from '../helpers/provider-double.js'
+import { checksOf, verifierCases, type VerifierSpec } from '../helpers/verifier-cases.js'
 
 const KEY_ID = '2X9R4HXF34'
 const ISSUER_ID = '57246542-96fe-1a63-e053-0824d011072a'
@@ -82,16 +81,14 @@ function tokenProblem(req: ReceivedRequest, publicKey: KeyObject): string | unde
   return undefined
 }
 
-/** App Store Connect that knows one API key: the public half of `key`. */
-async function appStore(t: Test, key: AppleKey, reply: Reply | 'hang', timeoutMs?: number) {
+/** App Store Connect that knows one API key: the public half of `key`. `answer` scripts its reply to a request signed with it. */
+async function appStore(t: Test, key: AppleKey, reply?: Route, timeoutMs?: number) {
   const double = await startProviderDouble(t)
-  double.on('GET', LIST, (req) => (tokenProblem(req, key.publicKey) === undefined ? reply : notAuthorized))
-  const context = verifyContext(t, { apis: { appStore: double.origin }, ...(timeoutMs ? { timeoutMs } : {}) })
-  return { double, context }
-}
-
-function checksOf(result: VerificationResult) {
-  return result.checks.map(({ name, ok }) => [name, ok])
+  const answer = (route: Route) =>
+    double.on('GET', LIST, (req) => (tokenProblem(req, key.publicKey) === undefined ? replyTo(route, req) : notAuthorized))
+  if (reply) answer(reply)
+  const context = verifyContext(t, { apis: { appStore: double.origin }, timeoutMs })
+  return { double, context, answer }
 }
 
 function assertNoSecret(t: Test, result: unknown, key: AppleKey, sent: ReceivedRequest[] = []) {
@@ -194,14 +191,6 @@ t.test('a key that cannot sign ES256 tokens is INVALID and nothing is sent', asy
   t.equal(double.received.length, 0, 'App Store Connect was not called')
 })
 
-t.test('without a private key nothing is sent and the result is INVALID', async (t) => {
-  const double = await startProviderDouble(t)
-  const result = await verifyAppStore({ ...request(''), secrets: {} }, verifyContext(t, { apis: { appStore: double.origin } }))
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'No App Store Connect private key was given')
-  t.equal(double.received.length, 0)
-})
-
 t.test('an app the key does not list is INVALID', async (t) => {
   const key = appleKey()
   const { double, context } = await appStore(t, key, { body: listing(app('1470000001', 'com.acme.app.widget', 'Acme Widget')) })
@@ -258,54 +247,58 @@ t.test('a key without access to apps (403) is INVALID with a safe message', asyn
   assertNoSecret(t, result, key, double.received)
 })
 
-t.test('a rate-limited key (429 with Retry-After) gives no verdict and passes the wait on', async (t) => {
-  const key = appleKey()
-  const { context } = await appStore(t, key, {
-    status: 429,
-    headers: { 'retry-after': '30', 'x-rate-limit': 'user-hour-lim:3600;user-hour-rem:0;' },
-    body: {
-      errors: [
-        {
-          status: '429',
-          code: 'RATE_LIMIT_EXCEEDED',
-          title: 'The request rate limit has been reached.',
-          detail: "We've received too many requests for this API. Please wait and try again or slow down your request rate.",
+const appStoreConnect: VerifierSpec = {
+  name: 'App Store Connect',
+  verify: verifyAppStore,
+  path: LIST,
+  async start(t, { timeoutMs }) {
+    const key = appleKey()
+    const { double, context, answer } = await appStore(t, key, undefined, timeoutMs)
+    return {
+      double,
+      others: [],
+      untouched: [],
+      context,
+      request: request(key.pem),
+      answer,
+      assertNoSecret: (t, value) => assertNoSecret(t, value, key, double.received),
+    }
+  },
+}
+
+verifierCases(t, appStoreConnect, {
+  timeout: true,
+  rateLimited: [
+    {
+      title: 'a rate-limited key (429 with Retry-After)',
+      reply: {
+        status: 429,
+        headers: { 'retry-after': '30', 'x-rate-limit': 'user-hour-lim:3600;user-hour-rem:0;' },
+        body: {
+          errors: [
+            {
+              status: '429',
+              code: 'RATE_LIMIT_EXCEEDED',
+              title: 'The request rate limit has been reached.',
+              detail: "We've received too many requests for this API. Please wait and try again or slow down your request rate.",
+            },
+          ],
         },
-      ],
+      },
+      retryAfter: 30,
     },
-  })
-  const err = (await rejection(verifyAppStore(request(key.pem), context))) as ProviderUnavailableError
-  t.type(err, ProviderUnavailableError)
-  t.equal(err.statusCode, 503)
-  t.equal(err.code, 'PROVIDER_RATE_LIMITED')
-  t.same(err.headers, { 'retry-after': '30' })
-  t.equal(err.message, 'App Store Connect rate limit reached; retry after 30 seconds')
-})
-
-t.test('an App Store Connect server error gives no verdict', async (t) => {
-  const key = appleKey()
-  const { context } = await appStore(t, key, { status: 503, body: '<html>Service Unavailable</html>' })
-  const err = (await rejection(verifyAppStore(request(key.pem), context))) as ProviderUnavailableError
-  t.type(err, ProviderUnavailableError)
-  t.equal(err.code, 'PROVIDER_ERROR')
-  t.equal(err.message, 'App Store Connect answered 503; try again later')
-})
-
-t.test('a 200 that is not an app listing gives no verdict', async (t) => {
-  const key = appleKey()
-  const { context } = await appStore(t, key, { body: '<html>maintenance</html>' })
-  const err = (await rejection(verifyAppStore(request(key.pem), context))) as ProviderUnavailableError
-  t.type(err, ProviderUnavailableError)
-  t.equal(err.code, 'PROVIDER_ERROR')
-})
-
-t.test('an App Store Connect that never answers times out with OutboundError TIMEOUT', async (t) => {
-  const key = appleKey()
-  const { double, context } = await appStore(t, key, 'hang', 300)
-  const started = Date.now()
-  const err = await rejection(verifyAppStore(request(key.pem), context))
-  t.type(err, OutboundError)
-  t.equal((err as OutboundError).code, 'TIMEOUT')
-  t.ok(Date.now() - started < 2000, 'gave up near the timeout')
-  t.equal(double.received.length, 1)
+  ],
+  noVerdict: [
+    {
+      title: 'a server error',
+      reply: { status: 503, body: '<html>Service Unavailable</html>' },
+      message: 'App Store Connect answered 503; try again later',
+    },
+    {
+      title: 'a 200 that is not an app listing',
+      reply: { body: '<html>maintenance</html>' },
+      message: 'App Store Connect answered 200; no verdict could be given',
+    },
+  ],
+  missingSecret: { message: 'No App Store Connect private key was given' },
 })

@@ -1,9 +1,8 @@
 import t, { type Test } from 'tap'
-import { ProviderUnavailableError } from '../../src/errors.js'
-import { OutboundError } from '../../src/outbound/index.js'
 import { verifyBitbucket } from '../../src/verify/scm/bitbucket.js'
-import type { VerificationResult, VerifyRequest } from '../../src/verify/types.js'
-import { rejection, startProviderDouble, testToken, verifyContext, type ProviderDouble } from '../helpers/provider-double.js'
+import type { VerifyRequest } from '../../src/verify/types.js'
+import { calls, startProviderDouble, testToken, verifyContext } from '../helpers/provider-double.js'
+import { assertNoSecret, atConfiguredApi, checksOf, verifierCases } from '../helpers/verifier-cases.js'
 
 const REPO = '/2.0/repositories/acme/mobile-app'
 const PERMISSIONS = `/2.0/user/permissions/repositories?q=${encodeURIComponent('repository.full_name="acme/mobile-app"')}`
@@ -44,21 +43,9 @@ function permission(level: string) {
 
 const notFound = (message: string) => ({ status: 404, body: { type: 'error', error: { message } } })
 
-async function bitbucket(t: Test, options: { timeoutMs?: number } = {}) {
+async function bitbucket(t: Test) {
   const double = await startProviderDouble(t)
-  return { double, context: verifyContext(t, { apis: { bitbucket: `${double.origin}/2.0` }, ...options }) }
-}
-
-function calls(double: ProviderDouble) {
-  return double.received.map((r) => `${r.method} ${r.path}`)
-}
-
-function checksOf(result: VerificationResult) {
-  return result.checks.map(({ name, ok }) => [name, ok])
-}
-
-function assertNoSecret(t: Test, value: unknown, token: string) {
-  t.notMatch(JSON.stringify(value), token, 'the token appears nowhere in the output')
+  return { double, context: verifyContext(t, { apis: { bitbucket: `${double.origin}/2.0` } }) }
 }
 
 t.test('a token with write permission on an existing branch is VALID', async (t) => {
@@ -214,58 +201,38 @@ t.test('a repository Bitbucket answers 404 for is INVALID: not found or not visi
   assertNoSecret(t, result, token)
 })
 
-t.test('a rate-limited Bitbucket is a 503 carrying its Retry-After', async (t) => {
-  const { double, context } = await bitbucket(t)
-  const token = testToken('ATCTT3x')
-  double.on('GET', REPO, { status: 429, headers: { 'retry-after': '15' }, body: 'Rate limit for this resource has been exceeded' })
-  const err = await rejection(verifyBitbucket(request(token), context))
-  t.type(err, ProviderUnavailableError)
-  const unavailable = err as ProviderUnavailableError
-  t.equal(unavailable.statusCode, 503)
-  t.equal(unavailable.code, 'PROVIDER_RATE_LIMITED')
-  t.same(unavailable.headers, { 'retry-after': '15' })
-  t.equal(unavailable.message, 'Bitbucket rate limit reached; retry after 15 seconds')
-  assertNoSecret(t, unavailable.message, token)
-})
-
-t.test('a rate limit without Retry-After is still a 503, without a retry time', async (t) => {
-  const { double, context } = await bitbucket(t)
-  double.on('GET', REPO, { body: repository }).on('GET', PERMISSIONS, { status: 429, body: '' })
-  const err = (await rejection(verifyBitbucket(request(testToken('ATCTT3x')), context))) as ProviderUnavailableError
-  t.equal(err.code, 'PROVIDER_RATE_LIMITED')
-  t.same(err.headers, {})
-  t.equal(err.message, 'Bitbucket rate limit reached; retry later')
-})
-
-t.test('a Bitbucket server error is a 503 without a verdict', async (t) => {
-  const { double, context } = await bitbucket(t)
-  double.on('GET', REPO, { status: 500, body: { type: 'error', error: { message: 'Something went wrong' } } })
-  const err = (await rejection(verifyBitbucket(request(testToken('ATCTT3x')), context))) as ProviderUnavailableError
-  t.type(err, ProviderUnavailableError)
-  t.equal(err.code, 'PROVIDER_ERROR')
-  t.equal(err.message, 'Bitbucket answered 500; try again later')
-})
-
-t.test('a Bitbucket that never answers times out with OutboundError TIMEOUT', async (t) => {
-  const { double, context } = await bitbucket(t, { timeoutMs: 300 })
-  double.on('GET', REPO, 'hang')
-  const err = await rejection(verifyBitbucket(request(testToken('ATCTT3x')), context))
-  t.type(err, OutboundError)
-  t.equal((err as OutboundError).code, 'TIMEOUT')
-})
-
-t.test('a redirect to another origin is refused and the token never reaches it', async (t) => {
-  const a = await startProviderDouble(t)
-  const b = await startProviderDouble(t)
-  a.on('GET', REPO, { status: 301, headers: { location: `${b.origin}${REPO}` } })
-  b.on('GET', REPO, { body: repository })
-  const context = verifyContext(t, { apis: { bitbucket: `${a.origin}/2.0` } })
-
-  const err = await rejection(verifyBitbucket(request(testToken('ATCTT3x')), context))
-
-  t.type(err, OutboundError)
-  t.equal((err as OutboundError).code, 'REDIRECT_REFUSED')
-  t.equal(a.received.length, 1)
-  t.equal(b.received.length, 0, 'the other origin received nothing')
-  t.equal(b.connections, 0)
-})
+verifierCases(
+  t,
+  atConfiguredApi({
+    name: 'Bitbucket',
+    verify: verifyBitbucket,
+    path: REPO,
+    token: () => testToken('ATCTT3x'),
+    apis: (origin) => ({ bitbucket: `${origin}/2.0` }),
+    request: (token) => request(token),
+  }),
+  {
+    timeout: true,
+    crossOriginRedirect: { status: 301, decoy: { body: repository } },
+    rateLimited: [
+      {
+        title: 'a 429 with Retry-After',
+        reply: { status: 429, headers: { 'retry-after': '15' }, body: 'Rate limit for this resource has been exceeded' },
+        retryAfter: 15,
+      },
+      {
+        title: 'a 429 on the permission call without Retry-After',
+        reply: { status: 429, body: '' },
+        script: ({ double }, reply) => double.on('GET', REPO, { body: repository }).on('GET', PERMISSIONS, reply),
+        requests: 2,
+      },
+    ],
+    noVerdict: [
+      {
+        title: 'a server error',
+        reply: { status: 500, body: { type: 'error', error: { message: 'Something went wrong' } } },
+        message: 'Bitbucket answered 500; try again later',
+      },
+    ],
+  },
+)

@@ -1,17 +1,26 @@
 import t, { type Test } from 'tap'
-import { ProviderUnavailableError } from '../../src/errors.js'
-import { OutboundError } from '../../src/outbound/index.js'
 import { verifyGithubActions } from '../../src/verify/cicd/index.js'
-import type { VerificationResult, VerifyRequest } from '../../src/verify/types.js'
+import type { VerifyRequest } from '../../src/verify/types.js'
 import {
-  loopbackLookup,
-  rejection,
+  badCredentials,
+  githubRepository,
+  githubSpecs,
+  notFound,
+  samlRequired,
+  secondaryRateLimit,
+  spentRateLimit,
+  tokenExpired,
+} from '../helpers/github-api.js'
+import {
+  calls,
   startProviderDouble,
   testToken,
+  userHost,
   verifyContext,
   type ProviderDouble,
+  type Route,
 } from '../helpers/provider-double.js'
-import { localhostCertificate } from '../helpers/tls.js'
+import { assertNoSecret, checksOf, verifierCases, type VerifierTarget } from '../helpers/verifier-cases.js'
 
 const REPO = '/repos/acme/mobile-app'
 const WORKFLOWS = `${REPO}/actions/workflows`
@@ -20,19 +29,7 @@ function request(token: string, repositoryUrl = 'https://github.com/acme/mobile-
   return { provider: 'GITHUB_ACTIONS', values: { repositoryUrl }, secrets: { accessToken: token } }
 }
 
-function repository(overrides: Record<string, unknown> = {}) {
-  return {
-    id: 1296269,
-    name: 'mobile-app',
-    full_name: 'Acme/mobile-app',
-    private: true,
-    visibility: 'private',
-    default_branch: 'main',
-    archived: false,
-    permissions: { admin: false, maintain: false, push: true, triage: true, pull: true },
-    ...overrides,
-  }
-}
+const repository = (overrides: Record<string, unknown> = {}) => githubRepository('mobile-app', overrides)
 
 function workflow(id: number, name: string, file: string) {
   return {
@@ -54,23 +51,9 @@ const workflows = {
   workflows: [workflow(161335, 'Release', 'release.yml'), workflow(269289, 'CI', 'ci.yml')],
 }
 
-const notFound = { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' }
-
 async function github(t: Test) {
   const double = await startProviderDouble(t)
   return { double, context: verifyContext(t, { apis: { github: double.origin } }) }
-}
-
-function calls(double: ProviderDouble) {
-  return double.received.map((r) => `${r.method} ${r.path}`)
-}
-
-function checksOf(result: VerificationResult) {
-  return result.checks.map(({ name, ok }) => [name, ok])
-}
-
-function assertNoSecret(t: Test, value: unknown, token: string) {
-  t.notMatch(JSON.stringify(value), token, 'the token appears nowhere in the output')
 }
 
 function onlyBearer(t: Test, double: ProviderDouble, token: string) {
@@ -204,7 +187,7 @@ t.test('a token without Actions read access is INVALID and dispatch is not check
 
 t.test('a 404 on the workflow list is INVALID too', async (t) => {
   const { double, context } = await github(t)
-  double.on('GET', REPO, { body: repository() }).on('GET', WORKFLOWS, { status: 404, body: notFound })
+  double.on('GET', REPO, { body: repository() }).on('GET', WORKFLOWS, notFound)
   const result = await verifyGithubActions(request(testToken('ghp_')), context)
   t.equal(result.verdict, 'INVALID')
   t.match(result.checks[2], { ok: false, detail: /\(404\)/ })
@@ -213,10 +196,7 @@ t.test('a 404 on the workflow list is INVALID too', async (t) => {
 t.test('a refused token is INVALID and nothing after authentication is asked', async (t) => {
   const { double, context } = await github(t)
   const token = testToken('ghp_')
-  double.on('GET', REPO, {
-    status: 401,
-    body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' },
-  })
+  double.on('GET', REPO, badCredentials)
 
   const result = await verifyGithubActions(request(token), context)
 
@@ -240,10 +220,7 @@ t.test('a refused token is INVALID and nothing after authentication is asked', a
 t.test('a token GitHub says has expired is EXPIRED', async (t) => {
   const { double, context } = await github(t)
   const token = testToken('ghp_')
-  double.on('GET', REPO, {
-    status: 401,
-    body: { message: 'Token expired', documentation_url: 'https://docs.github.com/rest', status: '401' },
-  })
+  double.on('GET', REPO, tokenExpired)
   const result = await verifyGithubActions(request(token), context)
   t.equal(result.verdict, 'EXPIRED')
   t.equal(result.message, 'GitHub says the access token has expired')
@@ -253,7 +230,7 @@ t.test('a token GitHub says has expired is EXPIRED', async (t) => {
 
 t.test('a repository the token cannot see is INVALID and its workflows are not asked for', async (t) => {
   const { double, context } = await github(t)
-  double.on('GET', REPO, { status: 404, body: notFound })
+  double.on('GET', REPO, notFound)
   const result = await verifyGithubActions(request(testToken('ghp_')), context)
   t.equal(result.verdict, 'INVALID')
   t.equal(result.message, 'Repository acme/mobile-app was not found or the token cannot see it')
@@ -268,14 +245,7 @@ t.test('a repository the token cannot see is INVALID and its workflows are not a
 
 t.test('a 403 for SAML single sign-on is INVALID with a safe explanation', async (t) => {
   const { double, context } = await github(t)
-  double.on('GET', REPO, {
-    status: 403,
-    headers: {
-      'x-github-sso': 'required; url=https://github.com/orgs/acme/sso?authorization_request=XYZ',
-      'x-ratelimit-remaining': '4999',
-    },
-    body: { message: 'Resource protected by organization SAML enforcement.' },
-  })
+  double.on('GET', REPO, samlRequired)
   const result = await verifyGithubActions(request(testToken('ghp_')), context)
   t.equal(result.verdict, 'INVALID')
   t.equal(
@@ -285,81 +255,9 @@ t.test('a 403 for SAML single sign-on is INVALID with a safe explanation', async
   t.notMatch(JSON.stringify(result), /authorization_request|SAML enforcement/)
 })
 
-t.test('a spent rate limit (403 with no requests remaining) is a 503 with the seconds until reset', async (t) => {
-  const { double, context } = await github(t)
-  const token = testToken('ghp_')
-  const reset = Math.floor(Date.now() / 1000) + 120
-  double.on('GET', REPO, { body: repository() }).on('GET', WORKFLOWS, {
-    status: 403,
-    headers: { 'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) },
-    body: { message: 'API rate limit exceeded for user ID 1.' },
-  })
-
-  const err = await rejection(verifyGithubActions(request(token), context))
-
-  t.type(err, ProviderUnavailableError)
-  const unavailable = err as ProviderUnavailableError
-  t.equal(unavailable.code, 'PROVIDER_RATE_LIMITED')
-  const seconds = Number(unavailable.headers['retry-after'])
-  t.ok(seconds >= 118 && seconds <= 121, `retry-after ${seconds} is the time to reset`)
-  assertNoSecret(t, { message: unavailable.message, headers: unavailable.headers }, token)
-})
-
-t.test('a 429 passes GitHub’s retry-after on', async (t) => {
-  const { double, context } = await github(t)
-  double.on('GET', REPO, { status: 429, headers: { 'retry-after': '42' }, body: { message: 'You have exceeded a secondary rate limit.' } })
-  const err = (await rejection(verifyGithubActions(request(testToken('ghp_')), context))) as ProviderUnavailableError
-  t.type(err, ProviderUnavailableError)
-  t.same(err.headers, { 'retry-after': '42' })
-  t.equal(err.message, 'GitHub rate limit reached; retry after 42 seconds')
-})
-
-t.test('a GitHub server error on the workflow list gives no verdict', async (t) => {
-  const { double, context } = await github(t)
-  double.on('GET', REPO, { body: repository() }).on('GET', WORKFLOWS, { status: 502, body: '' })
-  const err = (await rejection(verifyGithubActions(request(testToken('ghp_')), context))) as ProviderUnavailableError
-  t.type(err, ProviderUnavailableError)
-  t.equal(err.code, 'PROVIDER_ERROR')
-  t.equal(err.message, 'GitHub answered 502; try again later')
-})
-
-t.test('a GitHub that never answers times out with OutboundError TIMEOUT', async (t) => {
-  const double = await startProviderDouble(t)
-  double.on('GET', REPO, 'hang')
-  const context = verifyContext(t, { apis: { github: double.origin }, timeoutMs: 300 })
-  const err = await rejection(verifyGithubActions(request(testToken('ghp_')), context))
-  t.type(err, OutboundError)
-  t.equal((err as OutboundError).code, 'TIMEOUT')
-})
-
-t.test('a redirect away from the configured API is refused and the token never reaches it', async (t) => {
-  const a = await startProviderDouble(t)
-  const b = await startProviderDouble(t)
-  a.on('GET', REPO, { status: 301, headers: { location: `${b.origin}${REPO}` } })
-  b.on('GET', REPO, { body: repository() })
-  const err = await rejection(verifyGithubActions(request(testToken('ghp_')), verifyContext(t, { apis: { github: a.origin } })))
-  t.type(err, OutboundError)
-  t.equal((err as OutboundError).code, 'REDIRECT_REFUSED')
-  t.equal(b.received.length, 0, 'the other origin received nothing')
-  t.equal(b.connections, 0)
-})
-
-async function enterprise(t: Test) {
-  const tls = await localhostCertificate()
-  const ghe = await startProviderDouble(t, { tls, hostname: 'localhost' })
-  const other = await startProviderDouble(t, { tls, hostname: 'localhost' })
-  const configured = await startProviderDouble(t)
-  const context = verifyContext(t, {
-    apis: { github: configured.origin },
-    allowedHosts: [`localhost:${ghe.port}`, `localhost:${other.port}`],
-    ca: [tls.cert],
-    lookup: loopbackLookup('localhost'),
-  })
-  return { ghe, other, configured, context }
-}
-
 t.test('GitHub Enterprise: /api/v3 on the repository host, called as a user target', async (t) => {
-  const { ghe, configured, context } = await enterprise(t)
+  const configured = await startProviderDouble(t)
+  const { double: ghe, context } = await userHost(t, { apis: { github: configured.origin } })
   const token = testToken('ghp_')
   ghe.on('GET', `/api/v3${REPO}`, { body: repository() }).on('GET', `/api/v3${WORKFLOWS}`, { body: workflows })
 
@@ -372,34 +270,33 @@ t.test('GitHub Enterprise: /api/v3 on the repository host, called as a user targ
   assertNoSecret(t, result, token)
 })
 
-t.test('GitHub Enterprise: a redirect to another origin is refused and the token never reaches it', async (t) => {
-  const { ghe, other, context } = await enterprise(t)
-  ghe.on('GET', `/api/v3${REPO}`, { status: 302, headers: { location: `${other.origin}/api/v3${REPO}` } })
-  other.on('GET', `/api/v3${REPO}`, { body: repository() })
+const specs = githubSpecs(verifyGithubActions, REPO, request)
 
-  const err = await rejection(verifyGithubActions(request(testToken('ghp_'), `https://localhost:${ghe.port}/acme/mobile-app`), context))
+/** Scripts `reply` as the answer to the workflow list, after the repository. */
+const atWorkflows = {
+  script: ({ double }: VerifierTarget, reply: Route) => double.on('GET', REPO, { body: repository() }).on('GET', WORKFLOWS, reply),
+  requests: 2,
+}
 
-  t.type(err, OutboundError)
-  t.equal((err as OutboundError).code, 'REDIRECT_REFUSED')
-  t.equal(ghe.received.length, 1)
-  t.equal(other.received.length, 0, 'the other origin received nothing')
-  t.equal(other.connections, 0)
+verifierCases(t, specs.github, {
+  timeout: true,
+  crossOriginRedirect: { status: 301, decoy: { body: repository() } },
+  rateLimited: [
+    { ...spentRateLimit, ...atWorkflows, title: 'a spent rate limit on the workflow list (403 with no requests remaining)' },
+    secondaryRateLimit,
+  ],
+  noVerdict: [
+    {
+      ...atWorkflows,
+      title: 'a server error on the workflow list',
+      reply: { status: 502, body: '' },
+      message: 'GitHub answered 502; try again later',
+    },
+  ],
+  missingSecret: { message: 'No access token was given' },
 })
 
-t.test('GitHub Enterprise on a loopback host that is not allow-listed is refused before anything is sent', async (t) => {
-  const tls = await localhostCertificate()
-  const ghe = await startProviderDouble(t, { tls, hostname: 'ghe.acme.test' })
-  const context = verifyContext(t, { ca: [tls.cert], lookup: loopbackLookup('ghe.acme.test') })
-  const err = await rejection(verifyGithubActions(request(testToken('ghp_'), `https://ghe.acme.test:${ghe.port}/acme/mobile-app`), context))
-  t.type(err, OutboundError)
-  t.equal((err as OutboundError).code, 'ADDRESS_REFUSED')
-  t.equal(ghe.connections, 0)
-})
-
-t.test('without a stored token nothing is sent and the result is INVALID', async (t) => {
-  const { double, context } = await github(t)
-  const result = await verifyGithubActions({ ...request(''), secrets: {} }, context)
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'No access token was given')
-  t.equal(double.received.length, 0)
+verifierCases(t, specs.enterprise, {
+  crossOriginRedirect: { status: 302, decoy: { body: repository() } },
+  notAllowListed: { hostname: 'ghe.acme.test' },
 })

@@ -1,17 +1,18 @@
 import t, { type Test } from 'tap'
-import { ProviderUnavailableError } from '../../src/errors.js'
-import { OutboundError } from '../../src/outbound/index.js'
 import { verifyGithub } from '../../src/verify/scm/github.js'
-import type { VerificationResult, VerifyRequest } from '../../src/verify/types.js'
+import type { VerifyRequest } from '../../src/verify/types.js'
 import {
-  loopbackLookup,
-  rejection,
-  startProviderDouble,
-  testToken,
-  verifyContext,
-  type ProviderDouble,
-} from '../helpers/provider-double.js'
-import { localhostCertificate } from '../helpers/tls.js'
+  badCredentials,
+  githubRepository,
+  githubSpecs,
+  notFound,
+  samlRequired,
+  secondaryRateLimit,
+  spentRateLimit,
+  tokenExpired,
+} from '../helpers/github-api.js'
+import { startProviderDouble, testToken, userHost, verifyContext, type ProviderDouble } from '../helpers/provider-double.js'
+import { assertNoSecret, checksOf, verifierCases } from '../helpers/verifier-cases.js'
 
 const REPO = '/repos/Acme/Mobile-App'
 
@@ -29,31 +30,11 @@ function request(token: string, values: Record<string, unknown> = {}): VerifyReq
   }
 }
 
-function repository(overrides: Record<string, unknown> = {}) {
-  return {
-    id: 1296269,
-    name: 'Mobile-App',
-    full_name: 'Acme/Mobile-App',
-    private: true,
-    visibility: 'private',
-    default_branch: 'main',
-    archived: false,
-    permissions: { admin: false, maintain: false, push: true, triage: true, pull: true },
-    ...overrides,
-  }
-}
+const repository = (overrides: Record<string, unknown> = {}) => githubRepository('Mobile-App', overrides)
 
 async function github(t: Test) {
   const double = await startProviderDouble(t)
   return { double, context: verifyContext(t, { apis: { github: double.origin } }) }
-}
-
-function checksOf(result: VerificationResult) {
-  return result.checks.map(({ name, ok }) => [name, ok])
-}
-
-function assertNoSecret(t: Test, value: unknown, token: string) {
-  t.notMatch(JSON.stringify(value), token, 'the token appears nowhere in the output')
 }
 
 function onlyTo(t: Test, double: ProviderDouble, token: string) {
@@ -161,10 +142,7 @@ t.test('a missing configured branch is INVALID and names the branch', async (t) 
 t.test('a refused token is INVALID and nothing after authentication is checked', async (t) => {
   const { double, context } = await github(t)
   const token = testToken('ghp_')
-  double.on('GET', REPO, {
-    status: 401,
-    body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' },
-  })
+  double.on('GET', REPO, badCredentials)
 
   const result = await verifyGithub(request(token), context)
 
@@ -186,10 +164,7 @@ t.test('a refused token is INVALID and nothing after authentication is checked',
 t.test('a token GitHub says has expired is EXPIRED', async (t) => {
   const { double, context } = await github(t)
   const token = testToken('ghp_')
-  double.on('GET', REPO, {
-    status: 401,
-    body: { message: 'Token expired', documentation_url: 'https://docs.github.com/rest', status: '401' },
-  })
+  double.on('GET', REPO, tokenExpired)
   const result = await verifyGithub(request(token), context)
   t.equal(result.verdict, 'EXPIRED')
   t.equal(result.message, 'GitHub says the access token has expired')
@@ -200,7 +175,7 @@ t.test('a token GitHub says has expired is EXPIRED', async (t) => {
 t.test('a repository GitHub answers 404 for is INVALID: not found or not visible', async (t) => {
   const { double, context } = await github(t)
   const token = testToken('ghp_')
-  double.on('GET', REPO, { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' } })
+  double.on('GET', REPO, notFound)
 
   const result = await verifyGithub(request(token), context)
 
@@ -220,17 +195,7 @@ t.test('a repository GitHub answers 404 for is INVALID: not found or not visible
 t.test('a 403 for SAML single sign-on is INVALID with a safe explanation', async (t) => {
   const { double, context } = await github(t)
   const token = testToken('ghp_')
-  double.on('GET', REPO, {
-    status: 403,
-    headers: {
-      'x-github-sso': 'required; url=https://github.com/orgs/acme/sso?authorization_request=XYZ',
-      'x-ratelimit-remaining': '4999',
-    },
-    body: {
-      message:
-        'Resource protected by organization SAML enforcement. You must grant your Personal Access token access to this organization.',
-    },
-  })
+  double.on('GET', REPO, samlRequired)
   const result = await verifyGithub(request(token), context)
   t.equal(result.verdict, 'INVALID')
   t.equal(
@@ -241,98 +206,13 @@ t.test('a 403 for SAML single sign-on is INVALID with a safe explanation', async
   assertNoSecret(t, result, token)
 })
 
-t.test('a spent rate limit (403 with no requests remaining) is a 503 with the seconds until reset', async (t) => {
-  const { double, context } = await github(t)
-  const token = testToken('ghp_')
-  const reset = Math.floor(Date.now() / 1000) + 120
-  double.on('GET', REPO, {
-    status: 403,
-    headers: { 'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) },
-    body: { message: 'API rate limit exceeded for user ID 1.' },
-  })
-
-  const err = await rejection(verifyGithub(request(token), context))
-
-  t.type(err, ProviderUnavailableError)
-  const unavailable = err as ProviderUnavailableError
-  t.equal(unavailable.statusCode, 503)
-  t.equal(unavailable.code, 'PROVIDER_RATE_LIMITED')
-  const seconds = Number(unavailable.headers['retry-after'])
-  t.ok(seconds >= 118 && seconds <= 121, `retry-after ${seconds} is the time to reset`)
-  t.match(unavailable.message, /^GitHub rate limit reached; retry after 1[12]\d seconds$/)
-  assertNoSecret(t, { message: unavailable.message, headers: unavailable.headers }, token)
-})
-
-t.test('a 429 passes GitHub’s retry-after on', async (t) => {
-  const { double, context } = await github(t)
-  double.on('GET', REPO, { status: 429, headers: { 'retry-after': '42' }, body: { message: 'You have exceeded a secondary rate limit.' } })
-  const err = (await rejection(verifyGithub(request(testToken('ghp_')), context))) as ProviderUnavailableError
-  t.type(err, ProviderUnavailableError)
-  t.equal(err.code, 'PROVIDER_RATE_LIMITED')
-  t.same(err.headers, { 'retry-after': '42' })
-  t.equal(err.message, 'GitHub rate limit reached; retry after 42 seconds')
-})
-
-t.test('a GitHub server error is a 503 without a verdict', async (t) => {
-  const { double, context } = await github(t)
-  double.on('GET', REPO, { status: 500, body: 'upstream exploded' })
-  const err = (await rejection(verifyGithub(request(testToken('ghp_')), context))) as ProviderUnavailableError
-  t.type(err, ProviderUnavailableError)
-  t.equal(err.statusCode, 503)
-  t.equal(err.code, 'PROVIDER_ERROR')
-  t.equal(err.message, 'GitHub answered 500; try again later')
-})
-
-t.test('a server error on the branch call is also a 503, not a verdict', async (t) => {
-  const { double, context } = await github(t)
-  double.on('GET', REPO, { body: repository() }).on('GET', `${REPO}/branches/main`, { status: 502, body: '' })
-  const err = (await rejection(verifyGithub(request(testToken('ghp_')), context))) as ProviderUnavailableError
-  t.equal(err.code, 'PROVIDER_ERROR')
-  t.equal(err.message, 'GitHub answered 502; try again later')
-})
-
-t.test('a GitHub that never answers times out with OutboundError TIMEOUT', async (t) => {
-  const double = await startProviderDouble(t)
-  double.on('GET', REPO, 'hang')
-  const context = verifyContext(t, { apis: { github: double.origin }, timeoutMs: 300 })
-  const started = Date.now()
-  const err = await rejection(verifyGithub(request(testToken('ghp_')), context))
-  t.type(err, OutboundError)
-  t.equal((err as OutboundError).code, 'TIMEOUT')
-  t.ok(Date.now() - started < 2000, 'gave up near the timeout')
-  t.equal(double.received.length, 1)
-})
-
-t.test('a redirect to another origin is refused and the token never reaches it', async (t) => {
-  const a = await startProviderDouble(t)
-  const b = await startProviderDouble(t)
-  a.on('GET', REPO, { status: 302, headers: { location: `${b.origin}${REPO}` } })
-  b.on('GET', REPO, { body: repository() })
-  const context = verifyContext(t, { apis: { github: a.origin } })
-
-  const err = await rejection(verifyGithub(request(testToken('ghp_')), context))
-
-  t.type(err, OutboundError)
-  t.equal((err as OutboundError).code, 'REDIRECT_REFUSED')
-  t.equal(a.received.length, 1)
-  t.equal(b.received.length, 0, 'the other origin received nothing')
-  t.equal(b.connections, 0)
-})
-
 t.test('GitHub Enterprise: the API is /api/v3 on the repository host, called as a user target', async (t) => {
-  const tls = await localhostCertificate()
-  const ghe = await startProviderDouble(t, { tls, hostname: 'localhost' })
   const configured = await startProviderDouble(t)
+  const { double: ghe, context } = await userHost(t, { apis: { github: configured.origin } })
   const token = testToken('ghp_')
   ghe
     .on('GET', '/api/v3/repos/Acme/Mobile-App', { body: repository({ visibility: 'internal' }) })
     .on('GET', '/api/v3/repos/Acme/Mobile-App/branches/main', { body: { name: 'main' } })
-  const context = verifyContext(t, {
-    apis: { github: configured.origin },
-    allowedHosts: [`localhost:${ghe.port}`],
-    ca: [tls.cert],
-    lookup: loopbackLookup('localhost'),
-  })
 
   const result = await verifyGithub(request(token, { repositoryUrl: `https://localhost:${ghe.port}/acme/mobile-app` }), context)
 
@@ -347,23 +227,23 @@ t.test('GitHub Enterprise: the API is /api/v3 on the repository host, called as 
   assertNoSecret(t, result, token)
 })
 
-t.test('GitHub Enterprise on a loopback host that is not allow-listed is refused before anything is sent', async (t) => {
-  const tls = await localhostCertificate()
-  const ghe = await startProviderDouble(t, { tls, hostname: 'ghe.example.test' })
-  const context = verifyContext(t, { ca: [tls.cert], lookup: loopbackLookup('ghe.example.test') })
-  const err = await rejection(
-    verifyGithub(request(testToken('ghp_'), { repositoryUrl: `https://ghe.example.test:${ghe.port}/acme/mobile-app` }), context),
-  )
-  t.type(err, OutboundError)
-  t.equal((err as OutboundError).code, 'ADDRESS_REFUSED')
-  t.equal(ghe.connections, 0)
-  t.equal(ghe.received.length, 0)
+const specs = githubSpecs(verifyGithub, REPO, (token, repositoryUrl) => request(token, repositoryUrl ? { repositoryUrl } : {}))
+
+verifierCases(t, specs.github, {
+  timeout: true,
+  crossOriginRedirect: { status: 302, decoy: { body: repository() } },
+  rateLimited: [spentRateLimit, secondaryRateLimit],
+  noVerdict: [
+    { title: 'a server error', reply: { status: 500, body: 'upstream exploded' }, message: 'GitHub answered 500; try again later' },
+    {
+      title: 'a server error on the branch call',
+      reply: { status: 502, body: '' },
+      script: ({ double }, reply) => double.on('GET', REPO, { body: repository() }).on('GET', `${REPO}/branches/main`, reply),
+      requests: 2,
+      message: 'GitHub answered 502; try again later',
+    },
+  ],
+  missingSecret: { message: 'No access token was given' },
 })
 
-t.test('without a stored token nothing is sent and the result is INVALID', async (t) => {
-  const { double, context } = await github(t)
-  const result = await verifyGithub({ ...request(''), secrets: {} }, context)
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'No access token was given')
-  t.equal(double.received.length, 0)
-})
+verifierCases(t, specs.enterprise, { notAllowListed: { hostname: 'ghe.example.test' } })

@@ -1,17 +1,8 @@
-import t, { type Test } from 'tap'
-import { ProviderUnavailableError } from '../../src/errors.js'
-import { OutboundError } from '../../src/outbound/index.js'
+import t from 'tap'
 import { verifyGitlab } from '../../src/verify/scm/gitlab.js'
-import type { VerificationResult, VerifyRequest } from '../../src/verify/types.js'
-import {
-  loopbackLookup,
-  rejection,
-  startProviderDouble,
-  testToken,
-  verifyContext,
-  type ProviderDouble,
-} from '../helpers/provider-double.js'
-import { localhostCertificate } from '../helpers/tls.js'
+import type { VerifyRequest } from '../../src/verify/types.js'
+import { calls, testToken, userHost, type ProviderDouble } from '../helpers/provider-double.js'
+import { assertNoSecret, atUserHost, checksOf, verifierCases } from '../helpers/verifier-cases.js'
 
 const PROJECT = '/api/v4/projects/acme%2Fmobile%2Fapp'
 const SELF = '/api/v4/personal_access_tokens/self'
@@ -52,32 +43,8 @@ const tokenInfo = {
   expires_at: '2031-01-15',
 }
 
-async function gitlab(t: Test, options: { timeoutMs?: number } = {}) {
-  const tls = await localhostCertificate()
-  const double = await startProviderDouble(t, { tls, hostname: 'localhost' })
-  const context = verifyContext(t, {
-    allowedHosts: [`localhost:${double.port}`],
-    ca: [tls.cert],
-    lookup: loopbackLookup('localhost'),
-    ...options,
-  })
-  return { double, context }
-}
-
-function calls(double: ProviderDouble) {
-  return double.received.map((r) => `${r.method} ${r.path}`)
-}
-
-function checksOf(result: VerificationResult) {
-  return result.checks.map(({ name, ok }) => [name, ok])
-}
-
-function assertNoSecret(t: Test, value: unknown, token: string) {
-  t.notMatch(JSON.stringify(value), token, 'the token appears nowhere in the output')
-}
-
 t.test('a developer token on an existing branch is VALID, with expiry and scopes from the token itself', async (t) => {
-  const { double, context } = await gitlab(t)
+  const { double, context } = await userHost(t)
   const token = testToken('glpat-')
   double
     .on('GET', PROJECT, { body: project() })
@@ -107,7 +74,7 @@ t.test('a developer token on an existing branch is VALID, with expiry and scopes
 })
 
 t.test('maintainer access through the group counts, and a token that cannot describe itself is fine', async (t) => {
-  const { double, context } = await gitlab(t)
+  const { double, context } = await userHost(t)
   double
     .on('GET', PROJECT, { body: project({ project_access: null, group_access: { access_level: 40, notification_level: 3 } }) })
     .on('GET', `${PROJECT}/repository/branches/main`, { body: { name: 'main' } })
@@ -119,7 +86,7 @@ t.test('maintainer access through the group counts, and a token that cannot desc
 })
 
 t.test('a reporter token is INVALID: it can read but not push', async (t) => {
-  const { double, context } = await gitlab(t)
+  const { double, context } = await userHost(t)
   const token = testToken('glpat-')
   double
     .on('GET', PROJECT, { body: project({ project_access: { access_level: 20, notification_level: 3 }, group_access: null }) })
@@ -137,7 +104,7 @@ t.test('a reporter token is INVALID: it can read but not push', async (t) => {
 })
 
 t.test('a public project the token is no member of reads as permission none', async (t) => {
-  const { double, context } = await gitlab(t)
+  const { double, context } = await userHost(t)
   double.on('GET', PROJECT, { body: project({ project_access: null, group_access: null }, { visibility: 'public' }) })
   const result = await verifyGitlab(request(double, testToken('glpat-')), context)
   t.equal(result.verdict, 'INVALID')
@@ -146,7 +113,7 @@ t.test('a public project the token is no member of reads as permission none', as
 })
 
 t.test('a missing branch is INVALID; the branch name is sent URL-encoded', async (t) => {
-  const { double, context } = await gitlab(t)
+  const { double, context } = await userHost(t)
   const token = testToken('glpat-')
   double
     .on('GET', PROJECT, { body: project() })
@@ -163,7 +130,7 @@ t.test('a missing branch is INVALID; the branch name is sent URL-encoded', async
 })
 
 t.test('a refused token is INVALID and the token is not asked about itself', async (t) => {
-  const { double, context } = await gitlab(t)
+  const { double, context } = await userHost(t)
   const token = testToken('glpat-')
   double.on('GET', PROJECT, { status: 401, body: { message: '401 Unauthorized' } })
 
@@ -185,7 +152,7 @@ t.test('a refused token is INVALID and the token is not asked about itself', asy
 })
 
 t.test('a token GitLab calls expired is EXPIRED', async (t) => {
-  const { double, context } = await gitlab(t)
+  const { double, context } = await userHost(t)
   const token = testToken('glpat-')
   double.on('GET', PROJECT, {
     status: 401,
@@ -200,7 +167,7 @@ t.test('a token GitLab calls expired is EXPIRED', async (t) => {
 })
 
 t.test('a revoked token is INVALID, not EXPIRED', async (t) => {
-  const { double, context } = await gitlab(t)
+  const { double, context } = await userHost(t)
   double.on('GET', PROJECT, {
     status: 401,
     body: { error: 'invalid_token', error_description: 'Token was revoked. You have to re-authorize from the user.' },
@@ -210,7 +177,7 @@ t.test('a revoked token is INVALID, not EXPIRED', async (t) => {
 })
 
 t.test('a project GitLab answers 404 for is INVALID: not found or not visible', async (t) => {
-  const { double, context } = await gitlab(t)
+  const { double, context } = await userHost(t)
   const token = testToken('glpat-')
   double.on('GET', PROJECT, { status: 404, body: { message: '404 Project Not Found' } }).on('GET', SELF, { body: tokenInfo })
 
@@ -229,7 +196,7 @@ t.test('a project GitLab answers 404 for is INVALID: not found or not visible', 
 })
 
 t.test('a token without an API scope is INVALID and says which scope is missing', async (t) => {
-  const { double, context } = await gitlab(t)
+  const { double, context } = await userHost(t)
   double.on('GET', PROJECT, {
     status: 403,
     body: {
@@ -243,86 +210,46 @@ t.test('a token without an API scope is INVALID and says which scope is missing'
   t.equal(result.message, 'GitLab refused access to acme/mobile/app: the token lacks the api or read_api scope')
 })
 
-t.test('a rate-limited GitLab is a 503 carrying its Retry-After', async (t) => {
-  const { double, context } = await gitlab(t)
-  const token = testToken('glpat-')
-  const reset = Math.floor(Date.now() / 1000) + 30
-  double.on('GET', PROJECT, {
-    status: 429,
-    headers: {
-      'retry-after': '30',
-      'ratelimit-limit': '2000',
-      'ratelimit-observed': '2001',
-      'ratelimit-remaining': '0',
-      'ratelimit-reset': String(reset),
-      'ratelimit-resettime': new Date(reset * 1000).toUTCString(),
-    },
-    body: 'Retry later',
-  })
-
-  const err = await rejection(verifyGitlab(request(double, token), context))
-
-  t.type(err, ProviderUnavailableError)
-  const unavailable = err as ProviderUnavailableError
-  t.equal(unavailable.statusCode, 503)
-  t.equal(unavailable.code, 'PROVIDER_RATE_LIMITED')
-  t.same(unavailable.headers, { 'retry-after': '30' })
-  t.equal(unavailable.message, 'GitLab rate limit reached; retry after 30 seconds')
-  assertNoSecret(t, unavailable.message, token)
-})
-
-t.test('a GitLab server error is a 503 without a verdict', async (t) => {
-  const { double, context } = await gitlab(t)
-  double.on('GET', PROJECT, { status: 500, body: { message: '500 Internal Server Error' } })
-  const err = (await rejection(verifyGitlab(request(double, testToken('glpat-')), context))) as ProviderUnavailableError
-  t.type(err, ProviderUnavailableError)
-  t.equal(err.code, 'PROVIDER_ERROR')
-  t.equal(err.message, 'GitLab answered 500; try again later')
-})
-
-t.test('a GitLab that never answers times out with OutboundError TIMEOUT', async (t) => {
-  const { double, context } = await gitlab(t, { timeoutMs: 300 })
-  double.on('GET', PROJECT, 'hang')
-  const err = await rejection(verifyGitlab(request(double, testToken('glpat-')), context))
-  t.type(err, OutboundError)
-  t.equal((err as OutboundError).code, 'TIMEOUT')
-})
-
-t.test('a redirect to another GitLab origin is refused and the token never reaches it', async (t) => {
-  const tls = await localhostCertificate()
-  const a = await startProviderDouble(t, { tls, hostname: 'localhost' })
-  const b = await startProviderDouble(t, { tls, hostname: 'localhost' })
-  a.on('GET', PROJECT, { status: 302, headers: { location: `${b.origin}${PROJECT}` } })
-  b.on('GET', PROJECT, { body: project() })
-  const context = verifyContext(t, {
-    allowedHosts: [`localhost:${a.port}`, `localhost:${b.port}`],
-    ca: [tls.cert],
-    lookup: loopbackLookup('localhost'),
-  })
-
-  const err = await rejection(verifyGitlab(request(a, testToken('glpat-')), context))
-
-  t.type(err, OutboundError)
-  t.equal((err as OutboundError).code, 'REDIRECT_REFUSED')
-  t.equal(a.received.length, 1)
-  t.equal(b.received.length, 0, 'the other origin received nothing')
-  t.equal(b.connections, 0)
-})
-
-t.test('a GitLab host that resolves to loopback and is not allow-listed is refused before anything is sent', async (t) => {
-  const tls = await localhostCertificate()
-  const double = await startProviderDouble(t, { tls, hostname: 'gitlab.example.test' })
-  double.on('GET', PROJECT, { body: project() })
-  const context = verifyContext(t, {
-    allowedHosts: ['localhost:443'],
-    ca: [tls.cert],
-    lookup: loopbackLookup('gitlab.example.test'),
-  })
-
-  const err = await rejection(verifyGitlab(request(double, testToken('glpat-')), context))
-
-  t.type(err, OutboundError)
-  t.equal((err as OutboundError).code, 'ADDRESS_REFUSED')
-  t.equal(double.connections, 0)
-  t.equal(double.received.length, 0)
-})
+verifierCases(
+  t,
+  atUserHost({
+    name: 'GitLab',
+    verify: verifyGitlab,
+    path: PROJECT,
+    token: () => testToken('glpat-'),
+    request: (token, double) => request(double, token),
+  }),
+  {
+    timeout: true,
+    crossOriginRedirect: { status: 302, decoy: { body: project() } },
+    notAllowListed: { hostname: 'gitlab.example.test', allowedHosts: ['localhost:443'], decoy: { body: project() } },
+    rateLimited: [
+      {
+        title: 'a 429 with Retry-After and RateLimit headers',
+        reply: () => {
+          const reset = Math.floor(Date.now() / 1000) + 30
+          return {
+            status: 429,
+            headers: {
+              'retry-after': '30',
+              'ratelimit-limit': '2000',
+              'ratelimit-observed': '2001',
+              'ratelimit-remaining': '0',
+              'ratelimit-reset': String(reset),
+              'ratelimit-resettime': new Date(reset * 1000).toUTCString(),
+            },
+            body: 'Retry later',
+          }
+        },
+        retryAfter: 30,
+      },
+    ],
+    noVerdict: [
+      {
+        title: 'a server error',
+        reply: { status: 500, body: { message: '500 Internal Server Error' } },
+        message: 'GitLab answered 500; try again later',
+      },
+    ],
+  },
+)

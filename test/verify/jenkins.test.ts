@@ -1,17 +1,8 @@
 import t, { type Test } from 'tap'
-import { ProviderUnavailableError } from '../../src/errors.js'
-import { OutboundError } from '../../src/outbound/index.js'
 import { verifyJenkins } from '../../src/verify/cicd/index.js'
-import type { VerificationResult, VerifyRequest } from '../../src/verify/types.js'
-import {
-  loopbackLookup,
-  rejection,
-  startProviderDouble,
-  testToken,
-  verifyContext,
-  type ProviderDouble,
-} from '../helpers/provider-double.js'
-import { localhostCertificate } from '../helpers/tls.js'
+import type { VerifyRequest } from '../../src/verify/types.js'
+import { testToken, userHost, type ProviderDouble } from '../helpers/provider-double.js'
+import { assertNoSecret as assertNoToken, atUserHost, checksOf, verifierCases } from '../helpers/verifier-cases.js'
 
 const API = '/jenkins/api/json?tree=mode,nodeDescription,jobs[name]'
 const USER = 'ci-bot'
@@ -53,35 +44,20 @@ function forbidden(actingAs: string) {
   }
 }
 
-async function jenkins(t: Test, options: { timeoutMs?: number } = {}) {
-  const tls = await localhostCertificate()
-  const double = await startProviderDouble(t, { tls, hostname: 'localhost' })
-  const context = verifyContext(t, {
-    allowedHosts: [`localhost:${double.port}`],
-    ca: [tls.cert],
-    lookup: loopbackLookup('localhost'),
-    ...options,
-  })
-  return { double, context }
-}
-
-function checksOf(result: VerificationResult) {
-  return result.checks.map(({ name, ok }) => [name, ok])
-}
-
 function basicCredentials(header: string | undefined): string | undefined {
   const match = /^Basic (.+)$/.exec(header ?? '')
   return match?.[1] === undefined ? undefined : Buffer.from(match[1], 'base64').toString('utf8')
 }
 
+/** The Basic credential the API token travels in. */
+const basicCredential = (token: string) => Buffer.from(`${USER}:${token}`).toString('base64')
+
 function assertNoSecret(t: Test, value: unknown, token: string) {
-  const text = JSON.stringify(value)
-  t.notMatch(text, token, 'the token appears nowhere in the output')
-  t.notMatch(text, Buffer.from(`${USER}:${token}`).toString('base64'), 'nor does the encoded Basic credential')
+  assertNoToken(t, value, token, basicCredential(token))
 }
 
 t.test('a user who can read Jenkins is VALID, with the version and job count Jenkins reports', async (t) => {
-  const { double, context } = await jenkins(t)
+  const { double, context } = await userHost(t)
   const token = testToken('11')
   double.on('GET', API, { headers: jenkinsHeaders, body: root })
 
@@ -107,7 +83,7 @@ t.test('a user who can read Jenkins is VALID, with the version and job count Jen
 })
 
 t.test('a trailing slash on the URL and a Jenkins without jobs or version header still verify', async (t) => {
-  const { double, context } = await jenkins(t)
+  const { double, context } = await userHost(t)
   double.on('GET', API, { body: { _class: 'hudson.model.Hudson', mode: 'EXCLUSIVE', jobs: [] } })
   const result = await verifyJenkins(request(double, testToken('11'), { hostUrl: `${double.origin}/jenkins/` }), context)
   t.equal(result.verdict, 'VALID')
@@ -115,7 +91,7 @@ t.test('a trailing slash on the URL and a Jenkins without jobs or version header
 })
 
 t.test('a refused user name or API token is INVALID and the API is not checked', async (t) => {
-  const { double, context } = await jenkins(t)
+  const { double, context } = await userHost(t)
   const token = testToken('11')
   double.on('GET', API, {
     status: 401,
@@ -138,7 +114,7 @@ t.test('a refused user name or API token is INVALID and the API is not checked',
 })
 
 t.test('a 403 Jenkins answers as anonymous means the credentials were not applied: INVALID', async (t) => {
-  const { double, context } = await jenkins(t)
+  const { double, context } = await userHost(t)
   double.on('GET', API, forbidden('anonymous'))
   const result = await verifyJenkins(request(double, testToken('11')), context)
   t.equal(result.verdict, 'INVALID')
@@ -150,7 +126,7 @@ t.test('a 403 Jenkins answers as anonymous means the credentials were not applie
 })
 
 t.test('a user without Overall/Read is INVALID: authenticated, but the API is not readable', async (t) => {
-  const { double, context } = await jenkins(t)
+  const { double, context } = await userHost(t)
   const token = testToken('11')
   double.on('GET', API, forbidden(USER))
 
@@ -167,7 +143,7 @@ t.test('a user without Overall/Read is INVALID: authenticated, but the API is no
 })
 
 t.test('a sign-in page behind a same-origin redirect is INVALID: it did not answer like a Jenkins API', async (t) => {
-  const { double, context } = await jenkins(t)
+  const { double, context } = await userHost(t)
   const token = testToken('11')
   double
     .on('GET', API, { status: 302, headers: { location: '/oauth2/sign_in?rd=%2Fjenkins%2Fapi%2Fjson' } })
@@ -196,94 +172,56 @@ t.test('a sign-in page behind a same-origin redirect is INVALID: it did not answ
 })
 
 t.test('JSON that is not Jenkins’ root object and a 404 at the API path are not Jenkins either', async (t) => {
-  const { double, context } = await jenkins(t)
+  const { double, context } = await userHost(t)
   double.on('GET', API, { body: { status: 'ok', version: '1.0' } })
   const json = await verifyJenkins(request(double, testToken('11')), context)
   t.equal(json.verdict, 'INVALID')
   t.match(json.checks[0], { ok: false, detail: /did not answer like a Jenkins API/ })
 
-  const { double: wrongPath, context: wrongContext } = await jenkins(t)
+  const { double: wrongPath, context: wrongContext } = await userHost(t)
   const notFound = await verifyJenkins(request(wrongPath, testToken('11')), wrongContext)
   t.equal(notFound.verdict, 'INVALID')
   t.match(notFound.checks[0], { ok: false, detail: /did not answer like a Jenkins API \(answered 404\)/ })
 })
 
-t.test('a rate-limited Jenkins (429) is a 503 carrying its Retry-After', async (t) => {
-  const { double, context } = await jenkins(t)
-  const token = testToken('11')
-  double.on('GET', API, { status: 429, headers: { 'retry-after': '20' }, body: 'Too Many Requests' })
-  const err = await rejection(verifyJenkins(request(double, token), context))
-  t.type(err, ProviderUnavailableError)
-  const unavailable = err as ProviderUnavailableError
-  t.equal(unavailable.code, 'PROVIDER_RATE_LIMITED')
-  t.same(unavailable.headers, { 'retry-after': '20' })
-  t.equal(unavailable.message, 'Jenkins rate limit reached; retry after 20 seconds')
-  assertNoSecret(t, unavailable.message, token)
-})
-
-t.test('a Jenkins that is starting up (503) gives no verdict', async (t) => {
-  const { double, context } = await jenkins(t)
-  double.on('GET', API, {
-    status: 503,
-    headers: { ...jenkinsHeaders, 'content-type': 'text/html;charset=utf-8' },
-    body: '<html><body>Please wait while Jenkins is getting ready to work…</body></html>',
-  })
-  const err = (await rejection(verifyJenkins(request(double, testToken('11')), context))) as ProviderUnavailableError
-  t.type(err, ProviderUnavailableError)
-  t.equal(err.statusCode, 503)
-  t.equal(err.code, 'PROVIDER_ERROR')
-  t.equal(err.message, 'Jenkins answered 503; try again later')
-})
-
-t.test('a Jenkins that never answers times out with OutboundError TIMEOUT', async (t) => {
-  const { double, context } = await jenkins(t, { timeoutMs: 300 })
-  double.on('GET', API, 'hang')
-  const err = await rejection(verifyJenkins(request(double, testToken('11')), context))
-  t.type(err, OutboundError)
-  t.equal((err as OutboundError).code, 'TIMEOUT')
-  t.equal(double.received.length, 1)
-})
-
-t.test('a redirect to another origin is refused and the credentials never reach it', async (t) => {
-  const tls = await localhostCertificate()
-  const a = await startProviderDouble(t, { tls, hostname: 'localhost' })
-  const b = await startProviderDouble(t, { tls, hostname: 'localhost' })
-  a.on('GET', API, { status: 302, headers: { location: `${b.origin}${API}` } })
-  b.on('GET', API, { headers: jenkinsHeaders, body: root })
-  const context = verifyContext(t, {
-    allowedHosts: [`localhost:${a.port}`, `localhost:${b.port}`],
-    ca: [tls.cert],
-    lookup: loopbackLookup('localhost'),
-  })
-
-  const err = await rejection(verifyJenkins(request(a, testToken('11')), context))
-
-  t.type(err, OutboundError)
-  t.equal((err as OutboundError).code, 'REDIRECT_REFUSED')
-  t.equal(a.received.length, 1)
-  t.equal(b.received.length, 0, 'the other origin received nothing')
-  t.equal(b.connections, 0)
-})
-
-t.test('a Jenkins host that resolves to loopback and is not allow-listed is refused before anything is sent', async (t) => {
-  const tls = await localhostCertificate()
-  const double = await startProviderDouble(t, { tls, hostname: 'ci.acme.test' })
-  double.on('GET', API, { headers: jenkinsHeaders, body: root })
-  const context = verifyContext(t, { allowedHosts: ['localhost:443'], ca: [tls.cert], lookup: loopbackLookup('ci.acme.test') })
-
-  const err = await rejection(verifyJenkins(request(double, testToken('11')), context))
-
-  t.type(err, OutboundError)
-  t.equal((err as OutboundError).code, 'ADDRESS_REFUSED')
-  t.equal(double.connections, 0)
-  t.equal(double.received.length, 0)
-})
-
-t.test('without a stored API token nothing is sent and the result is INVALID', async (t) => {
-  const { double, context } = await jenkins(t)
-  const result = await verifyJenkins({ ...request(double, ''), secrets: {} }, context)
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'No API token was given')
-  t.same(result.checks[1], { name: 'api-readable', ok: false, detail: 'not checked: no API token was given' })
-  t.equal(double.received.length, 0)
-})
+verifierCases(
+  t,
+  atUserHost({
+    name: 'Jenkins',
+    verify: verifyJenkins,
+    path: API,
+    token: () => testToken('11'),
+    encoded: (token) => [basicCredential(token)],
+    request: (token, double) => request(double, token),
+  }),
+  {
+    timeout: true,
+    crossOriginRedirect: { status: 302, decoy: { headers: jenkinsHeaders, body: root } },
+    notAllowListed: { hostname: 'ci.acme.test', allowedHosts: ['localhost:443'], decoy: { headers: jenkinsHeaders, body: root } },
+    rateLimited: [
+      {
+        title: 'a 429 with Retry-After',
+        reply: { status: 429, headers: { 'retry-after': '20' }, body: 'Too Many Requests' },
+        retryAfter: 20,
+      },
+    ],
+    noVerdict: [
+      {
+        title: 'a Jenkins that is starting up (503)',
+        reply: {
+          status: 503,
+          headers: { ...jenkinsHeaders, 'content-type': 'text/html;charset=utf-8' },
+          body: '<html><body>Please wait while Jenkins is getting ready to work…</body></html>',
+        },
+        message: 'Jenkins answered 503; try again later',
+      },
+    ],
+    missingSecret: {
+      message: 'No API token was given',
+      checks: [
+        { name: 'authenticated', ok: false, detail: 'no API token was given' },
+        { name: 'api-readable', ok: false, detail: 'not checked: no API token was given' },
+      ],
+    },
+  },
+)

@@ -1,17 +1,8 @@
 import t, { type Test } from 'tap'
-import { ProviderUnavailableError } from '../../src/errors.js'
-import { OutboundError } from '../../src/outbound/index.js'
 import { verifyJira } from '../../src/verify/project-management/jira.js'
-import type { VerificationResult, VerifyRequest } from '../../src/verify/types.js'
-import {
-  loopbackLookup,
-  rejection,
-  startProviderDouble,
-  testToken,
-  verifyContext,
-  type ProviderDouble,
-} from '../helpers/provider-double.js'
-import { localhostCertificate } from '../helpers/tls.js'
+import type { VerifyRequest } from '../../src/verify/types.js'
+import { calls, testToken, userHost, type ProviderDouble } from '../helpers/provider-double.js'
+import { assertNoSecret as assertNoToken, atUserHost, checksOf, verifierCases } from '../helpers/verifier-cases.js'
 
 const CLOUD_MYSELF = '/rest/api/3/myself'
 const SERVER_MYSELF = '/rest/api/2/myself'
@@ -59,34 +50,15 @@ function unauthorized(reason = 'AUTHENTICATED_FAILED') {
   }
 }
 
-async function jira(t: Test, options: { timeoutMs?: number } = {}) {
-  const tls = await localhostCertificate()
-  const double = await startProviderDouble(t, { tls, hostname: 'localhost' })
-  const context = verifyContext(t, {
-    allowedHosts: [`localhost:${double.port}`],
-    ca: [tls.cert],
-    lookup: loopbackLookup('localhost'),
-    ...options,
-  })
-  return { double, context }
-}
-
-function calls(double: ProviderDouble) {
-  return double.received.map((r) => `${r.method} ${r.path}`)
-}
-
-function checksOf(result: VerificationResult) {
-  return result.checks.map(({ name, ok }) => [name, ok])
-}
+/** The Basic credential a Cloud API token travels in. */
+const basicCredential = (token: string) => Buffer.from(`${EMAIL}:${token}`).toString('base64')
 
 function assertNoSecret(t: Test, value: unknown, token: string) {
-  const text = JSON.stringify(value)
-  t.notMatch(text, token, 'the token appears nowhere in the output')
-  t.notMatch(text, Buffer.from(`${EMAIL}:${token}`).toString('base64'), 'nor does the Basic credential')
+  assertNoToken(t, value, token, basicCredential(token))
 }
 
 t.test('Cloud: an API token for an active account is VALID and goes as Basic email:token to /rest/api/3', async (t) => {
-  const { double, context } = await jira(t)
+  const { double, context } = await userHost(t)
   const token = testToken('ATATT3x')
   double.on('GET', CLOUD_MYSELF, { body: cloudUser })
 
@@ -102,7 +74,7 @@ t.test('Cloud: an API token for an active account is VALID and goes as Basic ema
   t.same(result.credential, { expiresAt: null, scopes: null })
   t.same(calls(double), [`GET ${CLOUD_MYSELF}`])
   const sent = double.received[0]?.headers
-  t.equal(sent?.authorization, `Basic ${Buffer.from(`${EMAIL}:${token}`).toString('base64')}`)
+  t.equal(sent?.authorization, `Basic ${basicCredential(token)}`)
   const basic = String(sent?.authorization).replace(/^Basic /, '')
   t.equal(Buffer.from(basic, 'base64').toString('utf8'), `${EMAIL}:${token}`, 'Basic decodes to email:apiToken')
   t.equal(sent?.accept, 'application/json')
@@ -111,7 +83,7 @@ t.test('Cloud: an API token for an active account is VALID and goes as Basic ema
 })
 
 t.test('Server: a personal access token goes as Bearer to /rest/api/2 under the base path, and key is the account id', async (t) => {
-  const { double, context } = await jira(t)
+  const { double, context } = await userHost(t)
   const token = testToken('NjM')
   double.on('GET', `/jira${SERVER_MYSELF}`, { body: serverUser })
 
@@ -126,7 +98,7 @@ t.test('Server: a personal access token goes as Bearer to /rest/api/2 under the 
 })
 
 t.test('Data Center is asked like Server, and an old Server without key is named by name', async (t) => {
-  const { double, context } = await jira(t)
+  const { double, context } = await userHost(t)
   const token = testToken('NjM')
   const { key: _key, ...withoutKey } = serverUser
   double.on('GET', SERVER_MYSELF, { body: withoutKey })
@@ -137,7 +109,7 @@ t.test('Data Center is asked like Server, and an old Server without key is named
 })
 
 t.test('a deactivated account is INVALID', async (t) => {
-  const { double, context } = await jira(t)
+  const { double, context } = await userHost(t)
   const token = testToken('ATATT3x')
   double.on('GET', CLOUD_MYSELF, { body: { ...cloudUser, active: false } })
 
@@ -155,7 +127,7 @@ t.test('a deactivated account is INVALID', async (t) => {
 })
 
 t.test('an account Jira does not say is active is not VALID', async (t) => {
-  const { double, context } = await jira(t)
+  const { double, context } = await userHost(t)
   const { active: _active, ...withoutActive } = cloudUser
   double.on('GET', CLOUD_MYSELF, { body: withoutActive })
   const result = await verifyJira(cloud(double, testToken('ATATT3x')), context)
@@ -164,7 +136,7 @@ t.test('an account Jira does not say is active is not VALID', async (t) => {
 })
 
 t.test('Cloud: refused credentials (401 AUTHENTICATED_FAILED) are INVALID', async (t) => {
-  const { double, context } = await jira(t)
+  const { double, context } = await userHost(t)
   const token = testToken('ATATT3x')
   double.on('GET', CLOUD_MYSELF, unauthorized())
 
@@ -182,7 +154,7 @@ t.test('Cloud: refused credentials (401 AUTHENTICATED_FAILED) are INVALID', asyn
 })
 
 t.test('Server: a refused personal access token is INVALID', async (t) => {
-  const { double, context } = await jira(t)
+  const { double, context } = await userHost(t)
   double.on('GET', SERVER_MYSELF, { status: 401, body: '' })
   const result = await verifyJira(server(double.origin, testToken('NjM')), context)
   t.equal(result.verdict, 'INVALID')
@@ -190,7 +162,7 @@ t.test('Server: a refused personal access token is INVALID', async (t) => {
 })
 
 t.test('AUTHENTICATION_DENIED means a CAPTCHA is required, and the message says so', async (t) => {
-  const { double, context } = await jira(t)
+  const { double, context } = await userHost(t)
   const token = testToken('ATATT3x')
   double.on('GET', CLOUD_MYSELF, unauthorized('AUTHENTICATION_DENIED'))
   const result = await verifyJira(cloud(double, token), context)
@@ -203,7 +175,7 @@ t.test('AUTHENTICATION_DENIED means a CAPTCHA is required, and the message says 
 })
 
 t.test('a 403 is INVALID', async (t) => {
-  const { double, context } = await jira(t)
+  const { double, context } = await userHost(t)
   const token = testToken('ATATT3x')
   double.on('GET', CLOUD_MYSELF, { status: 403, body: { errorMessages: ['Forbidden'], errors: {} } })
   const result = await verifyJira(cloud(double, token), context)
@@ -213,7 +185,7 @@ t.test('a 403 is INVALID', async (t) => {
 })
 
 t.test('a 200 that is not Jira JSON (a login page) is INVALID: not the Jira REST API', async (t) => {
-  const { double, context } = await jira(t)
+  const { double, context } = await userHost(t)
   const token = testToken('ATATT3x')
   double.on('GET', CLOUD_MYSELF, {
     headers: { 'content-type': 'text/html;charset=UTF-8' },
@@ -233,7 +205,7 @@ t.test('a 200 that is not Jira JSON (a login page) is INVALID: not the Jira REST
 })
 
 t.test('a 404 for /myself is INVALID: the base URL is not Jira', async (t) => {
-  const { double, context } = await jira(t)
+  const { double, context } = await userHost(t)
   const result = await verifyJira(server(double.origin, testToken('NjM')), context)
   t.equal(result.verdict, 'INVALID')
   t.match(result.message, /did not answer like the Jira REST API \(404\)/)
@@ -241,98 +213,55 @@ t.test('a 404 for /myself is INVALID: the base URL is not Jira', async (t) => {
 })
 
 t.test('Cloud without an email is INVALID and nothing is sent', async (t) => {
-  const { double, context } = await jira(t)
+  const { double, context } = await userHost(t)
   const result = await verifyJira(cloud(double, testToken('ATATT3x'), { email: null }), context)
   t.equal(result.verdict, 'INVALID')
   t.equal(result.message, 'Jira Cloud needs the email of the Atlassian account')
   t.equal(double.received.length, 0)
 })
 
-t.test('without a stored token nothing is sent and the result is INVALID', async (t) => {
-  const { double, context } = await jira(t)
-  const result = await verifyJira({ ...cloud(double, ''), secrets: {} }, context)
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'No API token was given')
-  t.equal(double.received.length, 0)
-})
-
-t.test('a rate-limited Jira is a 503 carrying its Retry-After', async (t) => {
-  const { double, context } = await jira(t)
-  const token = testToken('ATATT3x')
-  double.on('GET', CLOUD_MYSELF, {
-    status: 429,
-    headers: { 'retry-after': '17', 'x-ratelimit-limit': '350', 'x-ratelimit-remaining': '0', 'ratelimit-reason': 'jira-burst-based' },
-    body: '',
-  })
-
-  const err = await rejection(verifyJira(cloud(double, token), context))
-
-  t.type(err, ProviderUnavailableError)
-  const unavailable = err as ProviderUnavailableError
-  t.equal(unavailable.statusCode, 503)
-  t.equal(unavailable.code, 'PROVIDER_RATE_LIMITED')
-  t.same(unavailable.headers, { 'retry-after': '17' })
-  t.equal(unavailable.message, 'Jira rate limit reached; retry after 17 seconds')
-  assertNoSecret(t, { message: unavailable.message, headers: unavailable.headers }, token)
-})
-
-t.test('a Jira server error is a 503 without a verdict', async (t) => {
-  const { double, context } = await jira(t)
-  double.on('GET', CLOUD_MYSELF, { status: 500, body: { errorMessages: ['Internal server error'] } })
-  const err = (await rejection(verifyJira(cloud(double, testToken('ATATT3x')), context))) as ProviderUnavailableError
-  t.type(err, ProviderUnavailableError)
-  t.equal(err.code, 'PROVIDER_ERROR')
-  t.equal(err.message, 'Jira answered 500; try again later')
-})
-
-t.test('an unexpected status gives no verdict', async (t) => {
-  const { double, context } = await jira(t)
-  double.on('GET', CLOUD_MYSELF, { status: 400, body: { errorMessages: ['Bad request'] } })
-  const err = (await rejection(verifyJira(cloud(double, testToken('ATATT3x')), context))) as ProviderUnavailableError
-  t.type(err, ProviderUnavailableError)
-  t.equal(err.message, 'Jira answered 400; no verdict could be given')
-})
-
-t.test('a Jira that never answers times out with OutboundError TIMEOUT', async (t) => {
-  const { double, context } = await jira(t, { timeoutMs: 300 })
-  double.on('GET', CLOUD_MYSELF, 'hang')
-  const err = await rejection(verifyJira(cloud(double, testToken('ATATT3x')), context))
-  t.type(err, OutboundError)
-  t.equal((err as OutboundError).code, 'TIMEOUT')
-  t.equal(double.received.length, 1)
-})
-
-t.test('a redirect to another Jira origin is refused and the credentials never reach it', async (t) => {
-  const tls = await localhostCertificate()
-  const a = await startProviderDouble(t, { tls, hostname: 'localhost' })
-  const b = await startProviderDouble(t, { tls, hostname: 'localhost' })
-  a.on('GET', CLOUD_MYSELF, { status: 302, headers: { location: `${b.origin}${CLOUD_MYSELF}` } })
-  b.on('GET', CLOUD_MYSELF, { body: cloudUser })
-  const context = verifyContext(t, {
-    allowedHosts: [`localhost:${a.port}`, `localhost:${b.port}`],
-    ca: [tls.cert],
-    lookup: loopbackLookup('localhost'),
-  })
-
-  const err = await rejection(verifyJira(cloud(a, testToken('ATATT3x')), context))
-
-  t.type(err, OutboundError)
-  t.equal((err as OutboundError).code, 'REDIRECT_REFUSED')
-  t.equal(a.received.length, 1)
-  t.equal(b.received.length, 0, 'the other origin received nothing')
-  t.equal(b.connections, 0)
-})
-
-t.test('a Jira host that resolves to loopback and is not allow-listed is refused before anything is sent', async (t) => {
-  const tls = await localhostCertificate()
-  const double = await startProviderDouble(t, { tls, hostname: 'jira.example.test' })
-  double.on('GET', CLOUD_MYSELF, { body: cloudUser })
-  const context = verifyContext(t, { allowedHosts: ['localhost:443'], ca: [tls.cert], lookup: loopbackLookup('jira.example.test') })
-
-  const err = await rejection(verifyJira(cloud(double, testToken('ATATT3x')), context))
-
-  t.type(err, OutboundError)
-  t.equal((err as OutboundError).code, 'ADDRESS_REFUSED')
-  t.equal(double.connections, 0)
-  t.equal(double.received.length, 0)
-})
+verifierCases(
+  t,
+  atUserHost({
+    name: 'Jira',
+    verify: verifyJira,
+    path: CLOUD_MYSELF,
+    token: () => testToken('ATATT3x'),
+    encoded: (token) => [basicCredential(token)],
+    request: (token, double) => cloud(double, token),
+  }),
+  {
+    timeout: true,
+    crossOriginRedirect: { status: 302, decoy: { body: cloudUser } },
+    notAllowListed: { hostname: 'jira.example.test', allowedHosts: ['localhost:443'], decoy: { body: cloudUser } },
+    rateLimited: [
+      {
+        title: 'a 429 with Retry-After',
+        reply: {
+          status: 429,
+          headers: {
+            'retry-after': '17',
+            'x-ratelimit-limit': '350',
+            'x-ratelimit-remaining': '0',
+            'ratelimit-reason': 'jira-burst-based',
+          },
+          body: '',
+        },
+        retryAfter: 17,
+      },
+    ],
+    noVerdict: [
+      {
+        title: 'a server error',
+        reply: { status: 500, body: { errorMessages: ['Internal server error'] } },
+        message: 'Jira answered 500; try again later',
+      },
+      {
+        title: 'an unexpected status',
+        reply: { status: 400, body: { errorMessages: ['Bad request'] } },
+        message: 'Jira answered 400; no verdict could be given',
+      },
+    ],
+    missingSecret: { message: 'No API token was given' },
+  },
+)

@@ -1,11 +1,9 @@
 import { generateKeyPairSync, verify, type KeyObject } from 'node:crypto'
 import t, { type Test } from 'tap'
-import { ProviderUnavailableError } from '../../src/errors.js'
-import { OutboundError } from '../../src/outbound/index.js'
 import { verifyPlayStore } from '../../src/verify/targets/play-store.js'
-import type { VerificationResult, VerifyRequest } from '../../src/verify/types.js'
+import type { VerifyRequest } from '../../src/verify/types.js'
 import {
-  rejection,
+  replyTo,
   startProviderDouble,
   testToken,
   verifyContext,
@@ -14,6 +12,7 @@ import {
   type Reply,
   type Route,
 } from '../helpers/provider-double.js'
+import { checksOf, verifierCases, type VerifierSpec } from '../helpers/verifier-cases.js'
 
 const EMAIL = 'delivr-release@acme-mobile.iam.gserviceaccount.com'
 const KEY_ID = 'a3f9c1d27e4b8f60b5d2c8e91f0a7b3c4d5e6f70'
@@ -80,6 +79,10 @@ interface Google {
   tokenUrl: string
   accessToken: string
   context: ReturnType<typeof verifyContext>
+  /** Scripts the token endpoint's answer instead of the grant check. */
+  answerToken(route: Route): void
+  /** Scripts Google Play's answer to the edit insert, for requests that carry the issued access token. */
+  answerEdit(route: Route): void
 }
 
 /**
@@ -92,9 +95,8 @@ async function google(t: Test, edit: Route, options: { token?: Route; timeoutMs?
   const decoy = await startProviderDouble(t)
   const tokenUrl = `${token.origin}/token`
   const accessToken = testToken('ya29.')
-  token.on(
-    'POST',
-    '/token',
+  const answerToken = (route: Route) => token.on('POST', '/token', route)
+  answerToken(
     options.token ??
       ((req) => {
         const problem = assertionProblem(req, registered.publicKey, tokenUrl)
@@ -109,21 +111,16 @@ async function google(t: Test, edit: Route, options: { token?: Route; timeoutMs?
       if (req.headers.authorization !== `Bearer ${accessToken}`) {
         return googleError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.')
       }
-      return typeof route === 'function' ? route(req) : route
+      return replyTo(route, req)
     }
-  play.on('POST', EDITS, authorised(edit)).on('DELETE', `${EDITS}/${EDIT_ID}`, authorised({ status: 204 }))
-  const context = verifyContext(t, {
-    apis: { googleToken: tokenUrl, play: play.origin },
-    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-  })
-  return { token, play, decoy, tokenUrl, accessToken, context }
+  const answerEdit = (route: Route) => play.on('POST', EDITS, authorised(route))
+  answerEdit(edit)
+  play.on('DELETE', `${EDITS}/${EDIT_ID}`, authorised({ status: 204 }))
+  const context = verifyContext(t, { apis: { googleToken: tokenUrl, play: play.origin }, timeoutMs: options.timeoutMs })
+  return { token, play, decoy, tokenUrl, accessToken, context, answerToken, answerEdit }
 }
 
 const openedEdit: Reply = { body: { id: EDIT_ID, expiryTimeSeconds: String(Math.floor(Date.now() / 1000) + 3600) } }
-
-function checksOf(result: VerificationResult) {
-  return result.checks.map(({ name, ok }) => [name, ok])
-}
 
 function assertNoSecret(t: Test, result: unknown, g: Google, privateKey = registered.pem) {
   const text = JSON.stringify(result)
@@ -331,66 +328,63 @@ t.test('an edit that cannot be deleted does not change the verdict, and the deta
   t.equal(g.play.received[1]?.method, 'DELETE')
 })
 
-t.test('rate limits give no verdict and pass the wait on, at the token endpoint and at Google Play', async (t) => {
-  const quota = { ...googleError(429, 'RESOURCE_EXHAUSTED', 'Quota exceeded.'), headers: { 'retry-after': '17' } }
-  const atPlay = await google(t, quota)
-  const err = (await rejection(verifyPlayStore(request(serviceAccountJson(registered.pem)), atPlay.context))) as ProviderUnavailableError
-  t.type(err, ProviderUnavailableError)
-  t.equal(err.code, 'PROVIDER_RATE_LIMITED')
-  t.same(err.headers, { 'retry-after': '17' })
-  t.equal(err.message, 'Google Play rate limit reached; retry after 17 seconds')
-  t.notMatch(err.message, atPlay.accessToken)
+/** The shared scenarios at one of the verifier's two calls: the token grant, or the edit insert once Google issued a token. */
+function atGoogle(call: 'token' | 'edit'): VerifierSpec {
+  const edit = call === 'edit'
+  return {
+    name: edit ? 'Google Play' : 'Google',
+    label: edit ? 'Google Play' : 'Google token endpoint',
+    verify: verifyPlayStore,
+    method: 'POST',
+    path: edit ? EDITS : '/token',
+    async start(t, { timeoutMs }) {
+      const g = await google(t, openedEdit, { timeoutMs })
+      return {
+        double: edit ? g.play : g.token,
+        others: [],
+        untouched: edit ? [g.decoy] : [g.play, g.decoy],
+        context: g.context,
+        request: request(serviceAccountJson(registered.pem)),
+        answer: edit ? g.answerEdit : g.answerToken,
+        assertNoSecret: (t, value) => assertNoSecret(t, value, g),
+      }
+    },
+  }
+}
 
-  const atToken = await google(t, openedEdit, {
-    token: { status: 429, headers: { 'retry-after': '5' }, body: { error: 'rate_limit_exceeded' } },
-  })
-  const tokenErr = (await rejection(
-    verifyPlayStore(request(serviceAccountJson(registered.pem)), atToken.context),
-  )) as ProviderUnavailableError
-  t.equal(tokenErr.code, 'PROVIDER_RATE_LIMITED')
-  t.same(tokenErr.headers, { 'retry-after': '5' })
-  t.equal(tokenErr.message, 'Google rate limit reached; retry after 5 seconds')
-  t.equal(atToken.play.received.length, 0)
+verifierCases(t, atGoogle('token'), {
+  timeout: true,
+  rateLimited: [
+    {
+      title: 'a 429 with Retry-After',
+      reply: { status: 429, headers: { 'retry-after': '5' }, body: { error: 'rate_limit_exceeded' } },
+      retryAfter: 5,
+    },
+  ],
+  noVerdict: [
+    { title: 'a server error', reply: { status: 503, body: 'Service Unavailable' }, message: 'Google answered 503; try again later' },
+    {
+      title: 'a token request Google finds malformed (not a refusal of the key)',
+      reply: { status: 400, body: { error: 'invalid_request', error_description: 'Bad Request' } },
+      message: 'Google answered 400; no verdict could be given',
+    },
+  ],
 })
 
-t.test('server errors give no verdict, at the token endpoint and at Google Play', async (t) => {
-  const atToken = await google(t, openedEdit, { token: { status: 503, body: 'Service Unavailable' } })
-  const tokenErr = (await rejection(
-    verifyPlayStore(request(serviceAccountJson(registered.pem)), atToken.context),
-  )) as ProviderUnavailableError
-  t.type(tokenErr, ProviderUnavailableError)
-  t.equal(tokenErr.code, 'PROVIDER_ERROR')
-  t.equal(tokenErr.message, 'Google answered 503; try again later')
-
-  const atPlay = await google(t, googleError(500, 'INTERNAL', 'Internal error encountered.'))
-  const playErr = (await rejection(
-    verifyPlayStore(request(serviceAccountJson(registered.pem)), atPlay.context),
-  )) as ProviderUnavailableError
-  t.equal(playErr.code, 'PROVIDER_ERROR')
-  t.equal(playErr.message, 'Google Play answered 500; try again later')
-})
-
-t.test('a token request Google finds malformed (not a refusal of the key) gives no verdict', async (t) => {
-  const g = await google(t, openedEdit, { token: { status: 400, body: { error: 'invalid_request', error_description: 'Bad Request' } } })
-  const err = (await rejection(verifyPlayStore(request(serviceAccountJson(registered.pem)), g.context))) as ProviderUnavailableError
-  t.type(err, ProviderUnavailableError)
-  t.equal(err.message, 'Google answered 400; no verdict could be given')
-})
-
-t.test('a token endpoint that never answers times out with OutboundError TIMEOUT', async (t) => {
-  const g = await google(t, openedEdit, { token: 'hang', timeoutMs: 300 })
-  const started = Date.now()
-  const err = await rejection(verifyPlayStore(request(serviceAccountJson(registered.pem)), g.context))
-  t.type(err, OutboundError)
-  t.equal((err as OutboundError).code, 'TIMEOUT')
-  t.ok(Date.now() - started < 2000, 'gave up near the timeout')
-  t.equal(g.play.received.length, 0)
-})
-
-t.test('a Google Play that never answers the edit times out with OutboundError TIMEOUT', async (t) => {
-  const g = await google(t, 'hang', { timeoutMs: 300 })
-  const err = await rejection(verifyPlayStore(request(serviceAccountJson(registered.pem)), g.context))
-  t.type(err, OutboundError)
-  t.equal((err as OutboundError).code, 'TIMEOUT')
-  t.equal(g.play.received.length, 1)
+verifierCases(t, atGoogle('edit'), {
+  timeout: true,
+  rateLimited: [
+    {
+      title: 'a spent quota (429 with Retry-After)',
+      reply: { ...googleError(429, 'RESOURCE_EXHAUSTED', 'Quota exceeded.'), headers: { 'retry-after': '17' } },
+      retryAfter: 17,
+    },
+  ],
+  noVerdict: [
+    {
+      title: 'a server error',
+      reply: googleError(500, 'INTERNAL', 'Internal error encountered.'),
+      message: 'Google Play answered 500; try again later',
+    },
+  ],
 })

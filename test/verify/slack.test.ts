@@ -1,9 +1,8 @@
 import t, { type Test } from 'tap'
-import { ProviderUnavailableError } from '../../src/errors.js'
-import { OutboundError } from '../../src/outbound/index.js'
 import { verifySlack } from '../../src/verify/communication/slack.js'
-import type { VerificationResult, VerifyRequest } from '../../src/verify/types.js'
-import { rejection, startProviderDouble, testToken, verifyContext } from '../helpers/provider-double.js'
+import type { VerifyRequest } from '../../src/verify/types.js'
+import { startProviderDouble, testToken, verifyContext } from '../helpers/provider-double.js'
+import { assertNoSecret, atConfiguredApi, checksOf, verifierCases } from '../helpers/verifier-cases.js'
 
 const AUTH_TEST = '/api/auth.test'
 
@@ -27,17 +26,9 @@ const SCOPES = 'chat:write,channels:read,groups:read'
 /** Slack answers errors with HTTP 200 and `ok: false`, and no scope header. */
 const slackError = (error: string, extra: Record<string, unknown> = {}) => ({ body: { ok: false, error, ...extra } })
 
-async function slack(t: Test, options: { timeoutMs?: number } = {}) {
+async function slack(t: Test) {
   const double = await startProviderDouble(t)
-  return { double, context: verifyContext(t, { apis: { slack: `${double.origin}/api` }, ...options }) }
-}
-
-function checksOf(result: VerificationResult) {
-  return result.checks.map(({ name, ok }) => [name, ok])
-}
-
-function assertNoSecret(t: Test, value: unknown, token: string) {
-  t.notMatch(JSON.stringify(value), token, 'the token appears nowhere in the output')
+  return { double, context: verifyContext(t, { apis: { slack: `${double.origin}/api` } }) }
 }
 
 const noFacts = { teamId: null, team: null, workspaceUrl: null, botUserId: null }
@@ -130,14 +121,6 @@ t.test('a token that is not a bot token is INVALID and never sent', async (t) =>
   assertNoSecret(t, result, token)
 })
 
-t.test('without a stored token nothing is sent and the result is INVALID', async (t) => {
-  const { double, context } = await slack(t)
-  const result = await verifySlack({ ...request(''), secrets: {} }, context)
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'No bot token was given')
-  t.equal(double.received.length, 0)
-})
-
 t.test('an expired token is EXPIRED', async (t) => {
   const { double, context } = await slack(t)
   const token = testToken('xoxb-')
@@ -204,89 +187,50 @@ t.test('an error code that is not an identifier is not passed on', async (t) => 
   t.notMatch(JSON.stringify(result), 'Something odd')
 })
 
-t.test('HTTP 429 is a 503 carrying Slack’s Retry-After', async (t) => {
-  const { double, context } = await slack(t)
-  const token = testToken('xoxb-')
-  double.on('POST', AUTH_TEST, { status: 429, headers: { 'retry-after': '30' }, body: { ok: false, error: 'ratelimited' } })
-
-  const err = await rejection(verifySlack(request(token), context))
-
-  t.type(err, ProviderUnavailableError)
-  const unavailable = err as ProviderUnavailableError
-  t.equal(unavailable.statusCode, 503)
-  t.equal(unavailable.code, 'PROVIDER_RATE_LIMITED')
-  t.same(unavailable.headers, { 'retry-after': '30' })
-  t.equal(unavailable.message, 'Slack rate limit reached; retry after 30 seconds')
-  assertNoSecret(t, { message: unavailable.message, headers: unavailable.headers }, token)
-})
-
-t.test('ok:false ratelimited is a 503 too, even on HTTP 200', async (t) => {
-  const { double, context } = await slack(t)
-  double.on('POST', AUTH_TEST, { headers: { 'retry-after': '5' }, body: { ok: false, error: 'ratelimited' } })
-  const err = (await rejection(verifySlack(request(testToken('xoxb-')), context))) as ProviderUnavailableError
-  t.type(err, ProviderUnavailableError)
-  t.equal(err.code, 'PROVIDER_RATE_LIMITED')
-  t.same(err.headers, { 'retry-after': '5' })
-})
-
-t.test('a Slack server error is a 503 without a verdict', async (t) => {
-  const { double, context } = await slack(t)
-  double.on('POST', AUTH_TEST, { status: 503, body: 'upstream unavailable' })
-  const err = (await rejection(verifySlack(request(testToken('xoxb-')), context))) as ProviderUnavailableError
-  t.type(err, ProviderUnavailableError)
-  t.equal(err.code, 'PROVIDER_ERROR')
-  t.equal(err.message, 'Slack answered 503; try again later')
-})
-
-for (const error of ['fatal_error', 'internal_error', 'service_unavailable']) {
-  t.test(`ok:false ${error} is a 503 without a verdict`, async (t) => {
-    const { double, context } = await slack(t)
-    double.on('POST', AUTH_TEST, slackError(error))
-    const err = (await rejection(verifySlack(request(testToken('xoxb-')), context))) as ProviderUnavailableError
-    t.type(err, ProviderUnavailableError)
-    t.equal(err.code, 'PROVIDER_ERROR')
-    t.equal(err.message, `Slack reported ${error}; try again later`)
-  })
-}
-
-t.test('an answer that is not the Slack Web API gives no verdict', async (t) => {
-  const { double, context } = await slack(t)
-  double.on('POST', AUTH_TEST, { headers: { 'content-type': 'text/html' }, body: '<html><body>Welcome</body></html>' })
-  const err = (await rejection(verifySlack(request(testToken('xoxb-')), context))) as ProviderUnavailableError
-  t.type(err, ProviderUnavailableError)
-  t.equal(err.message, 'Slack did not answer like the Slack Web API; no verdict could be given')
-})
-
-t.test('an unexpected status gives no verdict', async (t) => {
-  const { double, context } = await slack(t)
-  const err = (await rejection(verifySlack(request(testToken('xoxb-')), context))) as ProviderUnavailableError
-  t.type(err, ProviderUnavailableError)
-  t.equal(err.message, 'Slack answered 404; no verdict could be given')
-  t.equal(double.received.length, 1)
-})
-
-t.test('a Slack that never answers times out with OutboundError TIMEOUT', async (t) => {
-  const { double, context } = await slack(t, { timeoutMs: 300 })
-  double.on('POST', AUTH_TEST, 'hang')
-  const started = Date.now()
-  const err = await rejection(verifySlack(request(testToken('xoxb-')), context))
-  t.type(err, OutboundError)
-  t.equal((err as OutboundError).code, 'TIMEOUT')
-  t.ok(Date.now() - started < 2000, 'gave up near the timeout')
-  t.equal(double.received.length, 1)
-})
-
-t.test('a redirect to another origin is refused and the token never reaches it', async (t) => {
-  const a = await startProviderDouble(t)
-  const b = await startProviderDouble(t)
-  a.on('POST', AUTH_TEST, { status: 307, headers: { location: `${b.origin}${AUTH_TEST}` } })
-  b.on('POST', AUTH_TEST, { body: identity })
-  const context = verifyContext(t, { apis: { slack: `${a.origin}/api` } })
-
-  const err = await rejection(verifySlack(request(testToken('xoxb-')), context))
-
-  t.type(err, OutboundError)
-  t.equal((err as OutboundError).code, 'REDIRECT_REFUSED')
-  t.equal(b.received.length, 0, 'the other origin received nothing')
-  t.equal(b.connections, 0)
-})
+verifierCases(
+  t,
+  atConfiguredApi({
+    name: 'Slack',
+    verify: verifySlack,
+    method: 'POST',
+    path: AUTH_TEST,
+    token: () => testToken('xoxb-'),
+    apis: (origin) => ({ slack: `${origin}/api` }),
+    request: (token) => request(token),
+  }),
+  {
+    timeout: true,
+    crossOriginRedirect: { status: 307, decoy: { body: identity } },
+    rateLimited: [
+      {
+        title: 'HTTP 429 with Retry-After',
+        reply: { status: 429, headers: { 'retry-after': '30' }, body: { ok: false, error: 'ratelimited' } },
+        retryAfter: 30,
+      },
+      {
+        title: 'ok:false ratelimited on HTTP 200',
+        reply: { headers: { 'retry-after': '5' }, body: { ok: false, error: 'ratelimited' } },
+        retryAfter: 5,
+      },
+    ],
+    noVerdict: [
+      { title: 'a server error', reply: { status: 503, body: 'upstream unavailable' }, message: 'Slack answered 503; try again later' },
+      ...['fatal_error', 'internal_error', 'service_unavailable'].map((error) => ({
+        title: `ok:false ${error}`,
+        reply: slackError(error),
+        message: `Slack reported ${error}; try again later`,
+      })),
+      {
+        title: 'an answer that is not the Slack Web API',
+        reply: { headers: { 'content-type': 'text/html' }, body: '<html><body>Welcome</body></html>' },
+        message: 'Slack did not answer like the Slack Web API; no verdict could be given',
+      },
+      {
+        title: 'an unexpected status',
+        reply: { status: 404, body: { message: 'Not Found' } },
+        message: 'Slack answered 404; no verdict could be given',
+      },
+    ],
+    missingSecret: { message: 'No bot token was given' },
+  },
+)
