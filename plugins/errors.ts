@@ -1,9 +1,10 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { STATUS_CODES } from 'node:http'
-import { ConnectionError, ForeignKeyConstraintError, TimeoutError as DbTimeoutError, UniqueConstraintError } from 'sequelize'
+import { ForeignKeyConstraintError, TimeoutError as DbTimeoutError, UniqueConstraintError } from 'sequelize'
 import { CredentialDecryptError } from '../src/crypto/credential-cipher.js'
-import { ServiceError } from '../src/errors.js'
+import { isConnectionFailure } from '../src/db/availability.js'
+import { DatabaseUnavailableError, ServiceError } from '../src/errors.js'
 import { kindByName } from '../src/kinds/index.js'
 
 declare module 'fastify' {
@@ -21,7 +22,9 @@ interface Answer {
 }
 
 /** Turns any error into the one error shape; the only place that knows database errors. */
-function classify(err: FastifyError, request: FastifyRequest): Answer {
+function classify(err: FastifyError | ServiceError, request: FastifyRequest): Answer {
+  // A connection lost mid-query reaches here as a plain DatabaseError: still 503, not 500.
+  if (isConnectionFailure(err) || err instanceof DbTimeoutError) return classify(new DatabaseUnavailableError(), request)
   if (err instanceof ServiceError) {
     // RFC 6750: no error code when no credentials were sent at all.
     const headers = err.statusCode === 401 ? { 'www-authenticate': 'Bearer error="invalid_token"', ...err.headers } : err.headers
@@ -34,14 +37,6 @@ function classify(err: FastifyError, request: FastifyRequest): Answer {
   }
   if (err instanceof ForeignKeyConstraintError) {
     return { statusCode: 404, message: 'The tenant or account this refers to does not exist', code: 'NOT_FOUND' }
-  }
-  if (err instanceof ConnectionError || err instanceof DbTimeoutError) {
-    return {
-      statusCode: 503,
-      message: 'The database is unavailable; try again shortly',
-      code: 'DATABASE_UNAVAILABLE',
-      headers: { 'retry-after': '5' },
-    }
   }
   if (err instanceof CredentialDecryptError) {
     return { statusCode: 500, message: 'Stored credentials cannot be decrypted with the configured keys', code: 'CREDENTIAL_UNREADABLE' }
@@ -59,7 +54,8 @@ export default fp(
   async (app) => {
     app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const answer = classify(err, request)
-      if (answer.statusCode >= 500) {
+      // Refusals while the database is known to be down are not logged one by one: the breaker logs the outage.
+      if (answer.statusCode >= 500 && !(err instanceof DatabaseUnavailableError)) {
         // Logged as name/code/stack only: provider or driver errors can quote what they were sent.
         request.log.error({ err: { type: err.name, code: err.code, stack: err.stack } }, 'request failed')
       }

@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import authPlugin from '../plugins/auth.js'
 import configPlugin from '../plugins/config.js'
+import dbAvailabilityPlugin from '../plugins/db-availability.js'
 import dbPlugin from '../plugins/db.js'
 import devSeedPlugin from '../plugins/dev-seed.js'
 import errorsPlugin from '../plugins/errors.js'
@@ -84,6 +85,7 @@ export async function buildApp(options: BuildOptions = {}) {
   await app.register(swaggerPlugin)
   await app.register(securityPlugin)
   await app.register(dbPlugin)
+  await app.register(dbAvailabilityPlugin)
   await app.register(metricsPlugin)
   await app.register(authPlugin)
   await app.register(rateLimitPlugin)

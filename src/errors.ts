@@ -42,3 +42,11 @@ export class ProviderUnavailableError extends ServiceError {
     this.name = 'ProviderUnavailableError'
   }
 }
+
+/** The database cannot be reached; the caller may retry shortly. Nothing was written. */
+export class DatabaseUnavailableError extends ServiceError {
+  constructor() {
+    super(503, 'DATABASE_UNAVAILABLE', 'The database is unavailable; try again shortly', { 'retry-after': '5' })
+    this.name = 'DatabaseUnavailableError'
+  }
+}

@@ -87,10 +87,13 @@ t.test('in production, creates missing tables only and seeds nothing by default'
   t.same(fs.readdirSync(dir), [])
 })
 
-t.test('refuses DB_SYNC=force in production', async (t) => {
+t.test('refuses DB_SYNC=force in production, and elsewhere without the database name as confirmation', async (t) => {
   const env = { DATA_DIR: dataDir(t), NODE_ENV: 'production', AUTH_JWT_SECRET: jwtSecret(), CREDENTIAL_KEYS: credentialKey('k1') }
   t.match(refusal({ ...env, DB_SYNC: 'force' }), /DB_SYNC=force .*refused with NODE_ENV=production/)
-  t.equal(loadConfig({ ...env, NODE_ENV: 'development', DB_SYNC: 'force' }).database.sync, 'force')
+  t.match(refusal({ ...env, NODE_ENV: 'development', DB_SYNC: 'force' }), /confirm with DB_SYNC_FORCE=delivr-integrations\.sqlite/)
+  t.match(refusal({ ...env, NODE_ENV: 'development', DB_SYNC: 'force', DB_SYNC_FORCE: 'another.sqlite' }), /DB_SYNC_FORCE/)
+  const confirmed = { ...env, NODE_ENV: 'development', DB_SYNC: 'force', DB_SYNC_FORCE: 'delivr-integrations.sqlite' }
+  t.equal(loadConfig(confirmed).database.sync, 'force')
 })
 
 t.test('names the variable of each bad value', async (t) => {
@@ -233,6 +236,29 @@ t.test('parses a mysql or mariadb DATABASE_URL as the mysql dialect', async (t) 
   t.equal(mysql.database.storage, undefined)
   const maria = loadConfig({ DATA_DIR: dir, DATABASE_URL: 'mariadb://app@db.internal/delivr' })
   t.match(maria.database, { dialect: 'mysql', url: 'mysql://app@db.internal/delivr' })
+})
+
+t.test('bounds database connects and acquires in seconds, and refuses an acquire shorter than a connect', async (t) => {
+  const dir = dataDir(t)
+  const url = 'mysql://app:pw@db.internal:3306/delivr'
+  t.match(loadConfig({ DATA_DIR: dir, DATABASE_URL: url }).database, {
+    connectTimeoutMs: 2000,
+    acquireTimeoutMs: 5000,
+    probeMaxIntervalMs: 2000,
+  })
+  const tuned = loadConfig({
+    DATA_DIR: dir,
+    DATABASE_URL: url,
+    DB_CONNECT_TIMEOUT_MS: '1000',
+    DB_ACQUIRE_TIMEOUT_MS: '3000',
+    DB_PROBE_MAX_INTERVAL_MS: '5000',
+  })
+  t.match(tuned.database, { connectTimeoutMs: 1000, acquireTimeoutMs: 3000, probeMaxIntervalMs: 5000 })
+  t.match(
+    refusal({ DATA_DIR: dir, DATABASE_URL: url, DB_CONNECT_TIMEOUT_MS: '4000', DB_ACQUIRE_TIMEOUT_MS: '3000' }),
+    /DB_ACQUIRE_TIMEOUT_MS must be at least DB_CONNECT_TIMEOUT_MS/,
+  )
+  t.match(refusal({ DATA_DIR: dir, DB_CONNECT_TIMEOUT_MS: '50' }), /DB_CONNECT_TIMEOUT_MS must be an integer between 100 and 60000/)
 })
 
 t.test('uses the configured values and trims trailing slashes from API bases', async (t) => {

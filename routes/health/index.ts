@@ -1,4 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { isConnectionFailure } from '../../src/db/availability.js'
 import { StringEnum } from '../../src/http/common-schemas.js'
 
 const HealthSchema = Type.Object({
@@ -31,10 +32,17 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (_request, reply) => {
       if (app.closing) return reply.code(503).send({ status: 'unavailable' as const, shuttingDown: true })
-      const database = await app.db.sequelize
-        .query('SELECT 1')
-        .then(() => 'up' as const)
-        .catch(() => 'down' as const)
+      // While the breaker knows the database is down, say so at once; its probe watches for the return.
+      const database =
+        app.dbAvailability.state === 'down'
+          ? ('down' as const)
+          : await app.db.sequelize
+              .query('SELECT 1')
+              .then(() => 'up' as const)
+              .catch((err: unknown) => {
+                if (isConnectionFailure(err)) app.dbAvailability.reportFailure()
+                return 'down' as const
+              })
       const missing = app.db.schema.missing
       const ready = database === 'up' && missing.length === 0
       return reply.code(ready ? 200 : 503).send({ status: ready ? 'ok' : 'unavailable', database, missing })

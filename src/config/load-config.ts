@@ -24,6 +24,11 @@ export interface DatabaseConfig {
   name: string
   sync: SyncMode
   poolMax: number
+  /** MySQL: connect and pool-acquire timeouts (the env schema's defaults when absent). */
+  connectTimeoutMs?: number
+  acquireTimeoutMs?: number
+  /** Longest pause between probes while the database is down. */
+  probeMaxIntervalMs?: number
 }
 
 export interface AuthConfig {
@@ -124,11 +129,19 @@ function parseDatabase(env: Env, dataDir: string, production: boolean): Database
   if (sync === 'force' && production) {
     throw new ConfigError(['DB_SYNC=force drops every owned table and is refused with NODE_ENV=production'])
   }
+  if (env.DB_ACQUIRE_TIMEOUT_MS < env.DB_CONNECT_TIMEOUT_MS) {
+    throw new ConfigError(['DB_ACQUIRE_TIMEOUT_MS must be at least DB_CONNECT_TIMEOUT_MS: acquiring a connection may include opening it'])
+  }
+  const timeouts = {
+    connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
+    acquireTimeoutMs: env.DB_ACQUIRE_TIMEOUT_MS,
+    probeMaxIntervalMs: env.DB_PROBE_MAX_INTERVAL_MS,
+  }
   let config: DatabaseConfig
   if (url.startsWith('sqlite:')) {
     const storage = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '')
     if (!storage) throw new ConfigError(['DATABASE_URL sqlite: needs a file path, e.g. sqlite:./data/app.sqlite'])
-    config = { dialect: 'sqlite', url, storage, name: path.basename(storage), sync, poolMax: 1 }
+    config = { dialect: 'sqlite', url, storage, name: path.basename(storage), sync, poolMax: 1, ...timeouts }
   } else {
     try {
       const parsed = new URL(url.replace(/^mariadb:/, 'mysql:'))
@@ -139,6 +152,7 @@ function parseDatabase(env: Env, dataDir: string, production: boolean): Database
         name: decodeURIComponent(parsed.pathname.slice(1)),
         sync,
         poolMax: env.DB_POOL_MAX,
+        ...timeouts,
       }
     } catch {
       throw new ConfigError(['DATABASE_URL must look like mysql://user:pass@host:3306/database'])

@@ -1,6 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { Sequelize } from 'sequelize'
+import { EnvSchema } from '../config/env-schema.js'
 import type { DatabaseConfig } from '../config/load-config.js'
 import type { KindDefinition } from '../kinds/kind.js'
 import type { IntegrationModel } from '../kinds/integration-model.js'
@@ -17,6 +18,9 @@ export interface Database {
   close(): Promise<void>
 }
 
+export const DEFAULT_CONNECT_TIMEOUT_MS = EnvSchema.properties.DB_CONNECT_TIMEOUT_MS.default as number
+export const DEFAULT_ACQUIRE_TIMEOUT_MS = EnvSchema.properties.DB_ACQUIRE_TIMEOUT_MS.default as number
+
 export function createSequelize(config: DatabaseConfig): Sequelize {
   if (config.dialect === 'sqlite') {
     if (config.storage !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(config.storage!)), { recursive: true })
@@ -26,8 +30,9 @@ export function createSequelize(config: DatabaseConfig): Sequelize {
     dialect: 'mysql',
     logging: false,
     timezone: '+00:00',
-    pool: { max: config.poolMax, min: 0, acquire: 10_000, idle: 10_000 },
-    dialectOptions: { connectTimeout: 5_000 },
+    // Short enough that an unreachable database is noticed within seconds (see ./availability.ts).
+    pool: { max: config.poolMax, min: 0, acquire: config.acquireTimeoutMs ?? DEFAULT_ACQUIRE_TIMEOUT_MS, idle: 10_000 },
+    dialectOptions: { connectTimeout: config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS },
     define: { charset: 'utf8mb4', collate: 'utf8mb4_unicode_ci' },
   })
 }

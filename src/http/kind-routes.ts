@@ -35,7 +35,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
     // Verify calls reach third parties: limited per caller.
     const rateLimit = { max: app.config.http.verifyRateLimit.max, timeWindow: app.config.http.verifyRateLimit.windowMs }
     const route = { tags: [kind.kind], security: BEARER }
-    const config = { kind: kind.kind }
+    const config = { kind: kind.kind, database: true }
 
     app.get(
       '/',

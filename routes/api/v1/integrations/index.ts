@@ -27,6 +27,7 @@ const integrations: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/',
     {
+      config: { database: true },
       schema: {
         tags: ['catalog'],
         security,
