@@ -1,10 +1,7 @@
 import fs from 'node:fs'
-import net from 'node:net'
-import os from 'node:os'
 import path from 'node:path'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
-import { fileURLToPath } from 'node:url'
 import { Writable } from 'node:stream'
 import t, { type Test } from 'tap'
 import { buildApp, type App } from '../src/app.js'
@@ -12,17 +9,9 @@ import { mintToken } from '../src/auth/tokens.js'
 import { loadConfig } from '../src/config/load-config.js'
 import { DEV_SECRETS_FILE } from '../src/config/dev-secrets.js'
 import { DEMO } from '../src/db/dev-seed.js'
+import { childEnv, freePort, ROOT, runTs, tempDir, track, TSX, within } from './helpers/processes.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-// tsx itself rather than `npx tsx`: npm exec does not pass SIGTERM on, and would orphan the server.
-const TSX = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs')
 const SCM = '/api/v1/integrations/scm'
-
-function tempDir(t: Test): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'delivr-dev-'))
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
 
 interface LogLine {
   level: number
@@ -73,58 +62,6 @@ async function demoRows(app: App) {
     tenants: await Tenant.count({ where: { id: DEMO.tenantId } }),
     owners: await Collaborator.count({ where: { accountId: DEMO.accountId, tenantId: DEMO.tenantId, appId: null, permission: 'Owner' } }),
   }
-}
-
-interface Run {
-  code: number | null
-  signal: NodeJS.Signals | null
-  stdout: string
-  stderr: string
-}
-
-/** Only what a person's shell would surely have: no test runner variables leak into the child. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  // Children run tsx-compiled sources; their coverage would not line up with tap's and
-  // would blank out lines other tests cover, so tap's coverage hook is off for them.
-  return { PATH: process.env.PATH, HOME: process.env.HOME ?? os.tmpdir(), _TAPJS_PROCESSINFO_COVERAGE_: '0', ...extra }
-}
-
-function track(t: Test, child: ChildProcess): Promise<Run> {
-  let stdout = ''
-  let stderr = ''
-  child.stdout!.on('data', (d) => (stdout += String(d)))
-  child.stderr!.on('data', (d) => (stderr += String(d)))
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
-  return new Promise((resolve, reject) => {
-    child.on('error', reject)
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
-  })
-}
-
-function runTsx(t: Test, args: string[], env: Record<string, string>, timeoutMs = 60_000, cwd = ROOT): Promise<Run> {
-  const child = spawn(process.execPath, [TSX, ...args], { cwd, env: childEnv(env), timeout: timeoutMs, killSignal: 'SIGKILL' })
-  return track(t, child)
-}
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 t.test('embedded defaults seed a demo tenant and log a curl that works', async (t) => {
@@ -207,7 +144,7 @@ t.test('development with an issuer public key still starts and seeds, without mi
 
 t.test('the token CLI mints tokens the service accepts', async (t) => {
   const dataDir = tempDir(t)
-  const run = await runTsx(t, ['src/cli/token.ts', '--sub', 'some-account'], { DATA_DIR: dataDir })
+  const run = await runTs(t, ['src/cli/token.ts', '--sub', 'some-account'], { DATA_DIR: dataDir })
   t.equal(run.code, 0, run.stderr)
   const token = run.stdout.trim()
   t.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/, 'prints one JWT')
@@ -223,13 +160,13 @@ t.test('the token CLI mints tokens the service accepts', async (t) => {
   t.equal(refused.statusCode, 401, 'a token signed with another secret is refused')
 
   t.test('--help prints usage and exits 0', async (t) => {
-    const help = await runTsx(t, ['src/cli/token.ts', '--help'], { DATA_DIR: dataDir })
+    const help = await runTs(t, ['src/cli/token.ts', '--help'], { DATA_DIR: dataDir })
     t.equal(help.code, 0)
     t.match(help.stdout + help.stderr, /npm run token -- --sub <accountId>/)
   })
 
   t.test('without --sub prints usage and fails', async (t) => {
-    const missing = await runTsx(t, ['src/cli/token.ts'], { DATA_DIR: dataDir })
+    const missing = await runTs(t, ['src/cli/token.ts'], { DATA_DIR: dataDir })
     t.not(missing.code, 0)
     t.equal(missing.stdout.trim(), '', 'prints no token')
     t.match(missing.stderr, /npm run token -- --sub <accountId>/)
@@ -279,7 +216,7 @@ t.test('the server process', async (t) => {
   t.test('refuses to start in production without secrets', async (t) => {
     // Started from an empty directory, so the default ./data would show up if anything were generated.
     const cwd = tempDir(t)
-    const run = await runTsx(t, [path.join(ROOT, 'src', 'server.ts')], { NODE_ENV: 'production' }, 30_000, cwd)
+    const run = await runTs(t, [path.join(ROOT, 'src', 'server.ts')], { NODE_ENV: 'production' }, 30_000, cwd)
     t.equal(run.signal, null, 'exited on its own, within the time limit')
     t.not(run.code, 0)
     t.match(run.stderr, /AUTH_JWT_SECRET/)

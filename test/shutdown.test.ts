@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto'
-import fs from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import os from 'node:os'
-import path from 'node:path'
 import t from 'tap'
 import { mintToken } from '../src/auth/tokens.js'
 import { DEMO } from '../src/db/dev-seed.js'
-import { freePort, runTs, waitFor } from './helpers/process.js'
+import { createTestDatabase } from './helpers/databases.js'
+import { startServer, waitReady } from './helpers/processes.js'
 
 t.test('SIGTERM lets a slow request in flight finish, closes the pool and exits 0', async (t) => {
   // A GitHub double that holds its answer until the test lets it go.
@@ -25,22 +23,15 @@ t.test('SIGTERM lets a slow request in flight finish, closes the pool and exits 
   await new Promise<void>((resolve) => github.listen(0, '127.0.0.1', resolve))
   t.teardown(() => new Promise<void>((resolve) => github.close(() => resolve())))
 
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'delivr-shutdown-'))
-  t.teardown(() => fs.rmSync(dataDir, { recursive: true, force: true }))
   const secret = randomBytes(32).toString('hex')
-  const port = await freePort()
-  const server = runTs(t, 'src/server.ts', [], {
-    DATA_DIR: dataDir,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_FORMAT: 'json',
+  const server = await startServer(t, await createTestDatabase(t, 'sqlite'), {
     AUTH_JWT_SECRET: secret,
-    CREDENTIAL_KEYS: `k1:${randomBytes(32).toString('base64')}`,
     DEV_SEED: 'true',
     GITHUB_API_URL: `http://127.0.0.1:${(github.address() as AddressInfo).port}`,
     SHUTDOWN_GRACE_MS: '15000',
   })
-  await waitFor(`http://127.0.0.1:${port}/health/ready`)
+  t.equal(await waitReady(server), 200, 'ready')
+  const port = server.port
 
   const token = await mintToken({ algorithms: ['HS256'], secret }, { sub: DEMO.accountId })
   const inFlight = fetch(`http://127.0.0.1:${port}/api/v1/integrations/scm/verify`, {

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../config/load-config.js'
+import { ConfigError, loadDatabaseConfig } from '../config/load-config.js'
 import { createSequelize } from '../db/database.js'
 import { KINDS } from '../kinds/index.js'
 import { defineSchemaModels, plan, prepareSchema } from '../schema/engine.js'
@@ -23,11 +23,11 @@ const quiet = { info: () => {}, warn: () => {} }
 let exitCode = 0
 let sequelize
 try {
-  const config = loadConfig(process.env)
-  sequelize = createSequelize(config.database)
+  const database = loadDatabaseConfig(process.env)
+  sequelize = createSequelize(database)
   await sequelize.authenticate()
   if (command === 'apply') {
-    const { report } = await prepareSchema(sequelize, KINDS, 'alter', quiet)
+    const { report } = await prepareSchema(sequelize, KINDS, 'alter', quiet, database.lockTimeoutSeconds)
     process.stdout.write(report.applied.length ? `Applied:\n${report.applied.map((a) => `  ${a}`).join('\n')}\n` : 'Nothing to apply.\n')
     if (report.review.length) process.stdout.write(`\nStill needs review:\n${formatPlan(report.review)}`)
   } else {

@@ -81,6 +81,12 @@ export const EnvSchema = Type.Object({
     default: 5000,
     description: 'Longest a query waits for a pooled MySQL connection, opening included',
   }),
+  DB_LOCK_TIMEOUT_S: Type.Integer({
+    minimum: 1,
+    maximum: 3600,
+    default: 60,
+    description: 'How long start-up waits for another instance applying schema changes',
+  }),
   DB_PROBE_MAX_INTERVAL_MS: Type.Integer({
     minimum: 100,
     maximum: 60000,

@@ -23,6 +23,8 @@ export interface DatabaseConfig {
   /** The database name (MySQL) or file name (SQLite): what DB_SYNC_FORCE must repeat. */
   name: string
   sync: SyncMode
+  /** How long start-up waits for another instance's schema changes (MySQL advisory lock). */
+  lockTimeoutSeconds?: number
   poolMax: number
   /** MySQL: connect and pool-acquire timeouts (the env schema's defaults when absent). */
   connectTimeoutMs?: number
@@ -136,6 +138,7 @@ function parseDatabase(env: Env, dataDir: string, production: boolean): Database
     connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
     acquireTimeoutMs: env.DB_ACQUIRE_TIMEOUT_MS,
     probeMaxIntervalMs: env.DB_PROBE_MAX_INTERVAL_MS,
+    lockTimeoutSeconds: env.DB_LOCK_TIMEOUT_S,
   }
   let config: DatabaseConfig
   if (url.startsWith('sqlite:')) {
@@ -195,6 +198,12 @@ function parseOutbound(env: Env): Config['outbound'] {
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return { allowedHosts, ca }
+}
+
+/** Only the database settings: for tools (the schema CLI) that never touch tokens or secrets. */
+export function loadDatabaseConfig(raw: NodeJS.ProcessEnv = process.env): DatabaseConfig {
+  const env = parseEnv(raw)
+  return parseDatabase(env, path.resolve(env.DATA_DIR), env.NODE_ENV === 'production')
 }
 
 export function loadConfig(raw: NodeJS.ProcessEnv = process.env): Config {

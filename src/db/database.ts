@@ -42,7 +42,7 @@ export async function openDatabase(config: DatabaseConfig, kinds: readonly KindD
   const sequelize = createSequelize(config)
   try {
     await sequelize.authenticate()
-    const { models, integrations, report } = await prepareSchema(sequelize, kinds, config.sync, log)
+    const { models, integrations, report } = await prepareSchema(sequelize, kinds, config.sync, log, config.lockTimeoutSeconds)
     let closed: Promise<void> | undefined
     const close = () => (closed ??= sequelize.close())
     return { sequelize, dialect: config.dialect, models, integrations, schema: report, close }

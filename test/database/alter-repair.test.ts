@@ -58,13 +58,13 @@ eachDatabase(t, async (t, db) => {
         const ready = await readiness(h.app)
         t.equal(ready.statusCode, 503, `${mode}: not ready`)
         t.same(ready.body, { status: 'unavailable', database: 'up', missing: LOST }, `${mode}: names what is missing`)
-        t.same(h.app.db.schema.applied, [], `${mode}: applied nothing`)
+        t.same(h.app.db.schema, { missing: LOST, applied: [], review: [] }, `${mode}: applied nothing, nothing to review`)
         await h.app.close()
         t.equal(await schemaSnapshot(db), damaged, `${mode}: schema left as it was`)
       }
 
       const repaired = await startApp(t, db, { DB_SYNC: 'alter' })
-      t.same([...repaired.app.db.schema.applied].sort(), LOST, 'alter added both back')
+      t.same(repaired.app.db.schema, { missing: [], applied: LOST, review: [] }, 'alter added both back')
       const ready = await readiness(repaired.app)
       t.equal(ready.statusCode, 200)
       t.same(ready.body, { status: 'ok', database: 'up', missing: [] })
@@ -85,7 +85,7 @@ eachDatabase(t, async (t, db) => {
 
       const afterRepair = await schemaSnapshot(db)
       const again = await startApp(t, db, { DB_SYNC: 'alter' })
-      t.same(again.app.db.schema, { missing: [], applied: [] }, 'a further start finds nothing to do')
+      t.same(again.app.db.schema, { missing: [], applied: [], review: [] }, 'a further start finds nothing to do or review')
       await again.app.close()
       t.equal(await schemaSnapshot(db), afterRepair, 'and changes nothing')
       if (db.dialect === 'mysql') {
@@ -117,6 +117,21 @@ eachDatabase(t, async (t, db) => {
     const ready = await readiness(h.app)
     t.equal(ready.statusCode, 503)
     t.same(ready.body.missing, [`column ${SCM_TABLE}.displayName`])
+    const { applied, review } = h.app.db.schema
+    t.same(applied, [], 'alter applied nothing')
+    t.same(
+      review.map(({ action, object, additive, sql }) => ({ action, object, additive, sql })),
+      [
+        {
+          action: 'add-column',
+          object: `${SCM_TABLE}.displayName`,
+          additive: false,
+          sql: [`ALTER TABLE \`${SCM_TABLE}\` ADD \`displayName\` VARCHAR(255) NOT NULL`],
+        },
+      ],
+      'it is left for review, with the SQL that would add it',
+    )
+    t.match(review[0]?.reason, /NOT NULL without a default/, 'saying why it was not added')
     await h.app.close()
     t.equal(await schemaSnapshot(db), damaged, 'nothing was added or rebuilt')
   })

@@ -7,6 +7,7 @@ import {
   REFERENCE_TABLES,
   SCM_TABLE,
   connectRepository,
+  forceConfirmation,
   insertIntegration,
   readiness,
   rowCounts,
@@ -30,12 +31,16 @@ eachDatabase(t, async (t, db) => {
 
   t.test('DB_SYNC=force is refused with NODE_ENV=production and touches nothing', async (t) => {
     t.same(await rowCounts(db, OWNED_TABLES), integrations, 'two repositories and an integration of every other kind to lose')
-    await t.rejects(startApp(t, db, { NODE_ENV: 'production', DB_SYNC: 'force' }), { message: /DB_SYNC=force/ })
+    await t.rejects(
+      startApp(t, db, { NODE_ENV: 'production', DB_SYNC: 'force', DB_SYNC_FORCE: forceConfirmation(db) }),
+      { name: 'ConfigError', message: /DB_SYNC=force .*NODE_ENV=production/ },
+      'refused even with the confirmation given',
+    )
     t.same(await rowCounts(db, OWNED_TABLES), integrations, 'the integrations of every kind are still there')
   })
 
   t.test('DB_SYNC=force recreates every owned table empty and never drops the reference tables', async (t) => {
-    const h = await startApp(t, db, { DB_SYNC: 'force' })
+    const h = await startApp(t, db, { DB_SYNC: 'force', DB_SYNC_FORCE: forceConfirmation(db) })
     const dropped = h.logs
       .map((line) => JSON.parse(line) as { level: number; msg: string; tables?: string[] })
       .filter((entry) => entry.msg === 'DB_SYNC=force dropped owned tables')
@@ -44,7 +49,7 @@ eachDatabase(t, async (t, db) => {
       [{ level: 40, tables: [...OWNED_TABLES].sort() }],
       'the drop is logged once as a warning naming every owned table',
     )
-    t.same([...h.app.db.schema.applied].sort(), tableEntries(OWNED_TABLES).sort(), 'every owned table was created again')
+    t.same(h.app.db.schema, { missing: [], applied: tableEntries(OWNED_TABLES), review: [] }, 'every owned table was created again')
     t.same((await readiness(h.app)).body, { status: 'ok', database: 'up', missing: [] })
     await h.app.close()
 

@@ -38,7 +38,7 @@ eachDatabase(t, async (t, db) => {
 
     for (const round of [1, 2, 3]) {
       const h = await startApp(t, db, { DB_SYNC: 'alter' })
-      t.same(h.app.db.schema, { missing: [], applied: [] }, `restart ${round} found nothing to add`)
+      t.same(h.app.db.schema, { missing: [], applied: [], review: [] }, `restart ${round} found nothing to add or review`)
       t.same((await readiness(h.app)).body, { status: 'ok', database: 'up', missing: [] }, `restart ${round} is ready`)
       const authorization = `Bearer ${await h.userToken(ownerId)}`
       for (const { kind, id } of integrations) {

@@ -1,3 +1,4 @@
+import path from 'node:path'
 import { randomUUID } from 'node:crypto'
 import type { CreationAttributes } from 'sequelize'
 import type { App } from '../../src/app.js'
@@ -15,6 +16,9 @@ export const OWNED_TABLES = KINDS.map((k) => k.tableName)
 export const ALL_TABLES = [...REFERENCE_TABLES, ...OWNED_TABLES].sort()
 /** The foreign keys of every owned table, as `foreignKeys` lists them. */
 export const OWNED_FOREIGN_KEYS = ['createdByAccountId -> accounts.id ON DELETE RESTRICT', 'tenantId -> tenants.id ON DELETE CASCADE']
+
+/** What `DB_SYNC_FORCE` must repeat for this database: its MySQL name, or the SQLite file's base name. */
+export const forceConfirmation = (db: TestDatabase) => (db.dialect === 'sqlite' ? path.basename(db.name) : db.name)
 
 /** `table <name>` for each table, as a schema report names a table it created or misses. */
 export const tableEntries = (tables: readonly string[]) => tables.map((table) => `table ${table}`)
