@@ -59,15 +59,21 @@ export default fp(
         // Logged as name/code/stack only: provider or driver errors can quote what they were sent.
         request.log.error({ err: { type: err.name, code: err.code, stack: err.stack } }, 'request failed')
       }
-      return reply
-        .code(answer.statusCode)
-        .headers(answer.headers ?? {})
-        .send({
-          statusCode: answer.statusCode,
-          error: STATUS_CODES[answer.statusCode] ?? 'Error',
-          message: answer.message,
-          ...(answer.code ? { code: answer.code } : {}),
-        })
+      return (
+        reply
+          .code(answer.statusCode)
+          .headers(answer.headers ?? {})
+          // Always the error shape, even where a route's schema for this status is another
+          // (readiness' 503 when load shedding or the breaker answers first).
+          .type('application/json; charset=utf-8')
+          .serializer(JSON.stringify)
+          .send({
+            statusCode: answer.statusCode,
+            error: STATUS_CODES[answer.statusCode] ?? 'Error',
+            message: answer.message,
+            ...(answer.code ? { code: answer.code } : {}),
+          })
+      )
     })
   },
   { name: 'errors' },

@@ -140,3 +140,20 @@ t.test('an overloaded process sheds load with 503 and Retry-After', async (t) =>
   t.match(res.json(), { statusCode: 503, code: 'OVERLOADED', message: /overloaded/ })
   t.equal(res.headers['retry-after'], '5')
 })
+
+t.test('readiness under load shedding answers 503 in the error shape, not a serializer failure', async (t) => {
+  const db = await createTestDatabase(t, 'sqlite')
+  const h = await startApp(t, db, { MAX_EVENT_LOOP_DELAY_MS: '10' })
+  const until = Date.now() + 1500
+  while (Date.now() < until) {
+    // Block the event loop, as a CPU-bound burst would.
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const res = await h.app.inject({ url: '/health/ready' })
+  t.equal(res.statusCode, 503)
+  t.match(res.json(), { statusCode: 503, code: 'OVERLOADED' })
+  t.notOk(
+    h.logs.some((l) => l.includes('serializer')),
+    'no serializer failure logged',
+  )
+})
