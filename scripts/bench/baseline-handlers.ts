@@ -1,0 +1,145 @@
+import type { webcrypto } from 'node:crypto'
+import { errors as joseErrors, jwtVerify } from 'jose'
+import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
+import { v7 as uuidv7 } from 'uuid'
+import type { CredentialCipher } from '../../src/crypto/credential-cipher.js'
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+type Principal = { type: 'user'; accountId: string } | { type: 'service'; scopes: Set<string> }
+type Action = 'read' | 'write' | 'credentials'
+
+const RANK: Record<string, number> = { Viewer: 1, Editor: 2, Owner: 3 }
+const NEEDS: Record<Exclude<Action, 'credentials'>, number> = { read: 1, write: 3 }
+const COLUMNS =
+  'id, tenantId, scmType, displayName, githubOrganization, githubRepository, repositoryUrl, defaultBranch, ' +
+  'accessTokenFingerprint, isActive, verificationStatus, lastVerifiedAt, verificationError, credentialExpiresAt, ' +
+  'createdByAccountId, createdAt, updatedAt'
+
+function view(row: Record<string, unknown>): Record<string, unknown> {
+  return { ...row, isActive: Boolean(row.isActive), hasAccessToken: row.accessTokenFingerprint !== null }
+}
+
+/**
+ * The same work per request as the service, written directly: verify the HS256 token,
+ * read the caller's role row, read the integration row(s), decrypt only for credentials.
+ */
+export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: webcrypto.CryptoKey) {
+  async function authenticate(header: string | undefined): Promise<Principal> {
+    const token = header?.startsWith('Bearer ') ? header.slice(7) : undefined
+    if (!token) throw new HttpError(401, 'Missing bearer token')
+    try {
+      const { payload } = await jwtVerify(token, jwtKey, { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] })
+      const sub = payload.sub!
+      if (!sub.startsWith('service:')) return { type: 'user', accountId: sub }
+      return { type: 'service', scopes: new Set(String(payload.scope ?? '').split(' ')) }
+    } catch (err) {
+      if (err instanceof joseErrors.JOSEError) throw new HttpError(401, 'Token is invalid')
+      throw err
+    }
+  }
+
+  async function authorize(principal: Principal, tenantId: string, action: Action): Promise<void> {
+    if (principal.type === 'service') {
+      const scope = action === 'credentials' ? 'integrations:credentials:read' : 'integrations:read'
+      if (action === 'write' || !principal.scopes.has(scope)) throw new HttpError(403, 'Forbidden')
+      return
+    }
+    const [rows] = await pool.execute<RowDataPacket[]>(
+      'SELECT permission FROM collaborators WHERE accountId = ? AND tenantId = ? AND appId IS NULL',
+      [principal.accountId, tenantId],
+    )
+    const rank = Math.max(0, ...rows.map((r) => RANK[r.permission as string] ?? 0))
+    if (rank === 0) throw new HttpError(404, 'Not found')
+    if (action === 'credentials' || rank < NEEDS[action]) throw new HttpError(403, 'Forbidden')
+  }
+
+  async function row(id: string, columns: string) {
+    const [rows] = await pool.execute<RowDataPacket[]>(`SELECT ${columns} FROM tenant_scm_integrations WHERE id = ?`, [id])
+    if (!rows[0]) throw new HttpError(404, 'Integration not found')
+    return rows[0]
+  }
+
+  return {
+    async get(header: string | undefined, id: string) {
+      const principal = await authenticate(header)
+      const found = await row(id, COLUMNS)
+      await authorize(principal, found.tenantId, 'read')
+      return view(found)
+    },
+
+    async list(header: string | undefined, tenantId: string, limit: number) {
+      const principal = await authenticate(header)
+      if (principal.type === 'service') {
+        const [tenants] = await pool.execute<RowDataPacket[]>('SELECT id FROM tenants WHERE id = ?', [tenantId])
+        if (!tenants[0]) throw new HttpError(404, 'Tenant not found')
+      }
+      await authorize(principal, tenantId, 'read')
+      const [rows] = await pool.execute<RowDataPacket[]>(
+        `SELECT ${COLUMNS} FROM tenant_scm_integrations WHERE tenantId = ? ORDER BY id LIMIT ${limit + 1}`,
+        [tenantId],
+      )
+      const page = rows.slice(0, limit)
+      const last = page.at(-1)
+      const nextCursor = rows.length > limit && last ? Buffer.from(String(last.id)).toString('base64url') : null
+      return { items: page.map(view), nextCursor }
+    },
+
+    async create(header: string | undefined, body: Record<string, string>) {
+      const principal = await authenticate(header)
+      await authorize(principal, body.tenantId!, 'write')
+      const url = new URL(body.repositoryUrl!)
+      const path = url.pathname
+        .toLowerCase()
+        .replace(/\/+$/, '')
+        .replace(/\.git$/, '')
+      const [owner, repo] = path.split('/').filter(Boolean)
+      const id = uuidv7()
+      const now = new Date()
+      const values = {
+        id,
+        tenantId: body.tenantId,
+        scmType: body.scmType,
+        displayName: body.displayName,
+        githubOrganization: owner ?? null,
+        githubRepository: repo ?? null,
+        repositoryUrl: `${url.origin}${path}`,
+        defaultBranch: body.defaultBranch ?? 'main',
+        accessToken: cipher.encrypt(body.accessToken!, { kind: 'scm', id, field: 'accessToken' }),
+        accessTokenFingerprint: cipher.fingerprint(body.accessToken!),
+        isActive: true,
+        verificationStatus: 'PENDING',
+        createdByAccountId: principal.type === 'user' ? principal.accountId : '',
+        createdAt: now,
+        updatedAt: now,
+      }
+      const columns = Object.keys(values)
+      try {
+        await pool.execute<ResultSetHeader>(
+          `INSERT INTO tenant_scm_integrations (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+          Object.values(values).map((v) => v ?? null),
+        )
+      } catch (err) {
+        if ((err as { code?: string }).code === 'ER_DUP_ENTRY') throw new HttpError(409, 'Duplicate repository')
+        throw err
+      }
+      const { accessToken: _secret, ...shown } = values
+      return view({ ...shown, lastVerifiedAt: null, verificationError: null, credentialExpiresAt: null })
+    },
+
+    async credentials(header: string | undefined, id: string) {
+      const principal = await authenticate(header)
+      const found = await row(id, 'id, tenantId, scmType, accessToken')
+      await authorize(principal, found.tenantId, 'credentials')
+      const accessToken = cipher.decrypt(found.accessToken, { kind: 'scm', id: found.id, field: 'accessToken' })
+      return { id: found.id, tenantId: found.tenantId, scmType: found.scmType, credentials: { accessToken } }
+    },
+  }
+}

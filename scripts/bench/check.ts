@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto'
+import type { DataSet } from './seed.js'
+
+const BASE = '/api/v1/integrations/scm'
+
+async function call(url: string, path: string, token: string, body?: object) {
+  const response = await fetch(url + path, {
+    method: body ? 'POST' : 'GET',
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+    signal: AbortSignal.timeout(5_000),
+  })
+  const text = await response.text()
+  return { status: response.status, json: (text ? JSON.parse(text) : null) as Record<string, unknown> | null }
+}
+
+function expect(name: string, what: string, ok: boolean) {
+  if (!ok) throw new Error(`${name} answers wrongly: ${what}`)
+}
+
+/**
+ * Before any load: one request of each scenario, checked for what a user would notice,
+ * plus the refusals that prove the same authorization runs, so the baseline is a fair one.
+ */
+export async function checkServer(name: string, url: string, data: DataSet): Promise<void> {
+  const [first, second] = data.scm as [DataSet['scm'][number], DataSet['scm'][number]]
+  const owner = data.tenants[first.tenant]!
+  const stranger = data.tenants.find((t) => t !== owner)!
+
+  const one = await call(url, `${BASE}/${first.id}`, owner.token)
+  expect(name, `GET one ${one.status}`, one.status === 200 && one.json?.id === first.id && one.json.hasAccessToken === true)
+  expect(name, 'GET one returns a secret', !('accessToken' in (one.json ?? {})))
+  const hidden = await call(url, `${BASE}/${first.id}`, stranger.token)
+  expect(name, `GET one by a non-member: ${hidden.status}, not 404`, hidden.status === 404)
+
+  const list = await call(url, `${BASE}?tenantId=${owner.id}&limit=50`, owner.token)
+  const items = (list.json?.items ?? []) as { tenantId: string }[]
+  expect(name, `GET list ${list.status}, ${items.length} items`, list.status === 200 && items.length >= Math.min(50, owner.scmCount))
+  expect(
+    name,
+    'GET list shows another tenant',
+    items.every((i) => i.tenantId === owner.id),
+  )
+
+  const repositoryUrl = `https://github.com/bench-check/${randomBytes(4).toString('hex')}`
+  const body = { tenantId: stranger.id, scmType: 'GITHUB', displayName: 'Check', repositoryUrl, accessToken: 'ghp_check' }
+  const created = await call(url, BASE, stranger.token, body)
+  expect(name, `POST create ${created.status}`, created.status === 201 && created.json?.repositoryUrl === repositoryUrl)
+  expect(name, 'POST create returns a secret', !('accessToken' in (created.json ?? {})))
+  const duplicate = await call(url, BASE, stranger.token, body)
+  expect(name, `POST create of a duplicate: ${duplicate.status}, not 409`, duplicate.status === 409)
+
+  const secret = await call(url, `${BASE}/${second.id}/credentials`, data.serviceToken)
+  const credentials = secret.json?.credentials as { accessToken?: string } | undefined
+  expect(name, `GET credentials ${secret.status}`, secret.status === 200 && credentials?.accessToken === second.accessToken)
+  const refused = await call(url, `${BASE}/${second.id}/credentials`, data.tenants[second.tenant]!.token)
+  expect(name, `GET credentials with a user token: ${refused.status}, not 403`, refused.status === 403)
+}

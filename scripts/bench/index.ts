@@ -1,0 +1,130 @@
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createBenchDatabase } from './bench-database.js'
+import { checkServer } from './check.js'
+import { cleanup, guard } from './cleanup.js'
+import { measurePair, type LoadSettings } from './load.js'
+import { machineInfo } from './machine.js'
+import { parseOptions, USAGE, type BenchOptions } from './options.js'
+import { compare, printResults, TARGETS, writeJson, type ScenarioResult } from './report.js'
+import { readRss } from './rss.js'
+import { buildScenarios } from './scenarios.js'
+import { generateSecrets } from './secrets.js'
+import { seed } from './seed.js'
+import { startBaseline, startService } from './servers.js'
+import { soak } from './soak.js'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const resultsDir = path.join(root, 'bench-results')
+
+function build() {
+  console.log('building: npm run build')
+  const run = spawnSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' })
+  if (run.status !== 0) throw new Error(`npm run build failed (${run.status ?? run.signal})`)
+}
+
+/** Generous, but finite: a run that hangs is stopped and cleaned up. */
+function deadlineMs(o: BenchOptions): number {
+  const load = o.soakS ?? o.only.length * 2 * (o.warmupS + o.durationS + 5)
+  return (180 + load) * 1000
+}
+
+async function main(options: BenchOptions) {
+  const startedAt = new Date().toISOString()
+  guard(deadlineMs(options))
+  fs.mkdirSync(resultsDir, { recursive: true })
+  if (options.build) build()
+
+  const secrets = generateSecrets()
+  const db = await createBenchDatabase(options.mysqlUrl)
+  console.log(`database ${db.name} on MariaDB ${db.version}`)
+  const settings = { root, resultsDir, databaseUrl: db.url, secrets, cpuProf: options.cpuProf }
+  const service = await startService(settings)
+  console.log(`service pid ${service.pid} at ${service.url}`)
+
+  const conn = await db.connect()
+  const seeding = Date.now()
+  const data = await seed(conn, secrets, options.tenants, options.perTenant).finally(() => conn.end())
+  console.log(`seeded ${JSON.stringify(data.rows)} in ${((Date.now() - seeding) / 1000).toFixed(1)} s`)
+  const scenarios = buildScenarios(data)
+  const common = {
+    startedAt,
+    command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+    machine: machineInfo(db.version),
+    dataset: { tenants: options.tenants, perTenant: options.perTenant, rows: data.rows },
+  }
+
+  if (options.soakS !== undefined) {
+    const sampleEveryS = options.sampleEveryS ?? Math.min(5, Math.max(1, Math.floor(options.soakS / 10)))
+    console.log(`soak: ${options.soakS} s, ${options.connections} connections, sampling every ${sampleEveryS} s`)
+    const result = await soak(service.url, service.pid, scenarios, {
+      durationS: options.soakS,
+      connections: options.connections,
+      sampleEveryS,
+    })
+    const { rss, heapUsed } = result.trend
+    console.log(
+      `\n${result.requests} requests, ${result.requestsPerSec.toFixed(0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms; ` +
+        `non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts}; status codes ${JSON.stringify(result.statusCodes)}`,
+    )
+    console.log(
+      `second half: RSS ${rss.firstMiB?.toFixed(1)} → ${rss.lastMiB?.toFixed(1)} MiB (slope ${rss.slopeMiBPerMin?.toFixed(2)} MiB/min), ` +
+        `heap used ${heapUsed.firstMiB?.toFixed(1)} → ${heapUsed.lastMiB?.toFixed(1)} MiB (slope ${heapUsed.slopeMiBPerMin?.toFixed(2)} MiB/min)`,
+    )
+    writeJson(options.out ?? path.join(resultsDir, 'soak-latest.json'), {
+      kind: 'soak',
+      ...common,
+      finishedAt: new Date().toISOString(),
+      serviceVmHwmBytes: readRss(service.pid, 'VmHWM') ?? null,
+      soak: result,
+    })
+    return
+  }
+
+  const baseline = await startBaseline(settings)
+  console.log(`baseline pid ${baseline.pid} at ${baseline.url}`)
+  await checkServer('service', service.url, data)
+  await checkServer('baseline', baseline.url, data)
+  console.log('both servers answer each scenario correctly')
+
+  const load: LoadSettings = { connections: options.connections, durationS: options.durationS, warmupS: options.warmupS }
+  console.log(
+    `load: ${load.connections} connections; per scenario and server ${load.warmupS} s warm-up, then ${load.durationS} s measured in two halves (service, baseline, baseline, service)`,
+  )
+  const results: ScenarioResult[] = []
+  for (const key of options.only) {
+    const scenario = scenarios[key]
+    const { service: s, baseline: b } = await measurePair(service, baseline, scenario.next, load)
+    console.log(`${scenario.name}: service ${s.requestsPerSec.toFixed(0)} req/s, baseline ${b.requestsPerSec.toFixed(0)} req/s`)
+    results.push(compare(key, scenario.name, scenario.read, s, b))
+  }
+  printResults(results)
+  writeJson(options.out ?? path.join(resultsDir, 'latest.json'), {
+    kind: 'bench',
+    ...common,
+    finishedAt: new Date().toISOString(),
+    settings: load,
+    targets: TARGETS,
+    peakRssBytes: { service: readRss(service.pid, 'VmHWM') ?? null, baseline: readRss(baseline.pid, 'VmHWM') ?? null },
+    scenarios: results,
+  })
+}
+
+let options: BenchOptions
+try {
+  options = parseOptions(process.argv.slice(2))
+} catch (err) {
+  console.error(`${(err as Error).message}\n\n${USAGE}`)
+  process.exit(2)
+}
+
+try {
+  await main(options)
+} catch (err) {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err)
+  process.exitCode = 1
+} finally {
+  await cleanup()
+}

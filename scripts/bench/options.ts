@@ -1,0 +1,88 @@
+import { parseArgs } from 'node:util'
+
+export const SCENARIO_KEYS = ['get-one', 'list', 'create', 'credentials'] as const
+export type ScenarioKey = (typeof SCENARIO_KEYS)[number]
+
+export interface BenchOptions {
+  durationS: number
+  warmupS: number
+  connections: number
+  tenants: number
+  perTenant: number
+  only: ScenarioKey[]
+  /** Soak mode: mixed load against the service only, for this many seconds. */
+  soakS?: number
+  sampleEveryS?: number
+  build: boolean
+  cpuProf: boolean
+  mysqlUrl: string
+  out?: string
+}
+
+export const USAGE = `npm run bench -- [options]
+  --duration S       measured seconds per scenario and server, in two halves (10)
+  --warmup S         unmeasured seconds before each measured run (3)
+  --connections N    concurrent connections (32)
+  --tenants N        seeded tenants (1000)
+  --per-tenant N     seeded integrations per tenant, 7 of 10 source control (10)
+  --only LIST        scenarios to run: ${SCENARIO_KEYS.join(',')} (all)
+  --soak S           mixed load against the service only for S seconds, sampling RSS and event-loop delay
+  --sample-every S   soak sampling interval (5, less for short soaks)
+  --no-build         use the existing dist/ instead of running npm run build
+  --cpu-prof         write V8 CPU profiles of both servers to bench-results/profiles/
+  --mysql-url URL    server to create the bench database on (mysql://root@127.0.0.1:3306)
+  --out FILE         results JSON (bench-results/latest.json, soak: bench-results/soak-latest.json)`
+
+function positive(name: string, value: string | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got "${value}"`)
+  return n
+}
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      tenants: { type: 'string' },
+      'per-tenant': { type: 'string' },
+      only: { type: 'string' },
+      soak: { type: 'string' },
+      'sample-every': { type: 'string' },
+      'no-build': { type: 'boolean' },
+      'cpu-prof': { type: 'boolean' },
+      'mysql-url': { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (values.help) {
+    console.log(USAGE)
+    process.exit(0)
+  }
+  const only = (values.only?.split(',').map((s) => s.trim()) ?? [...SCENARIO_KEYS]) as ScenarioKey[]
+  for (const key of only) {
+    if (!SCENARIO_KEYS.includes(key)) throw new Error(`--only takes ${SCENARIO_KEYS.join(', ')}; got "${key}"`)
+  }
+  const mysqlUrl = values['mysql-url'] ?? process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306'
+  const host = new URL(mysqlUrl).hostname
+  if (host !== '127.0.0.1' && host !== 'localhost') throw new Error(`--mysql-url must point at 127.0.0.1, got ${host}`)
+  return {
+    durationS: positive('duration', values.duration, 10, 2),
+    warmupS: positive('warmup', values.warmup, 3, 0),
+    connections: positive('connections', values.connections, 32),
+    tenants: positive('tenants', values.tenants, 1000),
+    perTenant: positive('per-tenant', values['per-tenant'], 10),
+    only,
+    soakS: values.soak === undefined ? undefined : positive('soak', values.soak, 300),
+    sampleEveryS: values['sample-every'] === undefined ? undefined : positive('sample-every', values['sample-every'], 5),
+    build: !values['no-build'],
+    cpuProf: Boolean(values['cpu-prof']),
+    mysqlUrl,
+    out: values.out,
+  }
+}

@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto'
+import type { ScenarioKey } from './options.js'
+import type { DataSet } from './seed.js'
+
+export interface RequestSpec {
+  method: 'GET' | 'POST'
+  path: string
+  headers: Record<string, string>
+  body?: string
+}
+
+export interface Scenario {
+  key: ScenarioKey
+  name: string
+  /** Reads carry the targets: ≥ 0.6× the baseline's throughput, p99 ≤ 3× the baseline's. */
+  read: boolean
+  /** A new request each call, spread over tenants and ids so no single row stays hot. */
+  next(): RequestSpec
+}
+
+const BASE = '/api/v1/integrations/scm'
+const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
+
+/** Unique across runs against the same database: creates never collide. */
+const runTag = randomBytes(4).toString('hex')
+let created = 0
+
+export function buildScenarios(data: DataSet): Record<ScenarioKey, Scenario> {
+  return {
+    'get-one': {
+      key: 'get-one',
+      name: 'GET one',
+      read: true,
+      next() {
+        const row = pick(data.scm)
+        return { method: 'GET', path: `${BASE}/${row.id}`, headers: bearer(data.tenants[row.tenant]!.token) }
+      },
+    },
+    list: {
+      key: 'list',
+      name: 'GET list (limit 50)',
+      read: true,
+      next() {
+        const tenant = pick(data.tenants)
+        return { method: 'GET', path: `${BASE}?tenantId=${tenant.id}&limit=50`, headers: bearer(tenant.token) }
+      },
+    },
+    create: {
+      key: 'create',
+      name: 'POST create',
+      read: false,
+      next() {
+        const tenant = pick(data.tenants)
+        const n = ++created
+        const body = JSON.stringify({
+          tenantId: tenant.id,
+          scmType: 'GITHUB',
+          displayName: `Bench ${n}`,
+          repositoryUrl: `https://github.com/bench-${runTag}/repo-${n}`,
+          accessToken: `ghp_bench_created_${n}`,
+        })
+        return { method: 'POST', path: BASE, headers: { ...bearer(tenant.token), 'content-type': 'application/json' }, body }
+      },
+    },
+    credentials: {
+      key: 'credentials',
+      name: 'GET credentials (service token)',
+      read: true,
+      next() {
+        return { method: 'GET', path: `${BASE}/${pick(data.scm).id}/credentials`, headers: bearer(data.serviceToken) }
+      },
+    },
+  }
+}

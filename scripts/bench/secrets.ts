@@ -1,0 +1,21 @@
+import { randomBytes } from 'node:crypto'
+import { mintToken } from '../../src/auth/tokens.js'
+import { createCredentialCipher } from '../../src/crypto/credential-cipher.js'
+import { parseCredentialKeys } from '../../src/crypto/keyring.js'
+
+/** Fresh secrets per run, shared by the service, the baseline and the seed. */
+export function generateSecrets() {
+  const jwtSecret = randomBytes(32).toString('base64url')
+  const credentialKeys = `bench:${randomBytes(32).toString('base64')}`
+  const cipher = createCredentialCipher(parseCredentialKeys(credentialKeys, undefined))
+  const auth = { algorithms: ['HS256' as const], secret: jwtSecret }
+  return {
+    jwtSecret,
+    credentialKeys,
+    cipher,
+    userToken: (accountId: string) => mintToken(auth, { sub: accountId, expiresIn: '12h' }),
+    serviceToken: (scope: string) => mintToken(auth, { sub: 'service:bench', scope, expiresIn: '12h' }),
+  }
+}
+
+export type Secrets = ReturnType<typeof generateSecrets>

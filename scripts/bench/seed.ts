@@ -1,0 +1,172 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import type { Connection } from 'mysql2/promise'
+import { v7 as uuidv7 } from 'uuid'
+import { SCOPES } from '../../src/auth/tokens.js'
+import type { Secrets } from './secrets.js'
+
+export interface SeededTenant {
+  id: string
+  accountId: string
+  /** A user token of the tenant's Owner. */
+  token: string
+  scmCount: number
+}
+
+export interface SeededScm {
+  id: string
+  tenant: number
+  /** The plaintext, to check what the credentials route answers. */
+  accessToken: string
+}
+
+export interface DataSet {
+  tenants: SeededTenant[]
+  scm: SeededScm[]
+  /** `service:bench` with integrations:read and integrations:credentials:read. */
+  serviceToken: string
+  rows: Record<string, number>
+}
+
+type Row = Record<string, unknown>
+
+const BATCH = 1000
+const SCM_PROVIDERS = ['GITHUB', 'GITLAB', 'BITBUCKET'] as const
+
+async function insert(conn: Connection, table: string, rows: Row[]): Promise<void> {
+  if (rows.length === 0) return
+  const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))]
+  for (let i = 0; i < rows.length; i += BATCH) {
+    const values = rows.slice(i, i + BATCH).map((row) => columns.map((c) => row[c] ?? null))
+    await conn.query('INSERT INTO ?? (??) VALUES ?', [table, columns, values])
+  }
+}
+
+function common(id: string, tenantId: string, accountId: string, at: Date, valid: boolean): Row {
+  return {
+    id,
+    tenantId,
+    isActive: true,
+    verificationStatus: valid ? 'VALID' : 'PENDING',
+    lastVerifiedAt: valid ? at : null,
+    createdByAccountId: accountId,
+    createdAt: at,
+    updatedAt: at,
+  }
+}
+
+/**
+ * Seeds accounts, tenants, Owner collaborators and integrations straight into the tables
+ * the service created, with secrets sealed by the service's own cipher and keys. Each
+ * tenant gets `perTenant` integrations: of every ten, seven source control (GitHub,
+ * GitLab, Bitbucket), a Jenkins, a GitHub Actions and a Slack connection.
+ */
+export async function seed(conn: Connection, secrets: Secrets, tenantCount: number, perTenant: number): Promise<DataSet> {
+  const { cipher } = secrets
+  const seal = (kind: string, id: string, field: string, plaintext: string) => ({
+    [field]: cipher.encrypt(plaintext, { kind, id, field }),
+    [`${field}Fingerprint`]: cipher.fingerprint(plaintext),
+  })
+  const accounts: Row[] = []
+  const tenantRows: Row[] = []
+  const collaborators: Row[] = []
+  const scmRows: Row[] = []
+  const cicdRows: Row[] = []
+  const slackRows: Row[] = []
+  const tenants: SeededTenant[] = []
+  const scm: SeededScm[] = []
+  const start = Date.now() - tenantCount * perTenant * 1000
+
+  for (let t = 0; t < tenantCount; t++) {
+    const accountId = `bench-owner-${t}`
+    const tenantId = randomUUID()
+    const at = new Date(start + t * perTenant * 1000)
+    accounts.push({ id: accountId, email: `owner-${t}@bench.test`, name: `Owner ${t}`, createdAt: at, updatedAt: at })
+    tenantRows.push({ id: tenantId, displayName: `Bench tenant ${t}`, createdBy: accountId, createdAt: at, updatedAt: at })
+    collaborators.push({
+      email: `owner-${t}@bench.test`,
+      accountId,
+      appId: null,
+      tenantId,
+      permission: 'Owner',
+      isCreator: true,
+      createdAt: at,
+      updatedAt: at,
+    })
+    let scmCount = 0
+    for (let k = 0; k < perTenant; k++) {
+      const id = uuidv7()
+      const rowAt = new Date(at.getTime() + k * 1000)
+      const base = common(id, tenantId, accountId, rowAt, k % 2 === 0)
+      const token = `bench_${t}_${k}_${randomBytes(12).toString('base64url')}`
+      const slot = k % 10
+      if (slot < 7) {
+        const provider = SCM_PROVIDERS[slot % 3]!
+        const url =
+          provider === 'GITHUB'
+            ? `https://github.com/org-${t}/repo-${k}`
+            : provider === 'GITLAB'
+              ? `https://gitlab.com/group-${t}/apps/repo-${k}`
+              : `https://bitbucket.org/ws-${t}/repo-${k}`
+        scmRows.push({
+          ...base,
+          scmType: provider,
+          displayName: `Repo ${k}`,
+          githubOrganization: provider === 'GITHUB' ? `org-${t}` : null,
+          githubRepository: provider === 'GITHUB' ? `repo-${k}` : null,
+          repositoryUrl: url,
+          defaultBranch: 'main',
+          ...seal('scm', id, 'accessToken', `ghp_${token}`),
+        })
+        scm.push({ id, tenant: t, accessToken: `ghp_${token}` })
+        scmCount++
+      } else if (slot === 7) {
+        cicdRows.push({
+          ...base,
+          cicdType: 'JENKINS',
+          displayName: 'Jenkins',
+          hostUrl: `https://ci-${t}.bench.test/jenkins`,
+          username: 'release-bot',
+          ...seal('ci-cd', id, 'apiToken', token),
+        })
+      } else if (slot === 8) {
+        cicdRows.push({
+          ...base,
+          cicdType: 'GITHUB_ACTIONS',
+          displayName: 'Actions',
+          repositoryUrl: `https://github.com/org-${t}/repo-0`,
+          ...seal('ci-cd', id, 'accessToken', `ghp_${token}`),
+        })
+      } else {
+        slackRows.push({
+          ...base,
+          communicationType: 'SLACK',
+          displayName: 'Slack',
+          workspaceId: `T${t}`,
+          workspaceName: `Workspace ${t}`,
+          ...seal('communication', id, 'botToken', `xoxb-${token}`),
+        })
+      }
+    }
+    tenants.push({ id: tenantId, accountId, token: await secrets.userToken(accountId), scmCount })
+  }
+
+  await insert(conn, 'accounts', accounts)
+  await insert(conn, 'tenants', tenantRows)
+  await insert(conn, 'collaborators', collaborators)
+  await insert(conn, 'tenant_scm_integrations', scmRows)
+  await insert(conn, 'tenant_cicd_integrations', cicdRows)
+  await insert(conn, 'tenant_communication_integrations', slackRows)
+  return {
+    tenants,
+    scm,
+    serviceToken: await secrets.serviceToken(`${SCOPES.read} ${SCOPES.credentials}`),
+    rows: {
+      accounts: accounts.length,
+      tenants: tenantRows.length,
+      collaborators: collaborators.length,
+      tenant_scm_integrations: scmRows.length,
+      tenant_cicd_integrations: cicdRows.length,
+      tenant_communication_integrations: slackRows.length,
+    },
+  }
+}
