@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject } from 'node:crypto'
+import { createPublicKey, webcrypto, type KeyObject } from 'node:crypto'
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose'
 import type { AuthConfig } from '../config/load-config.js'
 import { unauthorized } from '../errors.js'
@@ -22,10 +22,11 @@ export function principalFromClaims(claims: JWTPayload): Principal {
 
 /** Builds the verifier once; each call only checks a signature and claims. */
 export function createTokenVerifier(auth: AuthConfig) {
-  let key: Uint8Array | KeyObject
+  let key: Promise<webcrypto.CryptoKey> | KeyObject
   let algorithms: string[]
   if (auth.secret) {
-    key = new TextEncoder().encode(auth.secret)
+    // Imported once: given raw bytes, jose would import the key again on every verification.
+    key = webcrypto.subtle.importKey('raw', new TextEncoder().encode(auth.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify'])
     algorithms = ['HS256']
   } else {
     const publicKey = createPublicKey(auth.publicKey!)
@@ -34,7 +35,7 @@ export function createTokenVerifier(auth: AuthConfig) {
   }
   return async function verify(token: string): Promise<Principal> {
     try {
-      const { payload } = await jwtVerify(token, key, {
+      const { payload } = await jwtVerify(token, await key, {
         algorithms,
         issuer: auth.issuer,
         audience: auth.audience,

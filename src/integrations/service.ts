@@ -10,7 +10,7 @@ import { fingerprintKey, providerFields, secretFields, type FieldValues, type Ki
 import { runVerifier } from '../verify/run.js'
 import type { VerificationResult, VerifyContext } from '../verify/types.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
-import { toView, viewAttributes } from './view.js'
+import { asPlain, toView, viewAttributes, type RawRow } from './view.js'
 
 export interface IntegrationDeps {
   db: Database
@@ -81,6 +81,14 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     return row
   }
 
+  /** Reads for answering only: plain rows, no model instances (the hot path of other services). */
+  async function read(principal: Principal, id: string, action: Action, attributes = visible): Promise<RawRow> {
+    const row = (await model.findByPk(id, { attributes, raw: true })) as unknown as RawRow | null
+    if (!row) throw integrationNotFound()
+    await authorize(models, principal, String(row.tenantId), action, integrationNotFound)
+    return row
+  }
+
   /** Encrypts the given secrets for this row and returns the columns to store. */
   function sealSecrets(id: string, values: FieldValues): FieldValues {
     const sealed: FieldValues = {}
@@ -128,11 +136,12 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     return Object.fromEntries(secrets.filter((f) => typeof values[f] === 'string').map((f) => [f, values[f] as string]))
   }
 
-  function storedSecrets(row: IntegrationRecord): Record<string, string> {
+  function storedSecrets(row: IntegrationRecord | RawRow): Record<string, string> {
+    const values = asPlain(row)
     const plain: Record<string, string> = {}
     for (const field of secrets) {
-      const stored = row.get(field)
-      if (typeof stored === 'string') plain[field] = deps.cipher.decrypt(stored, { kind: kind.kind, id: row.id, field })
+      const stored = values[field]
+      if (typeof stored === 'string') plain[field] = deps.cipher.decrypt(stored, { kind: kind.kind, id: String(values.id), field })
     }
     return plain
   }
@@ -168,7 +177,8 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         if (query[filter] !== undefined) where[filter] = query[filter]
       }
       if (query.cursor) where.id = { [Op.gt]: decodeCursor(query.cursor) }
-      const rows = await model.findAll({
+      const rows = await model.findAll<IntegrationRecord>({
+        raw: true,
         attributes: visible,
         where: where as WhereOptions,
         order: [['id', 'ASC']],
@@ -183,7 +193,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     },
 
     async get(principal: Principal, id: string) {
-      return toView(kind, visible, await load(principal, id, 'read'))
+      return toView(kind, visible, await read(principal, id, 'read'))
     },
 
     async create(principal: Principal, body: FieldValues & { tenantId: string }, options: WriteOptions = {}) {
@@ -283,8 +293,13 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     },
 
     async readCredentials(principal: Principal, id: string) {
-      const row = await load(principal, id, 'credentials', ['id', 'tenantId', kind.providerField, ...secrets])
-      return { id: row.id, tenantId: row.tenantId, [kind.providerField]: providerOf(row), credentials: storedSecrets(row) }
+      const row = await read(principal, id, 'credentials', ['id', 'tenantId', kind.providerField, ...secrets])
+      return {
+        id: String(row.id),
+        tenantId: String(row.tenantId),
+        [kind.providerField]: String(row[kind.providerField]),
+        credentials: storedSecrets(row),
+      }
     },
 
     async remove(principal: Principal, id: string) {

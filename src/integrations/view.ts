@@ -1,5 +1,13 @@
 import { fingerprintKey, hasSecretKey, secretFields, type KindDefinition } from '../kinds/kind.js'
+import { Model } from 'sequelize'
 import type { IntegrationRecord } from '../kinds/integration-model.js'
+
+/** A row read with `raw: true`: column → value. */
+export type RawRow = Record<string, unknown>
+
+export function asPlain(row: IntegrationRecord | RawRow): RawRow {
+  return row instanceof Model ? (row.get({ plain: true }) as RawRow) : row
+}
 
 const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : d == null ? null : new Date(String(d)).toISOString())
 
@@ -10,8 +18,8 @@ export function viewAttributes(kind: KindDefinition, model: { getAttributes(): o
 }
 
 /** A row as the API shows it: secrets reduced to "is set" and a fingerprint, timestamps as ISO strings. */
-export function toView(kind: KindDefinition, columns: readonly string[], row: IntegrationRecord): Record<string, unknown> {
-  const plain = row.get({ plain: true }) as Record<string, unknown>
+export function toView(kind: KindDefinition, columns: readonly string[], row: IntegrationRecord | RawRow): Record<string, unknown> {
+  const plain = asPlain(row)
   const view: Record<string, unknown> = {}
   // A freshly created row lacks the columns it left to the database: they are null.
   for (const name of columns) view[name] = plain[name] ?? null
