@@ -54,8 +54,9 @@ export default fp(
   async (app) => {
     app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const answer = classify(err, request)
-      // Refusals while the database is known to be down are not logged one by one: the breaker logs the outage.
-      if (answer.statusCode >= 500 && !(err instanceof DatabaseUnavailableError)) {
+      // Answers the service chose (overload, a provider or the database unavailable) are counted in
+      // metrics, not logged one by one; only failures nobody planned for are errors.
+      if (answer.statusCode >= 500 && !(err instanceof ServiceError)) {
         // Logged as name/code/stack only: provider or driver errors can quote what they were sent.
         request.log.error({ err: { type: err.name, code: err.code, stack: err.stack } }, 'request failed')
       }
