@@ -1,7 +1,21 @@
-import helmet from '@fastify/helmet'
+import helmet, { type HelmetOptions } from 'helmet'
 import underPressure from '@fastify/under-pressure'
 import fp from 'fastify-plugin'
 import { ProviderUnavailableError } from '../src/errors.js'
+
+/**
+ * helmet's headers for a configuration are the same for every response: computed once here
+ * rather than by running helmet on each request.
+ */
+function staticHeaders(options: HelmetOptions): Record<string, string> {
+  const headers: Record<string, string> = {}
+  const collector = {
+    setHeader: (name: string, value: string | number) => void (headers[name.toLowerCase()] = String(value)),
+    removeHeader: (name: string) => void delete headers[name.toLowerCase()],
+  }
+  helmet(options)({} as never, collector as never, () => {})
+  return headers
+}
 
 /**
  * Headers suitable for a JSON API (the CSP still lets the bundled Swagger UI run) and load
@@ -9,7 +23,7 @@ import { ProviderUnavailableError } from '../src/errors.js'
  */
 export default fp(
   async (app) => {
-    await app.register(helmet, {
+    const headers = staticHeaders({
       contentSecurityPolicy: {
         directives: {
           defaultSrc: ["'self'"],
@@ -21,6 +35,10 @@ export default fp(
         },
       },
       crossOriginEmbedderPolicy: false,
+    })
+    app.addHook('onRequest', (_request, reply, done) => {
+      reply.headers(headers)
+      done()
     })
     const maxEventLoopDelay = app.config.http.maxEventLoopDelayMs
     if (maxEventLoopDelay > 0) {
