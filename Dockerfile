@@ -1,12 +1,15 @@
 # syntax=docker/dockerfile:1
 
-# 1. Compile TypeScript (dev dependencies and build tools live only here).
-FROM node:20-bookworm-slim AS build
+# Compilers for the sqlite3 addon: only in the stages that build, never in the final image.
+FROM node:20-bookworm-slim AS toolchain
 WORKDIR /app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+
+# 1. Compile TypeScript.
+FROM toolchain AS build
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
@@ -15,12 +18,7 @@ COPY routes ./routes
 RUN npm run build
 
 # 2. Production dependencies only: `npm ci --omit=dev`, building the sqlite3 addon here.
-FROM node:20-bookworm-slim AS deps
-WORKDIR /app
-RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
- && rm -rf /var/lib/apt/lists/*
-COPY package.json package-lock.json ./
+FROM toolchain AS deps
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # 3. Run: compiled JavaScript and production node_modules, no sources, no compilers, not root.
