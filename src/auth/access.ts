@@ -1,3 +1,4 @@
+import { readerFor } from '../db/reader.js'
 import type { ReferenceModels, Role } from '../db/reference-models.js'
 import { forbidden, notFound } from '../errors.js'
 import { SCOPES, type Principal } from './tokens.js'
@@ -8,14 +9,12 @@ export type Action = 'read' | 'verify' | 'write' | 'credentials'
 const RANK: Record<Role, number> = { Viewer: 1, Editor: 2, Owner: 3 }
 const NEEDS: Record<Exclude<Action, 'credentials'>, Role> = { read: 'Viewer', verify: 'Editor', write: 'Owner' }
 
+const ROLE_SQL = 'SELECT `permission` FROM `collaborators` WHERE `accountId` = ? AND `tenantId` = ? AND `appId` IS NULL'
+
 async function tenantRole(models: ReferenceModels, accountId: string, tenantId: string): Promise<Role | undefined> {
-  const rows = await models.Collaborator.findAll({
-    attributes: ['permission'],
-    where: { accountId, tenantId, appId: null },
-    raw: true,
-  })
+  const rows = await readerFor(models.Collaborator.sequelize!)(ROLE_SQL, [accountId, tenantId])
   return rows
-    .map((r) => r.permission)
+    .map((r) => r.permission as Role | null)
     .filter((p): p is Role => p !== null && p in RANK)
     .sort((a, b) => RANK[b] - RANK[a])[0]
 }

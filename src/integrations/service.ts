@@ -1,4 +1,4 @@
-import { Op, type InferCreationAttributes, type WhereOptions } from 'sequelize'
+import type { InferCreationAttributes } from 'sequelize'
 import { v7 as uuidv7 } from 'uuid'
 import { authorize, authorizeTenantRead, tenantNotFound, type Action } from '../auth/access.js'
 import type { Principal } from '../auth/tokens.js'
@@ -10,6 +10,7 @@ import { fingerprintKey, providerFields, secretFields, type FieldValues, type Ki
 import { runVerifier } from '../verify/run.js'
 import type { VerificationResult, VerifyContext } from '../verify/types.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
+import { readerFor } from '../db/reader.js'
 import { asPlain, toView, viewAttributes, type RawRow } from './view.js'
 
 export interface IntegrationDeps {
@@ -65,6 +66,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
   const visible = viewAttributes(kind, model)
   const { models } = deps.db
   const notSecret = (field: string) => !kind.fields[field]!.secret
+  const reader = readerFor(deps.db.sequelize)
 
   function providerOf(row: IntegrationRecord): string {
     return row.get(kind.providerField) as string
@@ -82,8 +84,13 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
   }
 
   /** Reads for answering only: plain rows, no model instances (the hot path of other services). */
+  const selectSql = (columns: readonly string[]) => `SELECT ${columns.map((c) => `\`${c}\``).join(', ')} FROM \`${kind.tableName}\``
+  const byIdSql = new Map<string, string>()
+
   async function read(principal: Principal, id: string, action: Action, attributes = visible): Promise<RawRow> {
-    const row = (await model.findByPk(id, { attributes, raw: true })) as unknown as RawRow | null
+    const key = attributes.join(',')
+    if (!byIdSql.has(key)) byIdSql.set(key, `${selectSql(attributes)} WHERE \`id\` = ?`)
+    const [row] = await reader(byIdSql.get(key)!, [id])
     if (!row) throw integrationNotFound()
     await authorize(models, principal, String(row.tenantId), action, integrationNotFound)
     return row
@@ -172,23 +179,26 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
   return {
     async list(principal: Principal, query: ListQuery) {
       await authorizeTenantRead(models, principal, query.tenantId)
-      const where: Record<string | symbol, unknown> = { tenantId: query.tenantId }
+      const conditions = ['`tenantId` = ?']
+      const params: unknown[] = [query.tenantId]
       for (const filter of [kind.providerField, 'isActive', 'verificationStatus']) {
-        if (query[filter] !== undefined) where[filter] = query[filter]
+        const value = query[filter]
+        if (value === undefined) continue
+        conditions.push(`\`${filter}\` = ?`)
+        params.push(typeof value === 'boolean' ? Number(value) : value)
       }
-      if (query.cursor) where.id = { [Op.gt]: decodeCursor(query.cursor) }
-      const rows = await model.findAll<IntegrationRecord>({
-        raw: true,
-        attributes: visible,
-        where: where as WhereOptions,
-        order: [['id', 'ASC']],
-        limit: query.limit + 1,
-      })
+      if (query.cursor) {
+        conditions.push('`id` > ?')
+        params.push(decodeCursor(query.cursor))
+      }
+      // The limit is a validated integer (1-100), inlined so the statement stays preparable everywhere.
+      const sql = `${selectSql(visible)} WHERE ${conditions.join(' AND ')} ORDER BY \`id\` ASC LIMIT ${Number(query.limit) + 1}`
+      const rows = await reader(sql, params)
       const page = rows.slice(0, query.limit)
       const last = page.at(-1)
       return {
         items: page.map((r) => toView(kind, visible, r)),
-        nextCursor: rows.length > query.limit && last ? encodeCursor(last.id) : null,
+        nextCursor: rows.length > query.limit && last ? encodeCursor(String(last.id)) : null,
       }
     },
 
