@@ -1,4 +1,4 @@
-import type { InferCreationAttributes } from 'sequelize'
+import { Op, type InferCreationAttributes, type WhereOptions } from 'sequelize'
 import { v7 as uuidv7 } from 'uuid'
 import { authorize, authorizeTenantRead, tenantNotFound, type Action } from '../auth/access.js'
 import type { Principal } from '../auth/tokens.js'
@@ -179,21 +179,20 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
   return {
     async list(principal: Principal, query: ListQuery) {
       await authorizeTenantRead(models, principal, query.tenantId)
-      const conditions = ['`tenantId` = ?']
-      const params: unknown[] = [query.tenantId]
+      // A page goes through Sequelize (raw rows): measured, the prepared-statement path was slower
+      // for multi-row pages, where mysql2's binary protocol parses every column of every row.
+      const where: Record<string | symbol, unknown> = { tenantId: query.tenantId }
       for (const filter of [kind.providerField, 'isActive', 'verificationStatus']) {
-        const value = query[filter]
-        if (value === undefined) continue
-        conditions.push(`\`${filter}\` = ?`)
-        params.push(typeof value === 'boolean' ? Number(value) : value)
+        if (query[filter] !== undefined) where[filter] = query[filter]
       }
-      if (query.cursor) {
-        conditions.push('`id` > ?')
-        params.push(decodeCursor(query.cursor))
-      }
-      // The limit is a validated integer (1-100), inlined so the statement stays preparable everywhere.
-      const sql = `${selectSql(visible)} WHERE ${conditions.join(' AND ')} ORDER BY \`id\` ASC LIMIT ${Number(query.limit) + 1}`
-      const rows = await reader(sql, params)
+      if (query.cursor) where.id = { [Op.gt]: decodeCursor(query.cursor) }
+      const rows = (await model.findAll({
+        raw: true,
+        attributes: visible,
+        where: where as WhereOptions,
+        order: [['id', 'ASC']],
+        limit: query.limit + 1,
+      })) as unknown as RawRow[]
       const page = rows.slice(0, query.limit)
       const last = page.at(-1)
       return {
