@@ -11,7 +11,7 @@ import { runVerifier } from '../verify/run.js'
 import type { VerificationResult, VerifyContext } from '../verify/types.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { readerFor } from '../db/reader.js'
-import { asPlain, toView, viewAttributes, type RawRow } from './view.js'
+import { asPlain, rowView, viewAttributes, type RawRow } from './view.js'
 
 export interface IntegrationDeps {
   db: Database
@@ -64,6 +64,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
   const model: IntegrationModel = deps.db.integrations.get(kind.kind)!
   const secrets = secretFields(kind)
   const visible = viewAttributes(kind, model)
+  const toView = rowView(kind, visible)
   const { models } = deps.db
   const notSecret = (field: string) => !kind.fields[field]!.secret
   const reader = readerFor(deps.db.sequelize)
@@ -196,13 +197,13 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
       const page = rows.slice(0, query.limit)
       const last = page.at(-1)
       return {
-        items: page.map((r) => toView(kind, visible, r)),
+        items: page.map((r) => toView(r)),
         nextCursor: rows.length > query.limit && last ? encodeCursor(String(last.id)) : null,
       }
     },
 
     async get(principal: Principal, id: string) {
-      return toView(kind, visible, await read(principal, id, 'read'))
+      return toView(await read(principal, id, 'read'))
     },
 
     async create(principal: Principal, body: FieldValues & { tenantId: string }, options: WriteOptions = {}) {
@@ -225,7 +226,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         createdByAccountId: principal.type === 'user' ? principal.accountId : '',
         ...verdict,
       } as unknown as InferCreationAttributes<IntegrationRecord>)
-      return toView(kind, visible, row)
+      return toView(row)
     },
 
     async update(principal: Principal, id: string, patch: FieldValues) {
@@ -265,7 +266,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         ...sealSecrets(row.id, patch),
         ...(stale ? unverified : {}),
       })
-      return toView(kind, visible, row)
+      return toView(row)
     },
 
     async replaceCredentials(principal: Principal, id: string, body: FieldValues, options: WriteOptions = {}) {
@@ -282,7 +283,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         verdict = recorded(spec.id, result, new Date())
       }
       await row.update({ ...sealSecrets(row.id, body), ...verdict })
-      return toView(kind, visible, row)
+      return toView(row)
     },
 
     /** Checks credentials that are not stored; stores nothing. */
@@ -298,7 +299,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
       const result = await check(provider, nonSecretValues(row), storedSecrets(row))
       const at = new Date()
       await row.update(recorded(provider, result, at))
-      return { result: report(result, at), integration: toView(kind, visible, row) }
+      return { result: report(result, at), integration: toView(row) }
     },
 
     async readCredentials(principal: Principal, id: string) {

@@ -10,6 +10,7 @@ import {
   connectRepository,
   forceConfirmation,
   insertIntegration,
+  readiness,
   rowCounts,
   schemaSnapshot,
   tableDefinition,
@@ -74,6 +75,7 @@ eachDatabase(t, async (t, db) => {
       'one warning naming exactly the owned tables',
     )
     t.same(h.app.db.schema, { missing: [], applied: tableEntries(OWNED_TABLES), review: [] }, 'it recreated exactly those')
+    t.same((await readiness(h.app)).body, { status: 'ok', database: 'up', missing: [] }, 'and is ready')
     await h.app.close()
 
     t.same(await rowCounts(db, OWNED_TABLES), Object.fromEntries(OWNED_TABLES.map((table) => [table, 0])), 'the owned tables are empty')
