@@ -156,6 +156,13 @@ export async function seed(conn: Connection, secrets: Secrets, tenantCount: numb
   await insert(conn, 'tenant_scm_integrations', scmRows)
   await insert(conn, 'tenant_cicd_integrations', cicdRows)
   await insert(conn, 'tenant_communication_integrations', slackRows)
+  // Fresh statistics, as after any bulk load: InnoDB's automatic recalculation lags, and until it
+  // runs the optimizer believes each tenant holds half of a table created empty, so for a page
+  // (ORDER BY id LIMIT n) it scans the primary key instead of the tenant index. Whichever server
+  // ran during that window was measured against a full table scan.
+  await conn.query(
+    'ANALYZE TABLE accounts, tenants, collaborators, tenant_scm_integrations, tenant_cicd_integrations, tenant_communication_integrations',
+  )
   return {
     tenants,
     scm,

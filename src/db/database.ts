@@ -32,7 +32,15 @@ export function createSequelize(config: DatabaseConfig): Sequelize {
     timezone: '+00:00',
     // Short enough that an unreachable database is noticed within seconds (see ./availability.ts).
     pool: { max: config.poolMax, min: 0, acquire: config.acquireTimeoutMs ?? DEFAULT_ACQUIRE_TIMEOUT_MS, idle: 10_000 },
-    dialectOptions: { connectTimeout: config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS },
+    dialectOptions: {
+      connectTimeout: config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      // mysql2 decodes every column itself. Sequelize's own decoder makes mysql2 allocate a wrapper
+      // per column of every row and parses DATETIMEs from strings; it only matters for DATE and
+      // GEOMETRY columns, which this service has none of. UTC ('Z') is what '+00:00' means, on the
+      // fast path. Measured with `npm run bench`; the schema tests read every column type back.
+      typeCast: true,
+      timezone: 'Z',
+    },
     define: { charset: 'utf8mb4', collate: 'utf8mb4_unicode_ci' },
   })
 }

@@ -241,6 +241,18 @@ eachDatabase(t, async (t, db) => {
     const pending = await app.inject({ url: `${URL_BASE}?tenantId=${tenantId}&verificationStatus=VALID`, headers: auth })
     t.same(pending.json().items, [])
 
+    // Every filter at once, a page at a time: each placeholder meets its own value.
+    const filtered: string[] = []
+    cursor = null
+    do {
+      const query: string = `tenantId=${tenantId}&scmType=GITHUB&isActive=true&verificationStatus=PENDING&limit=1${cursor ? `&cursor=${cursor}` : ''}`
+      const page = await app.inject({ url: `${URL_BASE}?${query}`, headers: auth })
+      t.equal(page.statusCode, 200)
+      filtered.push(...page.json().items.map((i: { id: string }) => i.id))
+      cursor = page.json().nextCursor
+    } while (cursor)
+    t.same(filtered, [ids[0], ids[2], ids[4]], 'filters and cursor together')
+
     for (const [query, message] of [
       [`limit=0`, /querystring\/limit must be >= 1/],
       [`limit=101`, /querystring\/limit must be <= 100/],
