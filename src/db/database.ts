@@ -35,9 +35,10 @@ export function createSequelize(config: DatabaseConfig): Sequelize {
     dialectOptions: {
       connectTimeout: config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       // mysql2 decodes every column itself. Sequelize's own decoder makes mysql2 allocate a wrapper
-      // per column of every row and parses DATETIMEs from strings; it only matters for DATE and
-      // GEOMETRY columns, which this service has none of. UTC ('Z') is what '+00:00' means, on the
-      // fast path. Measured with `npm run bench`; the schema tests read every column type back.
+      // per column of every row and parses DATETIMEs from strings; it only differs for DATE and
+      // GEOMETRY columns, which this service has none of. 'Z' is the session's '+00:00' on mysql2's
+      // fast path. Measured with `npm run bench`; the route tests hold a create's answer (dates from
+      // JavaScript) equal to a later read (dates decoded here).
       typeCast: true,
       timezone: 'Z',
     },
