@@ -14,7 +14,7 @@ interface ConnectionManager {
 const readers = new WeakMap<Sequelize, Reader>()
 
 /**
- * SELECTs for the hot read paths (role lookup, one integration). On MySQL they run as
+ * SELECTs for the hot read paths (role lookup, one integration, a page). On MySQL they run as
  * prepared statements on a pooled mysql2 connection: Sequelize's per-query work (building SQL,
  * cloning options, model instances) is most of a read's CPU. On SQLite they go through
  * Sequelize with replacements. SQL here is built from definitions, never from input.
