@@ -5,6 +5,7 @@ import { ForeignKeyConstraintError, TimeoutError as DbTimeoutError, UniqueConstr
 import { CredentialDecryptError } from '../src/crypto/credential-cipher.js'
 import { isConnectionFailure } from '../src/db/availability.js'
 import { DatabaseUnavailableError, ServiceError } from '../src/errors.js'
+import { SECURITY_HEADERS } from '../src/http/security-headers.js'
 import { kindByName } from '../src/kinds/index.js'
 
 declare module 'fastify' {
@@ -31,6 +32,14 @@ function classify(err: FastifyError | ServiceError, request: FastifyRequest): An
     return { statusCode: err.statusCode, message: err.message, code: err.code, headers }
   }
   if (err.validation) return { statusCode: 400, message: err.message, code: 'INVALID_FIELD' }
+  // Refused by the router before any route: Fastify's messages would quote the whole path.
+  if (err.code === 'FST_ERR_BAD_URL') return { statusCode: 400, message: 'The path is not valid percent-encoded UTF-8', code: 'BAD_URL' }
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return { statusCode: 415, message: 'Send the body as JSON with content-type application/json', code: 'UNSUPPORTED_MEDIA_TYPE' }
+  }
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return { statusCode: 414, message: 'A path segment is longer than any id this service issues', code: 'PATH_TOO_LONG' }
+  }
   if (err instanceof UniqueConstraintError) {
     const kind = kindByName(request.routeOptions.config.kind ?? '')
     return { statusCode: 409, message: kind?.duplicateMessage ?? 'This integration already exists', code: 'DUPLICATE' }
@@ -50,6 +59,32 @@ function classify(err: FastifyError | ServiceError, request: FastifyRequest): An
   return { statusCode: 500, message: 'Internal Server Error' }
 }
 
+function respond(reply: FastifyReply, answer: Answer) {
+  return (
+    reply
+      .code(answer.statusCode)
+      .headers(answer.headers ?? {})
+      // Always the error shape, even where a route's schema for this status is another
+      // (readiness' 503 when load shedding or the breaker answers first).
+      .type('application/json; charset=utf-8')
+      .serializer(JSON.stringify)
+      .send({
+        statusCode: answer.statusCode,
+        error: STATUS_CODES[answer.statusCode] ?? 'Error',
+        message: answer.message,
+        ...(answer.code ? { code: answer.code } : {}),
+      })
+  )
+}
+
+/**
+ * Fastify's `frameworkErrors`: what the router refuses (a malformed escape, an over-long path
+ * segment) runs no hooks, so the headers every other answer gets are set here.
+ */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  return respond(reply.headers(SECURITY_HEADERS).header('x-request-id', request.id), classify(err, request))
+}
+
 export default fp(
   async (app) => {
     app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
@@ -60,21 +95,7 @@ export default fp(
         // Logged as name/code/stack only: provider or driver errors can quote what they were sent.
         request.log.error({ err: { type: err.name, code: err.code, stack: err.stack } }, 'request failed')
       }
-      return (
-        reply
-          .code(answer.statusCode)
-          .headers(answer.headers ?? {})
-          // Always the error shape, even where a route's schema for this status is another
-          // (readiness' 503 when load shedding or the breaker answers first).
-          .type('application/json; charset=utf-8')
-          .serializer(JSON.stringify)
-          .send({
-            statusCode: answer.statusCode,
-            error: STATUS_CODES[answer.statusCode] ?? 'Error',
-            message: answer.message,
-            ...(answer.code ? { code: answer.code } : {}),
-          })
-      )
+      return respond(reply, answer)
     })
   },
   { name: 'errors' },

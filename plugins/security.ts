@@ -1,43 +1,16 @@
-import helmet, { type HelmetOptions } from 'helmet'
 import underPressure from '@fastify/under-pressure'
 import fp from 'fastify-plugin'
 import { ProviderUnavailableError } from '../src/errors.js'
+import { SECURITY_HEADERS } from '../src/http/security-headers.js'
 
 /**
- * helmet's headers for a configuration are the same for every response: computed once here
- * rather than by running helmet on each request.
- */
-function staticHeaders(options: HelmetOptions): Record<string, string> {
-  const headers: Record<string, string> = {}
-  const collector = {
-    setHeader: (name: string, value: string | number) => void (headers[name.toLowerCase()] = String(value)),
-    removeHeader: (name: string) => void delete headers[name.toLowerCase()],
-  }
-  helmet(options)({} as never, collector as never, () => {})
-  return headers
-}
-
-/**
- * Headers suitable for a JSON API (the CSP still lets the bundled Swagger UI run) and load
- * shedding: an overloaded process answers 503 with Retry-After instead of queueing forever.
+ * Security headers on every answer (src/http/security-headers.ts) and load shedding: an
+ * overloaded process answers 503 with Retry-After instead of queueing forever.
  */
 export default fp(
   async (app) => {
-    const headers = staticHeaders({
-      contentSecurityPolicy: {
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'self'"],
-          styleSrc: ["'self'", "'unsafe-inline'"],
-          imgSrc: ["'self'", 'data:'],
-          connectSrc: ["'self'"],
-          frameAncestors: ["'none'"],
-        },
-      },
-      crossOriginEmbedderPolicy: false,
-    })
     app.addHook('onRequest', (_request, reply, done) => {
-      reply.headers(headers)
+      reply.headers(SECURITY_HEADERS)
       done()
     })
     const maxEventLoopDelay = app.config.http.maxEventLoopDelayMs

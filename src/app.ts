@@ -10,7 +10,7 @@ import configPlugin from '../plugins/config.js'
 import dbAvailabilityPlugin from '../plugins/db-availability.js'
 import dbPlugin from '../plugins/db.js'
 import devSeedPlugin from '../plugins/dev-seed.js'
-import errorsPlugin from '../plugins/errors.js'
+import errorsPlugin, { frameworkErrors } from '../plugins/errors.js'
 import lifecyclePlugin from '../plugins/lifecycle.js'
 import metricsPlugin from '../plugins/metrics.js'
 import outboundPlugin from '../plugins/outbound.js'
@@ -19,6 +19,7 @@ import schemasPlugin from '../plugins/schemas.js'
 import securityPlugin from '../plugins/security.js'
 import swaggerPlugin from '../plugins/swagger.js'
 import { loadConfig, type Config } from './config/load-config.js'
+import { FORMATS } from './http/formats.js'
 import { KINDS } from './kinds/index.js'
 import { secretFields } from './kinds/kind.js'
 
@@ -69,8 +70,12 @@ export async function buildApp(options: BuildOptions = {}) {
     // A hop count is valid at run time (proxy-addr) though Fastify's typings omit it.
     trustProxy: config.http.trustProxy as FastifyServerOptions['trustProxy'],
     // The response serializer picks anyOf branches with its own Ajv: our formats only matter on input.
-    serializerOpts: { ajv: { formats: { 'git-branch': true } } },
+    serializerOpts: { ajv: { formats: Object.fromEntries(Object.keys(FORMATS).map((name) => [name, true])) } },
+    frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>()
+
+  // JSON in and out: a text/plain body is refused with 415 rather than parsed into a string.
+  app.removeContentTypeParser('text/plain')
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)

@@ -83,6 +83,31 @@ t.test('operations', async (t) => {
     t.match(ui.headers['content-security-policy'], /script-src 'self'/)
   })
 
+  t.test('paths the router refuses get the error shape and the usual headers, without quoting the path', async (t) => {
+    const long = 'x'.repeat(500)
+    for (const [url, statusCode, error, code] of [
+      [`${SCM}/%ff`, 400, 'Bad Request', 'BAD_URL'],
+      [`${SCM}/${long}`, 414, 'URI Too Long', 'PATH_TOO_LONG'],
+    ] as const) {
+      const res = await app.inject({ url, headers: { ...owner, 'x-request-id': `refused-${statusCode}` } })
+      t.equal(res.statusCode, statusCode, url.slice(0, 60))
+      t.same(Object.keys(res.json()).sort(), ['code', 'error', 'message', 'statusCode'])
+      t.match(res.json(), { statusCode, error, code })
+      t.notOk(res.body.includes('%ff') || res.body.includes(long.slice(0, 50)), 'the path is not echoed')
+      t.equal(res.headers['x-request-id'], `refused-${statusCode}`)
+      t.equal(res.headers['x-content-type-options'], 'nosniff')
+      t.match(res.headers['content-type'], /^application\/json/)
+    }
+  })
+
+  t.test('a body that is not JSON is refused with 415', async (t) => {
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
+      const res = await app.inject({ method: 'POST', url: SCM, headers: { ...owner, 'content-type': type }, payload: 'tenantId=x' })
+      t.equal(res.statusCode, 415, type)
+      t.match(res.json(), { error: 'Unsupported Media Type', code: 'UNSUPPORTED_MEDIA_TYPE', message: /application\/json/ })
+    }
+  })
+
   t.test('the gateway address is trusted for the client address', async (t) => {
     const seen: string[] = []
     const res = await app.inject({

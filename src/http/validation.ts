@@ -1,12 +1,12 @@
-import type { ErrorObject } from 'ajv'
+import type { ErrorObject, ValidateFunction } from 'ajv'
 import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
 import type { TSchema } from '@sinclair/typebox'
-import { isValidBranchName } from '../kinds/scm/git-branch.js'
 import type { KindDefinition } from '../kinds/kind.js'
+import { FORMATS, firstIllFormedString } from './formats.js'
 
 const FORMAT_TEXT: Record<string, string> = {
-  'git-branch': 'a valid git branch name',
+  ...Object.fromEntries(Object.entries(FORMATS).map(([name, format]) => [name, format.text])),
   uuid: 'a UUID',
   uri: 'an absolute URL',
   'date-time': 'an RFC 3339 date-time',
@@ -24,7 +24,7 @@ function createAjv(coerce: boolean, schemas: readonly TSchema[]) {
     strict: false,
   })
   addFormats.default(ajv)
-  ajv.addFormat('git-branch', { type: 'string', validate: isValidBranchName })
+  for (const [name, { validate }] of Object.entries(FORMATS)) ajv.addFormat(name, { type: 'string', validate })
   for (const schema of schemas) ajv.addSchema(schema)
   return ajv
 }
@@ -36,8 +36,32 @@ function createAjv(coerce: boolean, schemas: readonly TSchema[]) {
 export function createValidatorCompiler(schemas: readonly TSchema[]) {
   const strict = createAjv(false, schemas)
   const coercing = createAjv(true, schemas)
-  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? strict : coercing).compile(schema)
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
+    httpPart === 'body' ? wellFormed(strict.compile(schema)) : coercing.compile(schema)
 }
+
+/** A body validator that also refuses strings no database could store as sent (see firstIllFormedString). */
+function wellFormed(validate: ValidateFunction) {
+  const check = (data: unknown): boolean => {
+    if (!validate(data)) {
+      check.errors = validate.errors
+      return false
+    }
+    const at = firstIllFormedString(data)
+    check.errors = at === undefined ? null : [illFormed(at)]
+    return at === undefined
+  }
+  check.errors = null as ErrorObject[] | null | undefined
+  return check
+}
+
+const illFormed = (instancePath: string): ErrorObject => ({
+  keyword: 'wellFormed',
+  instancePath,
+  schemaPath: '#',
+  params: {},
+  message: 'is not valid Unicode text (it holds an unpaired surrogate)',
+})
 
 /** One message naming the field at fault, in the `body/field problem` form. */
 export function createSchemaErrorFormatter(kinds: readonly KindDefinition[]) {

@@ -22,22 +22,32 @@ export function recordedField(description: string, maxLength = 255): FieldSpec {
   return { schema: Type.String({ maxLength, description }), column: { type: DataTypes.STRING(maxLength), allowNull: true } }
 }
 
+interface SecretOptions {
+  maxLength?: number
+  pattern?: string
+  format?: string
+  check?: FieldSpec['check']
+}
+
 /** Write-only, encrypted at rest. */
-export function secretField(
-  description: string,
-  options: { maxLength?: number; pattern?: string; check?: FieldSpec['check'] } = {},
-): FieldSpec {
+export function secretField(description: string, options: SecretOptions = {}): FieldSpec {
   return {
     schema: Type.String({
       minLength: 1,
       maxLength: options.maxLength ?? 4096,
       description: `${description} (write-only)`,
       ...(options.pattern ? { pattern: options.pattern } : {}),
+      ...(options.format ? { format: options.format } : {}),
     }),
     column: { type: DataTypes.TEXT, allowNull: true },
     secret: true,
     ...(options.check ? { check: options.check } : {}),
   }
+}
+
+/** A secret the verifier sends in an HTTP header: printable ASCII without spaces, or it could not be sent. */
+export function tokenField(description: string, options: Omit<SecretOptions, 'format'> = {}): FieldSpec {
+  return secretField(description, { ...options, format: 'token' })
 }
 
 /** A tenant-given https base URL (Jenkins, Jira, Checkmate); canonicalised by the kind's normalize. */

@@ -14,7 +14,13 @@ function withoutDefault<T extends TSchema>(schema: T): T {
   return rest as T
 }
 
-export const DisplayNameSchema = Type.String({ minLength: 1, maxLength: 255, pattern: '\\S', description: 'Name shown in Delivr' })
+export const DisplayNameSchema = Type.String({
+  minLength: 1,
+  maxLength: 255,
+  pattern: '\\S',
+  format: 'single-line',
+  description: 'Name shown in Delivr',
+})
 export const VerificationStatusSchema = StringEnum(VERIFICATION_STATUSES)
 const Timestamp = Type.String({ format: 'date-time' })
 

@@ -115,11 +115,30 @@ eachDatabase(t, async (t, db) => {
         ['missing secret', { ...body, [sample.secret]: undefined }, new RegExp(`body/${sample.secret} is required`)],
         ['secret of the wrong type', { ...body, [sample.secret]: 42 }, new RegExp(`body/${sample.secret} must be string`)],
         ['no display name', { ...body, displayName: '' }, /body\/displayName/],
+        ['a display name of two lines', { ...body, displayName: 'Mobile\napp' }, /body\/displayName must be one line of text/],
+        ['an unpaired surrogate', { ...body, displayName: 'Mobile \ud800' }, /body\/displayName is not valid Unicode text/],
       ]
+      // A secret sent in an HTTP header cannot hold what a header cannot carry (Node would throw).
+      if ((kind.fields[sample.secret]!.schema as { format?: string }).format === 'token') {
+        for (const tail of ['\nX', ' X', '\u00e9', '\u{1f600}']) {
+          const bad = `${String(body[sample.secret])}${tail}`
+          cases.push([
+            `a token ending in ${JSON.stringify(tail)}`,
+            { ...body, [sample.secret]: bad },
+            new RegExp(`body/${sample.secret} must be a token`),
+          ])
+        }
+      }
       for (const [name, payload, message] of cases) {
         const res = await app.inject({ method: 'POST', url, headers: owner, payload: JSON.parse(JSON.stringify(payload)) })
         t.equal(res.statusCode, 400, name)
         t.match(res.json().message, message, name)
+        const secretSent = payload[sample.secret]
+        t.notOk(typeof secretSent === 'string' && res.body.includes(secretSent), `${name}: the secret is not echoed`)
+        const calls = slack.received.length
+        const check = await app.inject({ method: 'POST', url: `${url}/verify`, headers: owner, payload })
+        t.equal(check.statusCode, 400, `${name}: refused by verify too`)
+        t.equal(slack.received.length, calls, `${name}: no provider was called`)
       }
       const after = ((await db.query(`SELECT COUNT(*) AS n FROM ${kind.tableName}`)) as { n: number }[])[0]!.n
       t.equal(Number(after), Number(before))

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { verifyGithubActions, verifyJenkins } from '../../verify/cicd/index.js'
-import { baseUrlField, secretField, textField } from '../fields.js'
+import { baseUrlField, textField, tokenField } from '../fields.js'
 import { originOf, parseBaseUrl } from '../https-url.js'
 import type { KindDefinition } from '../kind.js'
 import { parseRepositoryUrl } from '../scm/repository-url.js'
@@ -31,12 +31,14 @@ export const cicd: KindDefinition = {
   ],
   fields: {
     hostUrl: baseUrlField('Jenkins base URL (https)', 'https://ci.acme.com/jenkins'),
-    username: textField(Type.String({ minLength: 1, maxLength: 255, description: 'Jenkins user the API token belongs to' })),
-    apiToken: secretField('Jenkins API token of that user', { maxLength: 512 }),
+    username: textField(
+      Type.String({ minLength: 1, maxLength: 255, format: 'single-line', description: 'Jenkins user the API token belongs to' }),
+    ),
+    apiToken: tokenField('Jenkins API token of that user', { maxLength: 512 }),
     repositoryUrl: textField(
       Type.String({ minLength: 1, maxLength: 512, description: 'https URL of the GitHub repository whose workflows Delivr runs' }),
     ),
-    accessToken: secretField('GitHub token with Actions read and write on the repository'),
+    accessToken: tokenField('GitHub token with Actions read and write on the repository'),
   },
   indexes: [
     { name: 'idx_cicd_tenant', fields: ['tenantId', 'isActive'] },

@@ -1,5 +1,5 @@
 import { verifySlack } from '../../verify/communication/index.js'
-import { recordedField, secretField } from '../fields.js'
+import { recordedField, tokenField } from '../fields.js'
 import type { KindDefinition } from '../kind.js'
 
 export const communication: KindDefinition = {
@@ -24,7 +24,7 @@ export const communication: KindDefinition = {
     },
   ],
   fields: {
-    botToken: secretField('Slack bot token', { maxLength: 255, pattern: '^xoxb-' }),
+    botToken: tokenField('Slack bot token', { maxLength: 255, pattern: '^xoxb-' }),
     workspaceId: recordedField('Slack workspace (team) id, recorded by verification', 64),
     workspaceName: recordedField('Slack workspace name, recorded by verification'),
   },

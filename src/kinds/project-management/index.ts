@@ -3,7 +3,7 @@ import { DataTypes } from 'sequelize'
 import { FieldError } from '../../errors.js'
 import { verifyJira } from '../../verify/project-management/index.js'
 import { StringEnum } from '../../http/common-schemas.js'
-import { baseUrlField, secretField, textField } from '../fields.js'
+import { baseUrlField, textField, tokenField } from '../fields.js'
 import { originOf, parseBaseUrl } from '../https-url.js'
 import type { KindDefinition } from '../kind.js'
 
@@ -34,7 +34,7 @@ export const projectManagement: KindDefinition = {
       patchable: true,
     },
     email: textField(Type.String({ format: 'email', maxLength: 255, description: 'Atlassian account email (Jira Cloud)' })),
-    apiToken: secretField('Jira Cloud API token, or a Server/Data Center personal access token', { maxLength: 1024 }),
+    apiToken: tokenField('Jira Cloud API token, or a Server/Data Center personal access token', { maxLength: 1024 }),
   },
   indexes: [
     { name: 'idx_project_management_tenant', fields: ['tenantId', 'isActive'] },

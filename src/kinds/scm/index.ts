@@ -3,11 +3,12 @@ import { DataTypes } from 'sequelize'
 import { FieldError } from '../../errors.js'
 import type { FieldValues, KindDefinition } from '../kind.js'
 import { verifyBitbucket, verifyGithub, verifyGitlab } from '../../verify/scm/index.js'
+import { tokenField } from '../fields.js'
 import { originOf } from '../https-url.js'
 import { parseRepositoryUrl } from './repository-url.js'
 
 const SCM_CHECKS_TEXT = 'The token is accepted, sees the repository, can push to it, and the default branch exists'
-const Name = (description: string) => Type.String({ minLength: 1, maxLength: 255, description })
+const Name = (description: string) => Type.String({ minLength: 1, maxLength: 255, format: 'single-line', description })
 
 export const scm: KindDefinition = {
   kind: 'scm',
@@ -73,11 +74,7 @@ export const scm: KindDefinition = {
       verified: true,
       patchable: true,
     },
-    accessToken: {
-      schema: Type.String({ minLength: 1, maxLength: 4096, description: 'Personal or app access token (write-only)' }),
-      column: { type: DataTypes.TEXT, allowNull: true },
-      secret: true,
-    },
+    accessToken: tokenField('Personal or app access token'),
   },
   indexes: [
     { name: 'idx_scm_tenant', fields: ['tenantId', 'isActive'] },

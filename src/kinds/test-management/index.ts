@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { verifyCheckmate } from '../../verify/test-management/index.js'
-import { baseUrlField, secretField, textField } from '../fields.js'
+import { baseUrlField, textField, tokenField } from '../fields.js'
 import { originOf, parseBaseUrl } from '../https-url.js'
 import type { KindDefinition } from '../kind.js'
 
@@ -23,7 +23,7 @@ export const testManagement: KindDefinition = {
   fields: {
     baseUrl: baseUrlField('Checkmate URL (https)', 'https://checkmate.acme.com'),
     orgId: textField(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Checkmate organisation id' })),
-    authToken: secretField('Checkmate API token', { maxLength: 1024 }),
+    authToken: tokenField('Checkmate API token', { maxLength: 1024 }),
   },
   indexes: [
     { name: 'idx_test_management_tenant', fields: ['tenantId', 'isActive'] },
