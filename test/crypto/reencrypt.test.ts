@@ -11,8 +11,8 @@ import { KINDS, kindByName } from '../../src/kinds/index.js'
 import { secretFields } from '../../src/kinds/kind.js'
 import { startApp, type TestApp } from '../helpers/app.js'
 import { eachDatabase, type TestDatabase } from '../helpers/databases.js'
-import { startProviderDouble, testToken } from '../helpers/provider-double.js'
-import { SAMPLES, slackTeamFor } from '../helpers/samples.js'
+import { testToken } from '../helpers/provider-double.js'
+import { SAMPLES, slackWorkspaceDouble } from '../helpers/samples.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const TSX = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs')
@@ -137,11 +137,7 @@ t.test('rotate-keys refuses a bad batch size before touching anything', async (t
 })
 
 eachDatabase(t, async (t, db) => {
-  const slack = await startProviderDouble(t)
-  slack.on('POST', '/auth.test', (request) => {
-    const token = String(request.headers.authorization).replace(/^Bearer /, '')
-    return { body: { ok: true, team: 'Acme', user: 'delivr', team_id: slackTeamFor(token), user_id: 'U1', bot_id: 'B1' } }
-  })
+  const slack = await slackWorkspaceDouble(t)
 
   // Every provider of every kind, written while k1 is the only key.
   const old = await startApp(t, db, { ...UNGUARDED, ...ONLY_K1, SLACK_API_URL: slack.origin })

@@ -1,8 +1,7 @@
 import t from 'tap'
 import { startApp } from '../helpers/app.js'
 import { eachDatabase } from '../helpers/databases.js'
-import { startProviderDouble } from '../helpers/provider-double.js'
-import { SAMPLES, slackTeamFor } from '../helpers/samples.js'
+import { SAMPLES, slackWorkspaceDouble } from '../helpers/samples.js'
 import { KINDS } from '../../src/kinds/index.js'
 
 const BASE = '/api/v1/integrations'
@@ -10,22 +9,7 @@ const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1)
 
 // The same contract for every provider of every kind, driven by one sample per provider.
 eachDatabase(t, async (t, db) => {
-  const slack = await startProviderDouble(t)
-  slack.on('POST', '/auth.test', (request) => {
-    const token = String(request.headers.authorization).replace(/^Bearer /, '')
-    return {
-      headers: { 'x-oauth-scopes': 'chat:write,channels:read' },
-      body: {
-        ok: true,
-        url: 'https://acme.slack.com/',
-        team: 'Acme',
-        user: 'delivr',
-        team_id: slackTeamFor(token),
-        user_id: 'U1',
-        bot_id: 'B1',
-      },
-    }
-  })
+  const slack = await slackWorkspaceDouble(t)
   const h = await startApp(t, db, { SLACK_API_URL: slack.origin })
   const { app } = h
   const { tenantId, ownerId } = await h.tenant()
