@@ -79,6 +79,30 @@ eachDatabase(t, async (t, db) => {
     })
   }
 
+  t.test('hostile query strings and ids get a 2xx or a 4xx, never a 5xx', async (t) => {
+    const wrong: string[] = []
+    // A URL cannot carry an unpaired surrogate at all: encodeURIComponent refuses it.
+    const texts = HOSTILE.filter((v) => typeof v !== 'object' && String(v) !== '\ud800').map((v) => encodeURIComponent(String(v)))
+    for (const value of [...texts, '%ff', '%00', 'a&tenantId=b']) {
+      const paths = [
+        `${BASE}/scm?tenantId=${value}`,
+        ...['limit', 'cursor', 'isActive', 'verificationStatus', 'scmType', 'other'].map(
+          (p) => `${BASE}/scm?tenantId=${tenantId}&${p}=${value}`,
+        ),
+        `${BASE}?tenantId=${value}`,
+        `${BASE}/scm/${value}`,
+        `${BASE}/scm/${value}/credentials`,
+      ]
+      for (const path of paths) {
+        const res = await app.inject({ url: path, headers: owner })
+        if (res.statusCode >= 500 || (res.statusCode >= 400 && typeof res.json().message !== 'string')) {
+          wrong.push(`${path.slice(0, 120)}: ${res.statusCode} ${res.body.slice(0, 200)}`)
+        }
+      }
+    }
+    t.same(wrong, [])
+  })
+
   t.test('nothing was logged as an error', async (t) => {
     const errors = h.logs.filter((line) => (JSON.parse(line) as { level: number }).level >= 50)
     t.same(errors, [])
