@@ -35,7 +35,12 @@ export async function checkServer(name: string, url: string, data: DataSet): Pro
 
   const list = await call(url, `${BASE}?tenantId=${owner.id}&limit=50`, owner.token)
   const items = (list.json?.items ?? []) as { tenantId: string }[]
-  expect(name, `GET list ${list.status}, ${items.length} items`, list.status === 200 && items.length >= Math.min(50, owner.scmCount))
+  expect(name, `GET list ${list.status}, ${items.length} items`, list.status === 200 && items.length === Math.min(50, owner.scmCount))
+  expect(
+    name,
+    'GET list: a next-page cursor exactly when more than a page remains',
+    (list.json?.nextCursor != null) === owner.scmCount > 50,
+  )
   expect(
     name,
     'GET list shows another tenant',

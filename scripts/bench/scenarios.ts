@@ -42,7 +42,8 @@ export function buildScenarios(data: DataSet): Record<ScenarioKey, Scenario> {
       name: 'GET list (limit 50)',
       read: true,
       next() {
-        const tenant = pick(data.tenants)
+        // Full pages: tenants with more than 50 source-control integrations, when the seed has them.
+        const tenant = data.tenants[pick(data.large.length > 0 ? data.large : data.tenants.map((_, i) => i))]!
         return { method: 'GET', path: `${BASE}?tenantId=${tenant.id}&limit=50`, headers: bearer(tenant.token) }
       },
     },

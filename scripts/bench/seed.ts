@@ -21,6 +21,8 @@ export interface SeededScm {
 
 export interface DataSet {
   tenants: SeededTenant[]
+  /** Indexes into `tenants` of those with more source-control integrations than a page holds. */
+  large: number[]
   scm: SeededScm[]
   /** `service:bench` with integrations:read and integrations:credentials:read. */
   serviceToken: string
@@ -30,6 +32,9 @@ export interface DataSet {
 type Row = Record<string, unknown>
 
 const BATCH = 1000
+/** Every LARGE_EVERY-th tenant gets LARGE_FACTOR times as many integrations, so a page can be full. */
+const LARGE_EVERY = 50
+const LARGE_FACTOR = 8
 const SCM_PROVIDERS = ['GITHUB', 'GITLAB', 'BITBUCKET'] as const
 
 async function insert(conn: Connection, table: string, rows: Row[]): Promise<void> {
@@ -57,8 +62,9 @@ function common(id: string, tenantId: string, accountId: string, at: Date, valid
 /**
  * Seeds accounts, tenants, Owner collaborators and integrations straight into the tables
  * the service created, with secrets sealed by the service's own cipher and keys. Each
- * tenant gets `perTenant` integrations: of every ten, seven source control (GitHub,
- * GitLab, Bitbucket), a Jenkins, a GitHub Actions and a Slack connection.
+ * tenant gets `perTenant` integrations (every 50th tenant eight times as many): of every ten,
+ * seven source control (GitHub, GitLab, Bitbucket), a Jenkins, a GitHub Actions and a Slack
+ * connection.
  */
 export async function seed(conn: Connection, secrets: Secrets, tenantCount: number, perTenant: number): Promise<DataSet> {
   const { cipher } = secrets
@@ -73,6 +79,7 @@ export async function seed(conn: Connection, secrets: Secrets, tenantCount: numb
   const cicdRows: Row[] = []
   const slackRows: Row[] = []
   const tenants: SeededTenant[] = []
+  const large: number[] = []
   const scm: SeededScm[] = []
   const start = Date.now() - tenantCount * perTenant * 1000
 
@@ -93,7 +100,8 @@ export async function seed(conn: Connection, secrets: Secrets, tenantCount: numb
       updatedAt: at,
     })
     let scmCount = 0
-    for (let k = 0; k < perTenant; k++) {
+    const count = t % LARGE_EVERY === 0 ? perTenant * LARGE_FACTOR : perTenant
+    for (let k = 0; k < count; k++) {
       const id = uuidv7()
       const rowAt = new Date(at.getTime() + k * 1000)
       const base = common(id, tenantId, accountId, rowAt, k % 2 === 0)
@@ -124,7 +132,7 @@ export async function seed(conn: Connection, secrets: Secrets, tenantCount: numb
           ...base,
           cicdType: 'JENKINS',
           displayName: 'Jenkins',
-          hostUrl: `https://ci-${t}.bench.test/jenkins`,
+          hostUrl: `https://ci-${t}-${k}.bench.test/jenkins`,
           username: 'release-bot',
           ...seal('ci-cd', id, 'apiToken', token),
         })
@@ -133,7 +141,7 @@ export async function seed(conn: Connection, secrets: Secrets, tenantCount: numb
           ...base,
           cicdType: 'GITHUB_ACTIONS',
           displayName: 'Actions',
-          repositoryUrl: `https://github.com/org-${t}/repo-0`,
+          repositoryUrl: `https://github.com/org-${t}/repo-${k}`,
           ...seal('ci-cd', id, 'accessToken', `ghp_${token}`),
         })
       } else {
@@ -141,12 +149,13 @@ export async function seed(conn: Connection, secrets: Secrets, tenantCount: numb
           ...base,
           communicationType: 'SLACK',
           displayName: 'Slack',
-          workspaceId: `T${t}`,
+          workspaceId: `T${t}W${k}`,
           workspaceName: `Workspace ${t}`,
           ...seal('communication', id, 'botToken', `xoxb-${token}`),
         })
       }
     }
+    if (scmCount > 50) large.push(t)
     tenants.push({ id: tenantId, accountId, token: await secrets.userToken(accountId), scmCount })
   }
 
@@ -165,6 +174,7 @@ export async function seed(conn: Connection, secrets: Secrets, tenantCount: numb
   )
   return {
     tenants,
+    large,
     scm,
     serviceToken: await secrets.serviceToken(`${SCOPES.read} ${SCOPES.credentials}`),
     rows: {
