@@ -10,6 +10,7 @@ const RANK: Record<Role, number> = { Viewer: 1, Editor: 2, Owner: 3 }
 const NEEDS: Record<Exclude<Action, 'credentials'>, Role> = { read: 'Viewer', verify: 'Editor', write: 'Owner' }
 
 const ROLE_SQL = 'SELECT `permission` FROM `collaborators` WHERE `accountId` = ? AND `tenantId` = ? AND `appId` IS NULL'
+const TENANT_SQL = 'SELECT `id` FROM `tenants` WHERE `id` = ?'
 
 async function tenantRole(models: ReferenceModels, accountId: string, tenantId: string): Promise<Role | undefined> {
   const rows = await readerFor(models.Collaborator.sequelize!)(ROLE_SQL, [accountId, tenantId])
@@ -48,6 +49,9 @@ export const tenantNotFound = () => notFound('Tenant not found')
 
 /** Reading a tenant's integrations: members by role, services by scope, for tenants that exist. */
 export async function authorizeTenantRead(models: ReferenceModels, principal: Principal, tenantId: string): Promise<void> {
-  if (principal.type === 'service' && !(await models.Tenant.findByPk(tenantId, { attributes: ['id'] }))) throw tenantNotFound()
+  if (principal.type === 'service') {
+    const [tenant] = await readerFor(models.Tenant.sequelize!)(TENANT_SQL, [tenantId])
+    if (!tenant) throw tenantNotFound()
+  }
   await authorize(models, principal, tenantId, 'read', tenantNotFound)
 }

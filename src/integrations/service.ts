@@ -86,7 +86,10 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
 
   /** Reads for answering only: plain rows, no model instances (the hot path of other services). */
   const selectSql = (columns: readonly string[]) => `SELECT ${columns.map((c) => `\`${c}\``).join(', ')} FROM \`${kind.tableName}\``
-  const byIdSql = new Map<string, string>()
+  /** The two single-row reads, built once: what a response shows, and what the credentials route decrypts. */
+  const byIdSql = (columns: readonly string[]) => `${selectSql(columns)} WHERE \`id\` = ?`
+  const VIEW_BY_ID = byIdSql(visible)
+  const SECRETS_BY_ID = byIdSql(['id', 'tenantId', kind.providerField, ...secrets])
 
   /** Filters a page may carry, in the order their placeholders appear. */
   const PAGE_FILTERS = [kind.providerField, 'isActive', 'verificationStatus'] as const
@@ -105,10 +108,8 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     return sql
   }
 
-  async function read(principal: Principal, id: string, action: Action, attributes = visible): Promise<RawRow> {
-    const key = attributes.join(',')
-    if (!byIdSql.has(key)) byIdSql.set(key, `${selectSql(attributes)} WHERE \`id\` = ?`)
-    const [row] = await reader(byIdSql.get(key)!, [id])
+  async function read(principal: Principal, id: string, action: Action, sql: string): Promise<RawRow> {
+    const [row] = await reader(sql, [id])
     if (!row) throw integrationNotFound()
     await authorize(models, principal, String(row.tenantId), action, integrationNotFound)
     return row
@@ -211,7 +212,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     },
 
     async get(principal: Principal, id: string) {
-      return toView(await read(principal, id, 'read'))
+      return toView(await read(principal, id, 'read', VIEW_BY_ID))
     },
 
     async create(principal: Principal, body: FieldValues & { tenantId: string }, options: WriteOptions = {}) {
@@ -311,7 +312,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     },
 
     async readCredentials(principal: Principal, id: string) {
-      const row = await read(principal, id, 'credentials', ['id', 'tenantId', kind.providerField, ...secrets])
+      const row = await read(principal, id, 'credentials', SECRETS_BY_ID)
       return {
         id: String(row.id),
         tenantId: String(row.tenantId),
