@@ -1,6 +1,7 @@
 import { parseRepositoryUrl } from '../kinds/scm/repository-url.js'
 import type { OutboundRequest, OutboundResponse } from '../outbound/index.js'
 import { isJsonObject, parseScopes, readJsonObject, stringAt, toIsoInstant, USER_AGENT, valueAt, type JsonObject } from './provider-http.js'
+import type { RefusalReader } from './scm/scm-verification.js'
 import type { VerificationResult, VerifyContext, VerifyRequest } from './types.js'
 
 const GITHUB_HOSTS = new Set(['github.com', 'www.github.com'])
@@ -72,4 +73,10 @@ export function githubForbiddenReason(headers: Record<string, string>): string {
   return headers['x-github-sso']?.startsWith('required')
     ? 'the organization requires the token to be authorized for SAML single sign-on'
     : 'the token is not allowed to read it (403)'
+}
+
+/** How GitHub says a token expired (401) or why it may not read a repository (403). */
+export const GITHUB_REFUSALS: RefusalReader = {
+  expired: githubTokenExpired,
+  forbidden: (res) => githubForbiddenReason(res.headers),
 }

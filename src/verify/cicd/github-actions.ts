@@ -1,13 +1,6 @@
 import { booleanAt, CheckList, numberAt, providerError, readJsonObject, stringAt, throwIfUnavailable, valueAt } from '../provider-http.js'
-import {
-  githubCredential,
-  githubForbiddenReason,
-  githubGetter,
-  githubPermission,
-  githubTokenExpired,
-  locateGithubRepository,
-} from '../github-api.js'
-import { accessToken } from '../scm/scm-verification.js'
+import { GITHUB_REFUSALS, githubCredential, githubGetter, githubPermission, locateGithubRepository } from '../github-api.js'
+import { accessToken, RepositoryAccess } from '../scm/scm-verification.js'
 import type { VerificationResult, Verifier } from '../types.js'
 
 const PROVIDER = 'GitHub'
@@ -23,60 +16,27 @@ function workflowPaths(body: unknown): string[] {
 
 export const verifyGithubActions: Verifier = async (request, context) => {
   const where = locateGithubRepository(request, context.apis)
-  let repository = `${where.owner}/${where.repo}`
   const checks = new CheckList(CHECKS)
+  const access = new RepositoryAccess(checks, PROVIDER, `${where.owner}/${where.repo}`)
   const facts: Record<string, string | number | null> = { fullName: null, workflowCount: null, workflows: null }
   const credential: VerificationResult['credential'] = { expiresAt: null, scopes: null }
-  const result = () => checks.result(`Verified: token can read and dispatch workflows in ${repository}`, { facts, credential })
+  const result = () => checks.result(`Verified: token can read and dispatch workflows in ${access.repository}`, { facts, credential })
 
   const token = accessToken(request)
   if (token === undefined) {
-    checks.fail('authenticated', {
-      detail: 'no access token was given',
-      message: 'No access token was given',
-      skipped: 'no access token was given',
-    })
+    access.noToken()
     return result()
   }
   const get = githubGetter(context, where, token)
   const repoPath = where.path
   const res = await get(repoPath)
-  throwIfUnavailable(PROVIDER, res)
-  if (res.status === 401) {
-    const expired = githubTokenExpired(res)
-    checks.fail('authenticated', {
-      detail: expired ? 'GitHub says the token has expired' : 'GitHub refused the token',
-      message: expired ? 'GitHub says the access token has expired' : 'GitHub refused the access token',
-      skipped: expired ? 'the token has expired' : 'the token was refused',
-      verdict: expired ? 'EXPIRED' : 'INVALID',
-    })
-    return result()
-  }
-  checks.pass('authenticated', 'GitHub accepted the token')
-  Object.assign(credential, githubCredential(res.headers))
-  if (res.status === 404) {
-    checks.fail('repository-visible', {
-      detail: 'repository not found or the token cannot see it',
-      message: `Repository ${repository} was not found or the token cannot see it`,
-      skipped: 'the repository is not visible',
-    })
-    return result()
-  }
-  if (res.status === 403) {
-    const reason = githubForbiddenReason(res.headers)
-    checks.fail('repository-visible', {
-      detail: `GitHub refused access to the repository: ${reason}`,
-      message: `GitHub refused access to ${repository}: ${reason}`,
-      skipped: 'the repository is not visible',
-    })
-    return result()
-  }
-  if (res.status !== 200) throw providerError(PROVIDER, res)
-
-  const repo = readJsonObject(res)
-  repository = stringAt(repo, 'full_name') ?? repository
-  facts.fullName = stringAt(repo, 'full_name') ?? null
-  checks.pass('repository-visible', `token can see ${repository}`)
+  const repo = access.readRepository(res, GITHUB_REFUSALS)
+  if (res.status !== 401) Object.assign(credential, githubCredential(res.headers))
+  if (!repo) return result()
+  const fullName = stringAt(repo, 'full_name') ?? null
+  facts.fullName = fullName
+  access.seen(fullName)
+  const repository = access.repository
 
   const listed = await get(`${repoPath}/actions/workflows`)
   throwIfUnavailable(PROVIDER, listed)

@@ -1,19 +1,15 @@
 import { parseRepositoryUrl } from '../../kinds/scm/repository-url.js'
 import type { OutboundResponse } from '../../outbound/index.js'
-import {
-  booleanAt,
-  parseScopes,
-  providerError,
-  readJsonObject,
-  stringAt,
-  throwIfUnavailable,
-  USER_AGENT,
-  valueAt,
-} from '../provider-http.js'
+import { booleanAt, parseScopes, readJsonObject, stringAt, throwIfUnavailable, USER_AGENT, valueAt } from '../provider-http.js'
 import type { Verifier } from '../types.js'
-import { accessToken, branchPath, branchToCheck, checkBranch, ScmVerification } from './scm-verification.js'
+import { accessToken, branchPath, branchToCheck, checkBranch, ScmVerification, type RefusalReader } from './scm-verification.js'
 
 const PROVIDER = 'Bitbucket'
+
+const REFUSALS: RefusalReader = {
+  expired: (res) => /expired/i.test(stringAt(readJsonObject(res), 'error', 'message') ?? ''),
+  forbidden: () => 'the token may lack the repository read scope (403)',
+}
 const PUSH_PERMISSIONS = new Set(['write', 'admin'])
 const PUSH_SCOPES = new Set(['repository:write', 'repository:admin'])
 
@@ -43,19 +39,10 @@ export const verifyBitbucket: Verifier = async (request, context) => {
 
   const repoPath = `/repositories/${encodeURIComponent(workspace)}/${encodeURIComponent(slug)}`
   const res = await get(repoPath)
-  throwIfUnavailable(PROVIDER, res)
-  if (res.status === 401) {
-    check.refused(/expired/i.test(stringAt(readJsonObject(res), 'error', 'message') ?? ''))
-    return check.result()
-  }
-  check.authenticated()
-  check.credential.scopes = parseScopes(res.headers['x-oauth-scopes'])
-  if (res.status === 404) check.notVisible()
-  else if (res.status === 403) check.forbidden('the token may lack the repository read scope (403)')
-  else if (res.status !== 200) throw providerError(PROVIDER, res)
-  if (check.failed) return check.result()
+  const body = check.readRepository(res, REFUSALS)
+  if (res.status !== 401) check.credential.scopes = parseScopes(res.headers['x-oauth-scopes'])
+  if (!body) return check.result()
 
-  const body = readJsonObject(res)
   const isPrivate = booleanAt(body, 'is_private')
   const fullName = stringAt(body, 'full_name') ?? `${workspace}/${slug}`
   check.visible({

@@ -1,12 +1,5 @@
-import {
-  githubCredential,
-  githubForbiddenReason,
-  githubGetter,
-  githubPermission,
-  githubTokenExpired,
-  locateGithubRepository,
-} from '../github-api.js'
-import { booleanAt, providerError, readJsonObject, stringAt, throwIfUnavailable } from '../provider-http.js'
+import { GITHUB_REFUSALS, githubCredential, githubGetter, githubPermission, locateGithubRepository } from '../github-api.js'
+import { booleanAt, stringAt } from '../provider-http.js'
 import type { Verifier } from '../types.js'
 import { accessToken, branchPath, branchToCheck, checkBranch, ScmVerification, toVisibility } from './scm-verification.js'
 
@@ -23,19 +16,10 @@ export const verifyGithub: Verifier = async (request, context) => {
   const get = githubGetter(context, where, token)
   const repoPath = where.path
   const res = await get(repoPath)
-  throwIfUnavailable(PROVIDER, res)
-  if (res.status === 401) {
-    check.refused(githubTokenExpired(res))
-    return check.result()
-  }
-  check.authenticated()
-  Object.assign(check.credential, githubCredential(res.headers))
-  if (res.status === 404) check.notVisible()
-  else if (res.status === 403) check.forbidden(githubForbiddenReason(res.headers))
-  else if (res.status !== 200) throw providerError(PROVIDER, res)
-  if (check.failed) return check.result()
+  const body = check.readRepository(res, GITHUB_REFUSALS)
+  if (res.status !== 401) Object.assign(check.credential, githubCredential(res.headers))
+  if (!body) return check.result()
 
-  const body = readJsonObject(res)
   const isPrivate = booleanAt(body, 'private')
   const visibility = toVisibility(stringAt(body, 'visibility')) ?? (isPrivate === undefined ? null : isPrivate ? 'private' : 'public')
   check.visible({ fullName: stringAt(body, 'full_name') ?? null, defaultBranch: stringAt(body, 'default_branch') ?? null, visibility })

@@ -2,7 +2,6 @@ import { parseRepositoryUrl } from '../../kinds/scm/repository-url.js'
 import {
   booleanAt,
   numberAt,
-  providerError,
   readJsonObject,
   stringAt,
   throwIfUnavailable,
@@ -12,7 +11,7 @@ import {
   type JsonObject,
 } from '../provider-http.js'
 import type { Verifier } from '../types.js'
-import { accessToken, branchToCheck, checkBranch, ScmVerification, toVisibility } from './scm-verification.js'
+import { accessToken, branchToCheck, checkBranch, ScmVerification, toVisibility, type RefusalReader } from './scm-verification.js'
 
 const PROVIDER = 'GitLab'
 const DEVELOPER = 30
@@ -48,6 +47,11 @@ function forbiddenReason(body: JsonObject): string {
     : 'the token is not allowed to read it (403)'
 }
 
+const REFUSALS: RefusalReader = {
+  expired: (res) => saysExpired(readJsonObject(res)),
+  forbidden: (res) => forbiddenReason(readJsonObject(res)),
+}
+
 export const verifyGitlab: Verifier = async (request, context) => {
   const url = parseRepositoryUrl(String(request.values.repositoryUrl), 'GITLAB')
   const projectPath = url.segments.join('/')
@@ -67,18 +71,10 @@ export const verifyGitlab: Verifier = async (request, context) => {
 
   const project = `/projects/${encodeURIComponent(projectPath)}`
   const res = await get(project)
-  throwIfUnavailable(PROVIDER, res)
-  if (res.status === 401) {
-    check.refused(saysExpired(readJsonObject(res)))
-    return check.result()
-  }
-  check.authenticated()
-  if (res.status === 404) check.notVisible()
-  else if (res.status === 403) check.forbidden(forbiddenReason(readJsonObject(res)))
-  else if (res.status !== 200) throw providerError(PROVIDER, res)
-
-  if (!check.failed) {
-    const body = readJsonObject(res)
+  const body = check.readRepository(res, REFUSALS)
+  // A refused token is not asked about itself; an accepted one is, whatever it may see.
+  if (res.status === 401) return check.result()
+  if (body) {
     check.visible({
       fullName: stringAt(body, 'path_with_namespace') ?? null,
       defaultBranch: stringAt(body, 'default_branch') ?? null,

@@ -1,5 +1,5 @@
 import type { OutboundResponse } from '../../outbound/index.js'
-import { CheckList, providerError, throwIfUnavailable } from '../provider-http.js'
+import { CheckList, providerError, readJsonObject, throwIfUnavailable, type JsonObject } from '../provider-http.js'
 import type { VerificationResult, VerifyRequest } from '../types.js'
 
 export const SCM_CHECKS = ['authenticated', 'repository-visible', 'can-push', 'default-branch-exists'] as const
@@ -32,105 +32,140 @@ export function branchPath(branch: string): string {
   return branch.split('/').map(encodeURIComponent).join('/')
 }
 
-/**
- * The four source-control checks and their wording, shared by every SCM provider.
- * Delivr creates release branches and tags, so VALID needs push access and the branch.
- */
-export class ScmVerification {
-  readonly #checks = new CheckList(SCM_CHECKS)
-  readonly facts: ScmFacts = { fullName: null, defaultBranch: null, visibility: null }
-  readonly credential: VerificationResult['credential'] = { expiresAt: null, scopes: null }
+/** How a provider says why it refused: read from its 401 and 403 answers. */
+export interface RefusalReader {
+  expired(res: OutboundResponse): boolean
+  forbidden(res: OutboundResponse): string
+}
 
+/**
+ * Signing in and seeing the repository: the `authenticated` and `repository-visible` checks
+ * of every verifier that starts from a repository, worded once. The caller owns the check list,
+ * so a verifier with other checks after these (GitHub Actions) shares the first two.
+ */
+export class RepositoryAccess {
   constructor(
+    protected readonly checks: CheckList,
     readonly provider: string,
     /** How the repository is named in details: as configured until the provider names it. */
-    private repository: string,
+    protected name: string,
   ) {}
 
+  get repository(): string {
+    return this.name
+  }
+
   get failed(): boolean {
-    return this.#checks.failed
+    return this.checks.failed
   }
 
   noToken(): void {
-    this.#checks.fail('authenticated', {
+    this.checks.fail('authenticated', {
       detail: 'no access token was given',
       message: 'No access token was given',
       skipped: 'no access token was given',
     })
   }
 
-  authenticated(): void {
-    this.#checks.pass('authenticated', `${this.provider} accepted the token`)
+  /**
+   * The repository's JSON when the provider shows it (200). Otherwise records why not: a refused
+   * or expired token, a repository not found, or one the token may not read. Throws when the
+   * provider gave no verdict.
+   */
+  readRepository(res: OutboundResponse, refusal: RefusalReader): JsonObject | undefined {
+    throwIfUnavailable(this.provider, res)
+    if (res.status === 401) {
+      const expired = refusal.expired(res)
+      this.checks.fail('authenticated', {
+        detail: expired ? `${this.provider} says the token has expired` : `${this.provider} refused the token`,
+        message: expired ? `${this.provider} says the access token has expired` : `${this.provider} refused the access token`,
+        skipped: expired ? 'the token has expired' : 'the token was refused',
+        verdict: expired ? 'EXPIRED' : 'INVALID',
+      })
+      return undefined
+    }
+    this.checks.pass('authenticated', `${this.provider} accepted the token`)
+    if (res.status === 404) {
+      this.checks.fail('repository-visible', {
+        detail: 'repository not found or the token cannot see it',
+        message: `Repository ${this.name} was not found or the token cannot see it`,
+        skipped: 'the repository is not visible',
+      })
+      return undefined
+    }
+    if (res.status === 403) {
+      // The token was accepted but the provider refused this repository, e.g. SSO or a missing scope.
+      const reason = refusal.forbidden(res)
+      this.checks.fail('repository-visible', {
+        detail: `${this.provider} refused access to the repository: ${reason}`,
+        message: `${this.provider} refused access to ${this.name}: ${reason}`,
+        skipped: 'the repository is not visible',
+      })
+      return undefined
+    }
+    if (res.status !== 200) throw providerError(this.provider, res)
+    return readJsonObject(res)
   }
 
-  refused(expired: boolean): void {
-    this.#checks.fail('authenticated', {
-      detail: expired ? `${this.provider} says the token has expired` : `${this.provider} refused the token`,
-      message: expired ? `${this.provider} says the access token has expired` : `${this.provider} refused the access token`,
-      skipped: expired ? 'the token has expired' : 'the token was refused',
-      verdict: expired ? 'EXPIRED' : 'INVALID',
-    })
+  /** Passes `repository-visible`, naming the repository as the provider does from now on. */
+  seen(fullName: string | null, visibility: string | null = null): void {
+    if (fullName) this.name = fullName
+    this.checks.pass('repository-visible', `token can see ${this.name}${visibility ? ` (${visibility})` : ''}`)
+  }
+}
+
+/**
+ * The four source-control checks and their wording, shared by every SCM provider.
+ * Delivr creates release branches and tags, so VALID needs push access and the branch.
+ */
+export class ScmVerification extends RepositoryAccess {
+  readonly facts: ScmFacts = { fullName: null, defaultBranch: null, visibility: null }
+  readonly credential: VerificationResult['credential'] = { expiresAt: null, scopes: null }
+
+  constructor(provider: string, repository: string) {
+    super(new CheckList(SCM_CHECKS), provider, repository)
   }
 
   visible(facts: ScmFacts): void {
     Object.assign(this.facts, facts)
-    if (facts.fullName) this.repository = facts.fullName
-    const visibility = facts.visibility ? ` (${facts.visibility})` : ''
-    this.#checks.pass('repository-visible', `token can see ${this.repository}${visibility}`)
-  }
-
-  notVisible(): void {
-    this.#checks.fail('repository-visible', {
-      detail: 'repository not found or the token cannot see it',
-      message: `Repository ${this.repository} was not found or the token cannot see it`,
-      skipped: 'the repository is not visible',
-    })
-  }
-
-  /** The token was accepted but the provider refused this repository, e.g. SSO or a missing scope. */
-  forbidden(reason: string): void {
-    this.#checks.fail('repository-visible', {
-      detail: `${this.provider} refused access to the repository: ${reason}`,
-      message: `${this.provider} refused access to ${this.repository}: ${reason}`,
-      skipped: 'the repository is not visible',
-    })
+    this.seen(facts.fullName, facts.visibility)
   }
 
   canPush(how: string): void {
-    this.#checks.pass('can-push', `token can push to ${this.repository} (${how})`)
+    this.checks.pass('can-push', `token can push to ${this.name} (${how})`)
   }
 
   cannotPush(permission: string): void {
-    this.#checks.fail('can-push', {
+    this.checks.fail('can-push', {
       detail: `token can read but not push (permission: ${permission})`,
-      message: `The token can read ${this.repository} but cannot push to it (permission: ${permission})`,
+      message: `The token can read ${this.name} but cannot push to it (permission: ${permission})`,
       skipped: 'the token cannot push',
     })
   }
 
   archived(): void {
-    this.#checks.fail('can-push', {
-      detail: `${this.repository} is archived, so nothing can be pushed to it`,
-      message: `${this.repository} is archived, so the token cannot push to it`,
+    this.checks.fail('can-push', {
+      detail: `${this.name} is archived, so nothing can be pushed to it`,
+      message: `${this.name} is archived, so the token cannot push to it`,
       skipped: 'the repository is archived',
     })
   }
 
   permissionUnknown(reason: string): void {
-    this.#checks.fail('can-push', {
+    this.checks.fail('can-push', {
       detail: `could not tell whether the token can push: ${reason}`,
-      message: `Could not tell whether the token can push to ${this.repository}: ${reason}`,
+      message: `Could not tell whether the token can push to ${this.name}: ${reason}`,
       skipped: 'push access is not known',
     })
   }
 
   branchExists(branch: string): void {
-    this.#checks.pass('default-branch-exists', `branch ${branch} exists`)
+    this.checks.pass('default-branch-exists', `branch ${branch} exists`)
   }
 
   branchMissing(branch: string | null): void {
-    const detail = branch === null ? `${this.repository} has no default branch` : `branch ${branch} does not exist in ${this.repository}`
-    this.#checks.fail('default-branch-exists', {
+    const detail = branch === null ? `${this.name} has no default branch` : `branch ${branch} does not exist in ${this.name}`
+    this.checks.fail('default-branch-exists', {
       detail,
       message: detail.charAt(0).toUpperCase() + detail.slice(1),
       skipped: 'the branch is missing',
@@ -138,7 +173,7 @@ export class ScmVerification {
   }
 
   result(): VerificationResult {
-    return this.#checks.result(`Verified: token can push to ${this.repository}`, {
+    return this.checks.result(`Verified: token can push to ${this.name}`, {
       facts: { ...this.facts },
       credential: { ...this.credential },
     })
