@@ -205,3 +205,23 @@ export async function slackWorkspaceDouble(t: Parameters<typeof startProviderDou
   })
   return slack
 }
+
+/**
+ * The forms a secret takes where it could leak: as sent, as it reads inside JSON text (a log
+ * line, a response body: a PEM's newlines and a key file's quotes come out escaped), and for a
+ * key, each base64 line of it (unique to that key, unlike the PEM armour or the key file's start).
+ */
+export function leakForms(secret: string): string[] {
+  let pem = secret
+  try {
+    const parsed = JSON.parse(secret) as { private_key?: unknown }
+    if (typeof parsed?.private_key === 'string') pem = parsed.private_key
+  } catch {
+    // not a key file: the secret itself
+  }
+  const keyLines = pem.split('\n').filter((line) => line.length >= 40 && !line.startsWith('-----'))
+  return [secret, JSON.stringify(secret).slice(1, -1), ...keyLines]
+}
+
+/** Whether `text` carries `secret` in any of its leak forms. */
+export const leaks = (text: string, secret: string): boolean => leakForms(secret).some((form) => text.includes(form))
