@@ -27,6 +27,7 @@ t.test('sends method, headers and body, and returns lower-cased response headers
   t.match(double.received, [
     { method: 'POST', path: '/api/v4/projects?per_page=1', body: '{"name":"x"}', headers: { authorization: token } },
   ])
+  t.equal(double.received.length, 1, 'one request, no retry')
 })
 
 t.test('returns non-2xx statuses as responses, not errors', async (t) => {
@@ -98,6 +99,7 @@ t.test('turns a POST into a GET without body on 303, and keeps it on 307', async
     { path: '/temporary', method: 'POST' },
     { path: '/result', method: 'POST', body: 'payload' },
   ])
+  t.equal(double.received.length, 4, 'one hop each, nothing more')
   t.notOk(double.received[1]?.headers['content-type'])
 })
 

@@ -69,6 +69,8 @@ eachDatabase(t, async (t, db) => {
   const { tenantId, ownerId } = await h.tenant()
   const owner = { authorization: `Bearer ${await h.userToken(ownerId)}` }
   const token = testToken('ghp_')
+  /** Every token this file sends the service: none may reach a log line. */
+  const sentTokens = [token]
   const body = (extra: Record<string, unknown> = {}) => ({
     tenantId,
     scmType: 'GITHUB',
@@ -203,6 +205,7 @@ eachDatabase(t, async (t, db) => {
   t.test('replacing credentials with verify=true keeps the old token when the new one fails', async (t) => {
     const created = await createUnverified()
     const newToken = testToken('ghp_')
+    sentTokens.push(newToken)
     github.on('GET', REPO, { status: 401, body: { message: 'Bad credentials' } })
     const refused = await app.inject({
       method: 'PUT',
@@ -262,6 +265,25 @@ eachDatabase(t, async (t, db) => {
     t.equal(verified.statusCode, 200)
     t.equal(elsewhere.received.length, 0, 'the new host received nothing')
     t.ok(gitlab.received.length > 0, 'verification still went to the original host')
+
+    // Moving with the secret re-entered is allowed: the new host sees only the new secret.
+    const movedToken = testToken('glpat-')
+    sentTokens.push(movedToken)
+    const movedWithToken = await app.inject({
+      method: 'PATCH',
+      url: `${BASE}/${created.id}`,
+      headers: owner,
+      payload: { repositoryUrl: `${elsewhere.origin}/acme/app`, accessToken: movedToken },
+    })
+    t.equal(movedWithToken.statusCode, 200, movedWithToken.body)
+    reset(gitlab, elsewhere)
+    t.equal((await app.inject({ method: 'POST', url: `${BASE}/${created.id}/verify`, headers: owner })).statusCode, 200)
+    t.ok(elsewhere.received.length > 0, 'verification went to the new host')
+    t.ok(
+      elsewhere.received.every((r) => r.headers['private-token'] === movedToken),
+      'with the re-entered token only',
+    )
+    t.equal(gitlab.received.length, 0, 'the old host is no longer asked')
   })
 
   t.test('a host that resolves to a private address is refused before any request', async (t) => {
@@ -295,7 +317,7 @@ eachDatabase(t, async (t, db) => {
     t.ok(lines.length > 0, 'outcomes were logged')
     t.match(JSON.parse(lines[0]!), { kind: 'scm', verdict: /VALID|INVALID|EXPIRED/ })
     t.notOk(
-      h.logs.some((l) => l.includes(token)),
+      h.logs.some((l) => sentTokens.some((s) => l.includes(s))),
       'no token in any log line',
     )
   })

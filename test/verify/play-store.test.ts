@@ -344,7 +344,8 @@ function atGoogle(call: 'token' | 'edit'): VerifierSpec {
         others: [],
         untouched: edit ? [g.decoy] : [g.play, g.decoy],
         context: g.context,
-        request: request(serviceAccountJson(registered.pem)),
+        // The key file names the decoy as its token endpoint: only the configured one may be used.
+        request: request(serviceAccountJson(registered.pem, { token_uri: `${g.decoy.origin}/token` })),
         answer: edit ? g.answerEdit : g.answerToken,
         assertNoSecret: (t, value) => assertNoSecret(t, value, g),
       }
