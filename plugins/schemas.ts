@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { sharedSchemas } from '../src/http/shared-schemas.js'
+import { sharedSchemas } from '../src/integrations/shared-schemas.js'
 import { createSchemaErrorFormatter, createValidatorCompiler } from '../src/http/validation.js'
 import { KINDS } from '../src/kinds/index.js'
 

@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import fp from 'fastify-plugin'
 import { KINDS } from '../src/kinds/index.js'
-import { createBodyId } from '../src/kinds/schemas.js'
+import { createBodyId } from '../src/integrations/schemas.js'
 
 export const BEARER = 'bearerAuth'
 

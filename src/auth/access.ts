@@ -1,5 +1,5 @@
 import { readerFor } from '../db/reader.js'
-import type { ReferenceModels, Role } from '../db/reference-models.js'
+import type { ReferenceModels, Role } from '../db/models/reference-models.js'
 import { forbidden, notFound } from '../errors.js'
 import { SCOPES, type Principal } from './tokens.js'
 

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../config/load-config.js'
 import { createCredentialCipher } from '../crypto/credential-cipher.js'
-import { reencryptAll, type ReencryptLogger, type ReencryptResult } from '../crypto/reencrypt.js'
+import { reencryptAll, type ReencryptLogger, type ReencryptResult } from '../integrations/reencrypt.js'
 import { openDatabase, type Database } from '../db/database.js'
 import { KINDS } from '../kinds/index.js'
 

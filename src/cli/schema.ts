@@ -1,8 +1,8 @@
 import { ConfigError, loadDatabaseConfig } from '../config/load-config.js'
 import { createSequelize } from '../db/database.js'
 import { KINDS } from '../kinds/index.js'
-import { defineSchemaModels, plan, prepareSchema } from '../schema/engine.js'
-import { formatPlan } from '../schema/plan.js'
+import { defineSchemaModels, plan, prepareSchema } from '../db/migrate/engine.js'
+import { formatPlan } from '../db/migrate/plan.js'
 
 const usage = `Plan, check and apply the service's schema, with the engine start-up uses.
 

@@ -4,9 +4,9 @@ import { Sequelize } from 'sequelize'
 import { EnvSchema } from '../config/env-schema.js'
 import type { DatabaseConfig } from '../config/load-config.js'
 import type { KindDefinition } from '../kinds/kind.js'
-import type { IntegrationModel } from '../kinds/integration-model.js'
-import { prepareSchema, type SchemaLogger, type SchemaReport } from '../schema/engine.js'
-import type { ReferenceModels } from './reference-models.js'
+import type { IntegrationModel } from './models/integration-model.js'
+import { prepareSchema, type SchemaLogger, type SchemaReport } from './migrate/engine.js'
+import type { ReferenceModels } from './models/reference-models.js'
 
 export interface Database {
   sequelize: Sequelize

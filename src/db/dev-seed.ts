@@ -1,4 +1,4 @@
-import type { ReferenceModels } from './reference-models.js'
+import type { ReferenceModels } from './models/reference-models.js'
 
 export const DEMO = {
   accountId: 'demo-account',

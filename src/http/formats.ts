@@ -1,4 +1,4 @@
-import { isValidBranchName } from '../kinds/scm/git-branch.js'
+import { isValidBranchName } from './git-branch.js'
 
 interface Format {
   validate(value: string): boolean

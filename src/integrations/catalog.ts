@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { authorizeTenantRead } from '../auth/access.js'
 import type { Principal } from '../auth/tokens.js'
 import type { Database } from '../db/database.js'
-import { VerificationStatusSchema } from '../kinds/schemas.js'
+import { VerificationStatusSchema } from './schemas.js'
 import { providerFields, type KindDefinition } from '../kinds/kind.js'
 
 export const ProviderCatalogSchema = Type.Object(

@@ -1,6 +1,6 @@
 import { fingerprintKey, hasSecretKey, secretFields, type KindDefinition } from '../kinds/kind.js'
 import { Model } from 'sequelize'
-import type { IntegrationRecord } from '../kinds/integration-model.js'
+import type { IntegrationRecord } from '../db/models/integration-model.js'
 
 /** A row read with `raw: true`: column → value. */
 export type RawRow = Record<string, unknown>

@@ -1,10 +1,10 @@
-import { cicd } from './cicd/index.js'
-import { communication } from './communication/index.js'
+import { cicd } from './ci-cd/definition.js'
+import { communication } from './communication/definition.js'
 import type { KindDefinition } from './kind.js'
-import { projectManagement } from './project-management/index.js'
-import { scm } from './scm/index.js'
-import { targets } from './targets/index.js'
-import { testManagement } from './test-management/index.js'
+import { projectManagement } from './project-management/definition.js'
+import { scm } from './scm/definition.js'
+import { targets } from './targets/definition.js'
+import { testManagement } from './test-management/definition.js'
 
 /** Every integration kind the service serves, in catalog order. */
 export const KINDS: readonly KindDefinition[] = [scm, targets, cicd, communication, projectManagement, testManagement]

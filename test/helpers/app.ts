@@ -7,7 +7,7 @@ import type { Test } from 'tap'
 import { buildApp, type App } from '../../src/app.js'
 import { mintToken } from '../../src/auth/tokens.js'
 import { loadConfig } from '../../src/config/load-config.js'
-import type { Role } from '../../src/db/reference-models.js'
+import type { Role } from '../../src/db/models/reference-models.js'
 import type { TestDatabase } from './databases.js'
 
 export interface TestApp {

@@ -1,4 +1,4 @@
-import type { Verifier, VerifyRequest } from '../../src/verify/types.js'
+import type { Verifier, VerifyRequest } from '../../src/verification/types.js'
 import { testToken, type Reply } from './provider-double.js'
 import { atConfiguredApi, atUserHost, type RateLimit, type VerifierSpec } from './verifier-cases.js'
 

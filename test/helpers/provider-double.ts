@@ -4,7 +4,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo, LookupFunction } from 'node:net'
 import type { Config } from '../../src/config/load-config.js'
 import { createOutboundClient, OutboundError, type OutboundClient, type OutboundClientOptions } from '../../src/outbound/index.js'
-import type { VerifyContext } from '../../src/verify/types.js'
+import type { VerifyContext } from '../../src/verification/types.js'
 import { localhostCertificate, type TestCertificate } from './tls.js'
 
 interface Teardown {

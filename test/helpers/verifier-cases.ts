@@ -1,7 +1,7 @@
 import type { Test } from 'tap'
 import { ProviderUnavailableError } from '../../src/errors.js'
 import { OutboundError } from '../../src/outbound/index.js'
-import type { CapabilityCheck, VerificationResult, Verifier, VerifyContext, VerifyRequest } from '../../src/verify/types.js'
+import type { CapabilityCheck, VerificationResult, Verifier, VerifyContext, VerifyRequest } from '../../src/verification/types.js'
 import {
   rejection,
   startProviderDouble,

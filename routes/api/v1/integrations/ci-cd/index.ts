@@ -1,4 +1,4 @@
-import { kindRoutes } from '../../../../../src/http/kind-routes.js'
-import { cicd } from '../../../../../src/kinds/cicd/index.js'
+import { kindRoutes } from '../../../../../src/integrations/routes.js'
+import { cicd } from '../../../../../src/kinds/ci-cd/definition.js'
 
 export default kindRoutes(cicd)

@@ -1,4 +1,4 @@
-import { kindRoutes } from '../../../../../src/http/kind-routes.js'
-import { communication } from '../../../../../src/kinds/communication/index.js'
+import { kindRoutes } from '../../../../../src/integrations/routes.js'
+import { communication } from '../../../../../src/kinds/communication/definition.js'
 
 export default kindRoutes(communication)

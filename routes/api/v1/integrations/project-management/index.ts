@@ -1,4 +1,4 @@
-import { kindRoutes } from '../../../../../src/http/kind-routes.js'
-import { projectManagement } from '../../../../../src/kinds/project-management/index.js'
+import { kindRoutes } from '../../../../../src/integrations/routes.js'
+import { projectManagement } from '../../../../../src/kinds/project-management/definition.js'
 
 export default kindRoutes(projectManagement)

@@ -1,4 +1,4 @@
-import { kindRoutes } from '../../../../../src/http/kind-routes.js'
-import { scm } from '../../../../../src/kinds/scm/index.js'
+import { kindRoutes } from '../../../../../src/integrations/routes.js'
+import { scm } from '../../../../../src/kinds/scm/definition.js'
 
 export default kindRoutes(scm)

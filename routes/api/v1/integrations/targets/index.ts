@@ -1,4 +1,4 @@
-import { kindRoutes } from '../../../../../src/http/kind-routes.js'
-import { targets } from '../../../../../src/kinds/targets/index.js'
+import { kindRoutes } from '../../../../../src/integrations/routes.js'
+import { targets } from '../../../../../src/kinds/targets/definition.js'
 
 export default kindRoutes(targets)

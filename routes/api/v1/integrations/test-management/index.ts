@@ -1,4 +1,4 @@
-import { kindRoutes } from '../../../../../src/http/kind-routes.js'
-import { testManagement } from '../../../../../src/kinds/test-management/index.js'
+import { kindRoutes } from '../../../../../src/integrations/routes.js'
+import { testManagement } from '../../../../../src/kinds/test-management/definition.js'
 
 export default kindRoutes(testManagement)

@@ -1,0 +1,222 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { integrationService, type ListQuery } from './service.js'
+import type { KindDefinition } from '../kinds/kind.js'
+import { kindSchemas } from './schemas.js'
+import { VerificationResultSchema } from '../verification/result-schema.js'
+import { errorResponses, IdParamsSchema, ref } from '../http/common-schemas.js'
+
+const BEARER = [{ bearerAuth: [] }]
+
+const VerifyQuery = Type.Object(
+  {
+    verify: Type.Optional(
+      Type.Boolean({ default: false, description: 'Verify with the provider first; 422 and nothing stored unless VALID' }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+/** The HTTP contract of one integration kind: the same routes, schemas and rules for every kind. */
+export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
+  const s = kindSchemas(kind)
+  const noun = `${kind.title} integration`
+
+  return async (app) => {
+    app.addHook('onRequest', app.authenticate)
+    const service = integrationService(
+      {
+        db: app.db,
+        cipher: app.cipher,
+        verify: { http: app.outbound, apis: app.config.providerApis },
+        observe: (provider, verdict) => app.metrics.verifications.inc({ kind: kind.kind, provider, verdict }),
+      },
+      kind,
+    )
+    // Verify calls reach third parties: limited per caller.
+    const rateLimit = { max: app.config.http.verifyRateLimit.max, timeWindow: app.config.http.verifyRateLimit.windowMs }
+    const route = { tags: [kind.kind], security: BEARER }
+    const config = { kind: kind.kind, database: true }
+
+    app.get(
+      '/',
+      {
+        config,
+        schema: {
+          ...route,
+          operationId: `list${kind.name}Integrations`,
+          summary: `List a tenant's ${noun}s`,
+          description: 'Ordered by creation; filter by provider, active flag or verification status; page with `cursor`.',
+          querystring: s.ListQuery,
+          response: { 200: ref(s.Page, 'One page of integrations, oldest first'), ...errorResponses(400, 401, 403, 404, 503) },
+        },
+      },
+      (request) => service.list(request.principal, request.query as ListQuery),
+    )
+
+    app.post(
+      '/',
+      {
+        config,
+        schema: {
+          ...route,
+          operationId: `create${kind.name}Integration`,
+          summary: `Create a ${noun}`,
+          description: 'Owner of the tenant only. Secrets are encrypted at rest and never returned.',
+          querystring: VerifyQuery,
+          body: ref(s.CreateRequest),
+          response: { 201: ref(s.Integration, 'Created; Location names it'), ...errorResponses(400, 401, 403, 404, 409, 422, 503) },
+        },
+      },
+      async (request, reply) => {
+        const created = await service.create(request.principal, request.body, request.query)
+        return reply
+          .code(201)
+          .header('location', `${request.url.replace(/\/?(\?.*)?$/, '')}/${created.id}`)
+          .send(created)
+      },
+    )
+
+    app.get(
+      '/:id',
+      {
+        config,
+        schema: {
+          ...route,
+          operationId: `get${kind.name}Integration`,
+          summary: `Get a ${noun}`,
+          params: IdParamsSchema,
+          response: { 200: ref(s.Integration, 'The integration'), ...errorResponses(400, 401, 403, 404, 503) },
+        },
+      },
+      (request) => service.get(request.principal, request.params.id),
+    )
+
+    app.patch(
+      '/:id',
+      {
+        config,
+        schema: {
+          ...route,
+          operationId: `update${kind.name}Integration`,
+          summary: `Change a ${noun}`,
+          description:
+            'Owner only. Changing what verification depends on resets the status to PENDING. Moving to another host needs the secret re-entered in the same request (422 otherwise).',
+          params: IdParamsSchema,
+          body: ref(s.UpdateRequest),
+          response: { 200: ref(s.Integration, 'The integration'), ...errorResponses(400, 401, 403, 404, 409, 422, 503) },
+        },
+      },
+      (request) => service.update(request.principal, request.params.id, request.body),
+    )
+
+    app.put(
+      '/:id/credentials',
+      {
+        config,
+        schema: {
+          ...route,
+          operationId: `replace${kind.name}Credentials`,
+          summary: `Replace the secrets of a ${noun}`,
+          description:
+            'Owner only. Resets the verification status to PENDING, or with `verify=true` records VALID (422 and no change otherwise).',
+          params: IdParamsSchema,
+          querystring: VerifyQuery,
+          body: ref(s.CredentialsUpdate),
+          response: { 200: ref(s.Integration, 'The integration'), ...errorResponses(400, 401, 403, 404, 422, 503) },
+        },
+      },
+      (request) => service.replaceCredentials(request.principal, request.params.id, request.body, request.query),
+    )
+
+    app.post(
+      '/verify',
+      {
+        config: { ...config, rateLimit },
+        schema: {
+          ...route,
+          operationId: `verify${kind.name}Draft`,
+          summary: `Check ${kind.title} credentials without storing anything`,
+          description:
+            'Owner of the tenant in the body. 200 with the verdict (VALID, INVALID or EXPIRED); 503 when the provider cannot answer.',
+          body: ref(s.CreateRequest),
+          response: {
+            200: ref(VerificationResultSchema, 'The verdict; nothing was stored'),
+            ...errorResponses(400, 401, 403, 404, 422, 503),
+          },
+        },
+      },
+      async (request) => {
+        const result = await service.verifyDraft(request.principal, request.body)
+        request.log.info(
+          { kind: kind.kind, provider: request.body[kind.providerField], verdict: result.verdict, stored: false },
+          'verification',
+        )
+        return result
+      },
+    )
+
+    app.post(
+      '/:id/verify',
+      {
+        config: { ...config, rateLimit },
+        schema: {
+          ...route,
+          operationId: `verify${kind.name}Integration`,
+          summary: `Re-verify the stored credentials of a ${noun}`,
+          description:
+            'Editor or Owner. Records verificationStatus, lastVerifiedAt, verificationError and credentialExpiresAt. A provider that cannot answer (503) changes nothing.',
+          params: IdParamsSchema,
+          response: {
+            200: ref(s.VerificationOutcome, 'The verdict and the integration as recorded'),
+            ...errorResponses(400, 401, 403, 404, 422, 503),
+          },
+        },
+      },
+      async (request) => {
+        const outcome = await service.verifyStored(request.principal, request.params.id)
+        request.log.info(
+          { kind: kind.kind, provider: outcome.integration[kind.providerField], verdict: outcome.result.verdict, stored: true },
+          'verification',
+        )
+        return outcome
+      },
+    )
+
+    app.get(
+      '/:id/credentials',
+      {
+        config,
+        schema: {
+          ...route,
+          operationId: `get${kind.name}Credentials`,
+          summary: `Read the decrypted secrets of a ${noun}`,
+          description: 'Service tokens with the `integrations:credentials:read` scope only.',
+          params: IdParamsSchema,
+          response: { 200: ref(s.Credentials, 'The decrypted secrets'), ...errorResponses(400, 401, 403, 404, 500, 503) },
+        },
+      },
+      async (request, reply) => {
+        reply.header('cache-control', 'no-store')
+        return service.readCredentials(request.principal, request.params.id)
+      },
+    )
+
+    app.delete(
+      '/:id',
+      {
+        config,
+        schema: {
+          ...route,
+          operationId: `delete${kind.name}Integration`,
+          summary: `Delete a ${noun}`,
+          params: IdParamsSchema,
+          response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(400, 401, 403, 404, 503) },
+        },
+      },
+      async (request, reply) => {
+        await service.remove(request.principal, request.params.id)
+        return reply.code(204).send(null)
+      },
+    )
+  }
+}

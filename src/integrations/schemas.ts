@@ -1,0 +1,180 @@
+import { Type, type TObject, type TProperties, type TSchema } from '@sinclair/typebox'
+import { ref, StringEnum, TenantIdSchema } from '../http/common-schemas.js'
+import type { VerificationReport } from './service.js'
+import { VERIFICATION_STATUSES } from '../db/models/integration-model.js'
+import { fingerprintKey, hasSecretKey, type KindDefinition, type ProviderSpec } from '../kinds/kind.js'
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
+const pascal = (id: string) => id.toLowerCase().replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase())
+const closed = { additionalProperties: false } as const
+
+/** A PATCH must never fill in a field the caller did not send. */
+function withoutDefault<T extends TSchema>(schema: T): T {
+  const { default: _unused, ...rest } = schema
+  return rest as T
+}
+
+export const DisplayNameSchema = Type.String({
+  minLength: 1,
+  maxLength: 255,
+  pattern: '\\S',
+  format: 'single-line',
+  description: 'Name shown in Delivr',
+})
+export const VerificationStatusSchema = StringEnum(VERIFICATION_STATUSES)
+const Timestamp = Type.String({ format: 'date-time' })
+
+function pick(kind: KindDefinition, names: readonly string[], optional: boolean): TProperties {
+  return Object.fromEntries(names.map((n) => [n, optional ? Type.Optional(kind.fields[n]!.schema) : kind.fields[n]!.schema]))
+}
+
+function providerEnum(kind: KindDefinition) {
+  return StringEnum(kind.providers.map((p) => p.id))
+}
+
+/** Component name of a provider's create body, e.g. `ScmGithubCreateRequest`. */
+export function createBodyId(kind: KindDefinition, provider: ProviderSpec): string {
+  return `${kind.name}${pascal(provider.id)}CreateRequest`
+}
+
+function createRequest(kind: KindDefinition, provider: ProviderSpec): TObject {
+  return Type.Object(
+    {
+      tenantId: TenantIdSchema,
+      [kind.providerField]: Type.Literal(provider.id),
+      displayName: DisplayNameSchema,
+      ...pick(kind, provider.required, false),
+      ...pick(kind, provider.optional, true),
+      isActive: Type.Optional(Type.Boolean({ default: true })),
+    },
+    { ...closed, $id: createBodyId(kind, provider), title: `Create a ${provider.label} ${kind.title} integration` },
+  )
+}
+
+/**
+ * Every schema of a kind, named for OpenAPI components. Request bodies are a oneOf over
+ * providers with a discriminator, so generated clients get one typed body per provider.
+ */
+export function kindSchemas(kind: KindDefinition) {
+  const fields = Object.entries(kind.fields)
+  const plain = fields.filter(([, f]) => !f.secret)
+  const secrets = fields.filter(([, f]) => f.secret)
+
+  const Integration = Type.Object(
+    {
+      id: Type.String({ format: 'uuid' }),
+      tenantId: Type.String(),
+      [kind.providerField]: providerEnum(kind),
+      displayName: Type.String(),
+      ...Object.fromEntries(plain.map(([n, f]) => [n, Nullable(f.schema)])),
+      ...Object.fromEntries(
+        secrets.flatMap(([n]) => [
+          [hasSecretKey(n), Type.Boolean({ description: `Whether ${n} is set (its value is never returned)` })],
+          [fingerprintKey(n), Nullable(Type.String({ description: `Short keyed hash of ${n}: changes when it changes` }))],
+        ]),
+      ),
+      isActive: Type.Boolean(),
+      verificationStatus: VerificationStatusSchema,
+      lastVerifiedAt: Nullable(Timestamp),
+      verificationError: Nullable(Type.String({ description: 'Why the last verification failed; safe to show' })),
+      credentialExpiresAt: Nullable({
+        ...Timestamp,
+        description: 'When the secret expires, as the provider told at the last verification',
+      }),
+      createdByAccountId: Type.String(),
+      createdAt: Timestamp,
+      updatedAt: Timestamp,
+    },
+    { $id: `${kind.name}Integration`, title: `${kind.name}Integration` },
+  )
+
+  const providerBodies = kind.providers.map((p) => createRequest(kind, p))
+  const CreateRequest = Type.Unsafe<Record<string, unknown> & { tenantId: string }>({
+    $id: `${kind.name}CreateRequest`,
+    title: `${kind.name}CreateRequest`,
+    type: 'object',
+    oneOf: providerBodies.map((b) => Type.Ref(b.$id!)),
+    discriminator: { propertyName: kind.providerField },
+  })
+
+  const UpdateRequest = Type.Object(
+    {
+      displayName: Type.Optional(DisplayNameSchema),
+      isActive: Type.Optional(Type.Boolean()),
+      ...Object.fromEntries(
+        fields.filter(([, f]) => f.patchable || f.secret).map(([n, f]) => [n, Type.Optional(withoutDefault(f.schema))]),
+      ),
+    },
+    { ...closed, minProperties: 1, $id: `${kind.name}UpdateRequest`, title: `${kind.name}UpdateRequest` },
+  )
+
+  const secretProps = Object.fromEntries(secrets.map(([n, f]) => [n, Type.Optional(f.schema)]))
+  const CredentialsUpdate = Type.Object(secretProps, {
+    ...closed,
+    minProperties: 1,
+    $id: `${kind.name}CredentialsUpdate`,
+    title: `${kind.name}CredentialsUpdate`,
+  })
+
+  const Credentials = Type.Object(
+    {
+      id: Type.String({ format: 'uuid' }),
+      tenantId: Type.String(),
+      [kind.providerField]: providerEnum(kind),
+      credentials: Type.Object(secretProps),
+    },
+    { $id: `${kind.name}Credentials`, title: `${kind.name}Credentials` },
+  )
+
+  const Page = Type.Object(
+    {
+      items: Type.Array(ref(Integration)),
+      nextCursor: Nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last page' })),
+    },
+    { $id: `${kind.name}IntegrationPage`, title: `${kind.name}IntegrationPage` },
+  )
+
+  const ListQuery = Type.Object(
+    {
+      tenantId: TenantIdSchema,
+      [kind.providerField]: Type.Optional(providerEnum(kind)),
+      isActive: Type.Optional(Type.Boolean()),
+      verificationStatus: Type.Optional(VerificationStatusSchema),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+      cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    },
+    closed,
+  )
+
+  const VerificationOutcome = Type.Object(
+    {
+      result: Type.Unsafe<VerificationReport>(Type.Ref('VerificationResult')),
+      integration: ref(Integration),
+    },
+    { $id: `${kind.name}VerificationOutcome`, title: `${kind.name}VerificationOutcome` },
+  )
+
+  return {
+    Integration,
+    VerificationOutcome,
+    Page,
+    CreateRequest,
+    UpdateRequest,
+    CredentialsUpdate,
+    Credentials,
+    ListQuery,
+    /** Registered once with Fastify and the validators, in dependency order. */
+    shared: [
+      Integration,
+      Page,
+      ...providerBodies,
+      CreateRequest,
+      UpdateRequest,
+      CredentialsUpdate,
+      Credentials,
+      VerificationOutcome,
+    ] as TSchema[],
+  }
+}
+
+export type KindSchemas = ReturnType<typeof kindSchemas>

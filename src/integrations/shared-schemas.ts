@@ -1,0 +1,17 @@
+import type { TSchema } from '@sinclair/typebox'
+import type { KindDefinition } from '../kinds/kind.js'
+import { kindSchemas } from './schemas.js'
+import { ProviderCatalogSchema, summarySchema } from './catalog.js'
+import { VerificationResultSchema } from '../verification/result-schema.js'
+import { ErrorResponseSchema } from '../http/common-schemas.js'
+
+/** Every schema with an `$id`: registered once, named as an OpenAPI component. */
+export function sharedSchemas(kinds: readonly KindDefinition[]): TSchema[] {
+  return [
+    ErrorResponseSchema,
+    VerificationResultSchema,
+    ProviderCatalogSchema,
+    summarySchema(kinds),
+    ...kinds.flatMap((k) => kindSchemas(k).shared),
+  ]
+}

@@ -1,0 +1,59 @@
+import { Type } from '@sinclair/typebox'
+import { verifyGithubActions } from './github-actions.js'
+import { verifyJenkins } from './jenkins.js'
+import { baseUrlField, textField, tokenField } from '../fields.js'
+import { originOf, parseBaseUrl } from '../https-url.js'
+import type { KindDefinition } from '../kind.js'
+import { parseRepositoryUrl } from '../scm/repository-url.js'
+
+export const cicd: KindDefinition = {
+  kind: 'ci-cd',
+  name: 'Cicd',
+  title: 'CI/CD',
+  tableName: 'tenant_cicd_integrations',
+  providerField: 'cicdType',
+  providers: [
+    {
+      id: 'JENKINS',
+      label: 'Jenkins',
+      required: ['hostUrl', 'username', 'apiToken'],
+      optional: [],
+      verify: verifyJenkins,
+      verifies: 'Reads the Jenkins API at {hostUrl}/api/json as the user',
+    },
+    {
+      id: 'GITHUB_ACTIONS',
+      label: 'GitHub Actions',
+      required: ['repositoryUrl', 'accessToken'],
+      optional: [],
+      verify: verifyGithubActions,
+      verifies: "Lists the repository's workflows and checks the token may dispatch them",
+    },
+  ],
+  fields: {
+    hostUrl: baseUrlField('Jenkins base URL (https)', 'https://ci.acme.com/jenkins'),
+    username: textField(
+      Type.String({ minLength: 1, maxLength: 255, format: 'single-line', description: 'Jenkins user the API token belongs to' }),
+    ),
+    apiToken: tokenField('Jenkins API token of that user', { maxLength: 512 }),
+    repositoryUrl: textField(
+      Type.String({ minLength: 1, maxLength: 512, description: 'https URL of the GitHub repository whose workflows Delivr runs' }),
+    ),
+    accessToken: tokenField('GitHub token with Actions read and write on the repository'),
+  },
+  indexes: [
+    { name: 'idx_cicd_tenant', fields: ['tenantId', 'isActive'] },
+    { name: 'unique_tenant_cicd_jenkins', fields: ['tenantId', 'cicdType', 'hostUrl', 'username'], unique: true },
+    { name: 'unique_tenant_cicd_repo', fields: ['tenantId', 'cicdType', 'repositoryUrl'], unique: true },
+  ],
+  duplicateMessage: 'This tenant already has this CI/CD connection (same Jenkins host and user, or same repository)',
+
+  normalize(values, provider) {
+    if (provider === 'JENKINS') {
+      return { ...values, hostUrl: parseBaseUrl(String(values.hostUrl), 'hostUrl', 'https://ci.acme.com/jenkins').normalized }
+    }
+    return { ...values, repositoryUrl: parseRepositoryUrl(String(values.repositoryUrl), 'GITHUB').normalized }
+  },
+
+  secretOrigin: (values) => originOf(values.hostUrl ?? values.repositoryUrl),
+}

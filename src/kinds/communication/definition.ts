@@ -1,0 +1,37 @@
+import { verifySlack } from './slack.js'
+import { recordedField, tokenField } from '../fields.js'
+import type { KindDefinition } from '../kind.js'
+
+export const communication: KindDefinition = {
+  kind: 'communication',
+  name: 'Communication',
+  title: 'communication',
+  tableName: 'tenant_communication_integrations',
+  providerField: 'communicationType',
+  providers: [
+    {
+      id: 'SLACK',
+      label: 'Slack',
+      required: ['botToken'],
+      optional: [],
+      verifies: 'Calls auth.test with the bot token and records the workspace it belongs to; always verified on create',
+      verifyOnCreate: true,
+      verify: verifySlack,
+      recordFacts: ({ facts }) => ({
+        ...(typeof facts.teamId === 'string' ? { workspaceId: facts.teamId } : {}),
+        ...(typeof facts.team === 'string' ? { workspaceName: facts.team } : {}),
+      }),
+    },
+  ],
+  fields: {
+    botToken: tokenField('Slack bot token', { maxLength: 255, pattern: '^xoxb-' }),
+    workspaceId: recordedField('Slack workspace (team) id, recorded by verification', 64),
+    workspaceName: recordedField('Slack workspace name, recorded by verification'),
+  },
+  indexes: [
+    { name: 'idx_communication_tenant', fields: ['tenantId', 'isActive'] },
+    { name: 'unique_tenant_communication_workspace', fields: ['tenantId', 'communicationType', 'workspaceId'], unique: true },
+  ],
+  duplicateMessage: 'This tenant already has this Slack workspace connected',
+  normalize: (values) => values,
+}

@@ -1,0 +1,106 @@
+import { Type } from '@sinclair/typebox'
+import { DataTypes } from 'sequelize'
+import { FieldError } from '../../errors.js'
+import type { FieldValues, KindDefinition } from '../kind.js'
+import { verifyBitbucket } from './bitbucket.js'
+import { verifyGithub } from './github.js'
+import { verifyGitlab } from './gitlab.js'
+import { tokenField } from '../fields.js'
+import { originOf } from '../https-url.js'
+import { parseRepositoryUrl } from './repository-url.js'
+
+const SCM_CHECKS_TEXT = 'The token is accepted, sees the repository, can push to it, and the default branch exists'
+const Name = (description: string) => Type.String({ minLength: 1, maxLength: 255, format: 'single-line', description })
+
+export const scm: KindDefinition = {
+  kind: 'scm',
+  name: 'Scm',
+  title: 'source control',
+  tableName: 'tenant_scm_integrations',
+  providerField: 'scmType',
+  providers: [
+    {
+      id: 'GITHUB',
+      label: 'GitHub',
+      required: ['repositoryUrl', 'accessToken'],
+      optional: ['defaultBranch', 'githubOrganization', 'githubRepository'],
+      verify: verifyGithub,
+      verifies: SCM_CHECKS_TEXT,
+    },
+    {
+      id: 'GITLAB',
+      label: 'GitLab',
+      required: ['repositoryUrl', 'accessToken'],
+      optional: ['defaultBranch'],
+      verify: verifyGitlab,
+      verifies: SCM_CHECKS_TEXT,
+    },
+    {
+      id: 'BITBUCKET',
+      label: 'Bitbucket Cloud',
+      required: ['repositoryUrl', 'accessToken'],
+      optional: ['defaultBranch'],
+      verify: verifyBitbucket,
+      verifies: SCM_CHECKS_TEXT,
+    },
+  ],
+  fields: {
+    githubOrganization: {
+      schema: Name('GitHub owner (organization or user); derived from repositoryUrl when omitted'),
+      column: { type: DataTypes.STRING(255), allowNull: true },
+      verified: true,
+      patchable: true,
+      derivedFrom: 'repositoryUrl',
+    },
+    githubRepository: {
+      schema: Name('GitHub repository name; derived from repositoryUrl when omitted'),
+      column: { type: DataTypes.STRING(255), allowNull: true },
+      verified: true,
+      patchable: true,
+      derivedFrom: 'repositoryUrl',
+    },
+    repositoryUrl: {
+      schema: Type.String({
+        minLength: 1,
+        maxLength: 512,
+        description: 'https URL of the repository; stored in canonical form (lower case, no trailing / or .git)',
+        examples: ['https://github.com/acme/mobile-app'],
+      }),
+      column: { type: DataTypes.STRING(512), allowNull: false },
+      verified: true,
+      patchable: true,
+    },
+    defaultBranch: {
+      schema: Type.String({ format: 'git-branch', minLength: 1, maxLength: 255, default: 'main' }),
+      column: { type: DataTypes.STRING(255), allowNull: true, defaultValue: 'main' },
+      verified: true,
+      patchable: true,
+    },
+    accessToken: tokenField('Personal or app access token'),
+  },
+  indexes: [
+    { name: 'idx_scm_tenant', fields: ['tenantId', 'isActive'] },
+    { name: 'unique_tenant_scm_repo', fields: ['tenantId', 'scmType', 'repositoryUrl'], unique: true },
+  ],
+  duplicateMessage: 'This tenant already has an integration for this repository',
+
+  normalize(values, provider) {
+    const url = parseRepositoryUrl(String(values.repositoryUrl), provider)
+    const next: FieldValues = { ...values, repositoryUrl: url.normalized, defaultBranch: values.defaultBranch ?? 'main' }
+    if (provider !== 'GITHUB') return next
+    const [owner, repo] = url.segments as [string, string]
+    for (const [field, fromUrl] of [
+      ['githubOrganization', owner],
+      ['githubRepository', repo],
+    ] as const) {
+      const given = values[field]
+      if (typeof given === 'string' && given.toLowerCase() !== fromUrl.toLowerCase()) {
+        throw new FieldError(field, `must match the repository URL ("${fromUrl}"), got "${given}"`)
+      }
+      next[field] = typeof given === 'string' ? given : fromUrl
+    }
+    return next
+  },
+
+  secretOrigin: (values) => originOf(values.repositoryUrl),
+}

@@ -1,0 +1,82 @@
+import { parseRepositoryUrl } from '../kinds/scm/repository-url.js'
+import type { OutboundRequest, OutboundResponse } from '../outbound/index.js'
+import { isJsonObject, parseScopes, readJsonObject, stringAt, toIsoInstant, USER_AGENT, valueAt, type JsonObject } from './provider-http.js'
+import type { RefusalReader } from './repository-access.js'
+import type { VerificationResult, VerifyContext, VerifyRequest } from './types.js'
+
+const GITHUB_HOSTS = new Set(['github.com', 'www.github.com'])
+
+export interface GithubRepository {
+  owner: string
+  repo: string
+  /** The API base without trailing slash. */
+  base: string
+  target: OutboundRequest['target']
+  secretOrigin: string | undefined
+  /** `/repos/{owner}/{repo}`, encoded. */
+  path: string
+}
+
+/** github.com goes to the configured API; any other host is GitHub Enterprise Server, a user target. */
+export function locateGithubRepository(request: VerifyRequest, apis: VerifyContext['apis']): GithubRepository {
+  const url = parseRepositoryUrl(String(request.values.repositoryUrl), 'GITHUB')
+  const [urlOwner = '', urlRepo = ''] = url.segments
+  const named = (field: string, fallback: string) => {
+    const value = request.values[field]
+    return typeof value === 'string' && value !== '' ? value : fallback
+  }
+  const where = GITHUB_HOSTS.has(new URL(url.origin).hostname)
+    ? { base: apis.github, target: 'configured' as const, secretOrigin: undefined }
+    : { base: `${url.origin}/api/v3`, target: 'user' as const, secretOrigin: url.origin }
+  const owner = named('githubOrganization', urlOwner)
+  const repo = named('githubRepository', urlRepo)
+  return { owner, repo, ...where, path: `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}` }
+}
+
+/** GETs a path of the GitHub REST API for that repository's host, with the token. */
+export function githubGetter(context: VerifyContext, where: GithubRepository, token: string) {
+  return (path: string): Promise<OutboundResponse> =>
+    context.http.request({
+      url: `${where.base}${path}`,
+      headers: {
+        Authorization: `Bearer ${token}`,
+        Accept: 'application/vnd.github+json',
+        'X-GitHub-Api-Version': '2022-11-28',
+        'User-Agent': USER_AGENT,
+      },
+      target: where.target,
+      secretOrigin: where.secretOrigin,
+    })
+}
+
+/** GitHub says a 401 token expired in its message; otherwise the token was refused. */
+export function githubTokenExpired(res: OutboundResponse): boolean {
+  return /expired/i.test(stringAt(readJsonObject(res), 'message') ?? '')
+}
+
+/** Expiry and scopes, from the headers GitHub sends with every authenticated answer. */
+export function githubCredential(headers: Record<string, string>): VerificationResult['credential'] {
+  return { expiresAt: toIsoInstant(headers['github-authentication-token-expiration']), scopes: parseScopes(headers['x-oauth-scopes']) }
+}
+
+/** GitHub's role names; maintain and admin include push. */
+export function githubPermission(body: JsonObject): { role: string; push: boolean } | undefined {
+  const granted = valueAt(body, 'permissions')
+  if (!isJsonObject(granted)) return undefined
+  const has = (name: string) => granted[name] === true
+  const role = ['admin', 'maintain', 'push', 'triage', 'pull'].find(has) ?? 'none'
+  const names: Record<string, string> = { push: 'write', pull: 'read' }
+  return { role: names[role] ?? role, push: has('admin') || has('maintain') || has('push') }
+}
+
+export function githubForbiddenReason(headers: Record<string, string>): string {
+  return headers['x-github-sso']?.startsWith('required')
+    ? 'the organization requires the token to be authorized for SAML single sign-on'
+    : 'the token is not allowed to read it (403)'
+}
+
+/** How GitHub says a token expired (401) or why it may not read a repository (403). */
+export const GITHUB_REFUSALS: RefusalReader = {
+  expired: githubTokenExpired,
+  forbidden: (res) => githubForbiddenReason(res.headers),
+}

@@ -1,2 +1,0 @@
-export { verifyGithubActions } from './github-actions.js'
-export { verifyJenkins } from './jenkins.js'

@@ -1,1 +1,0 @@
-export { verifySlack } from './slack.js'

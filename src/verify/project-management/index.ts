@@ -1,1 +1,0 @@
-export { verifyJira } from './jira.js'

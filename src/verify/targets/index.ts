@@ -1,2 +1,0 @@
-export { verifyAppStore } from './app-store.js'
-export { verifyPlayStore } from './play-store.js'

@@ -1,1 +1,0 @@
-export { verifyCheckmate } from './checkmate.js'

@@ -1,0 +1,255 @@
+import t from 'tap'
+import { verifyGitlab } from '../../../src/kinds/scm/gitlab.js'
+import type { VerifyRequest } from '../../../src/verification/types.js'
+import { calls, testToken, userHost, type ProviderDouble } from '../../helpers/provider-double.js'
+import { assertNoSecret, atUserHost, checksOf, verifierCases } from '../../helpers/verifier-cases.js'
+
+const PROJECT = '/api/v4/projects/acme%2Fmobile%2Fapp'
+const SELF = '/api/v4/personal_access_tokens/self'
+
+function request(double: ProviderDouble, token: string, values: Record<string, unknown> = {}): VerifyRequest {
+  return {
+    provider: 'GITLAB',
+    values: { repositoryUrl: `${double.origin}/acme/mobile/app`, defaultBranch: 'main', ...values },
+    secrets: { accessToken: token },
+  }
+}
+
+function project(
+  permissions: Record<string, unknown> = { project_access: { access_level: 30, notification_level: 3 }, group_access: null },
+  overrides: Record<string, unknown> = {},
+) {
+  return {
+    id: 42,
+    name: 'app',
+    path_with_namespace: 'acme/mobile/app',
+    default_branch: 'main',
+    visibility: 'internal',
+    archived: false,
+    permissions,
+    ...overrides,
+  }
+}
+
+const tokenInfo = {
+  id: 7,
+  name: 'delivr',
+  revoked: false,
+  created_at: '2025-01-15T10:00:00.000Z',
+  scopes: ['api', 'write_repository'],
+  user_id: 3,
+  last_used_at: null,
+  active: true,
+  expires_at: '2031-01-15',
+}
+
+t.test('a developer token on an existing branch is VALID, with expiry and scopes from the token itself', async (t) => {
+  const { double, context } = await userHost(t)
+  const token = testToken('glpat-')
+  double
+    .on('GET', PROJECT, { body: project() })
+    .on('GET', `${PROJECT}/repository/branches/main`, { body: { name: 'main', protected: true, default: true } })
+    .on('GET', SELF, { body: tokenInfo })
+
+  const result = await verifyGitlab(request(double, token), context)
+
+  t.equal(result.verdict, 'VALID')
+  t.equal(result.message, 'Verified: token can push to acme/mobile/app')
+  t.same(checksOf(result), [
+    ['authenticated', true],
+    ['repository-visible', true],
+    ['can-push', true],
+    ['default-branch-exists', true],
+  ])
+  t.equal(result.checks[2]?.detail, 'token can push to acme/mobile/app (role: developer)')
+  t.same(result.facts, { fullName: 'acme/mobile/app', defaultBranch: 'main', visibility: 'internal' })
+  t.same(result.credential, { expiresAt: '2031-01-15T00:00:00.000Z', scopes: ['api', 'write_repository'] })
+  t.same(calls(double), [`GET ${PROJECT}`, `GET ${PROJECT}/repository/branches/main`, `GET ${SELF}`])
+  for (const received of double.received) {
+    t.equal(received.headers['private-token'], token, 'the token travels in PRIVATE-TOKEN')
+    t.notOk('authorization' in received.headers)
+    t.equal(received.headers['user-agent'], 'delivr-integrations')
+  }
+  assertNoSecret(t, result, token)
+})
+
+t.test('maintainer access through the group counts, and a token that cannot describe itself is fine', async (t) => {
+  const { double, context } = await userHost(t)
+  double
+    .on('GET', PROJECT, { body: project({ project_access: null, group_access: { access_level: 40, notification_level: 3 } }) })
+    .on('GET', `${PROJECT}/repository/branches/main`, { body: { name: 'main' } })
+    .on('GET', SELF, { status: 404, body: { message: '404 Not Found' } })
+  const result = await verifyGitlab(request(double, testToken('glpat-')), context)
+  t.equal(result.verdict, 'VALID')
+  t.equal(result.checks[2]?.detail, 'token can push to acme/mobile/app (role: maintainer)')
+  t.same(result.credential, { expiresAt: null, scopes: null })
+})
+
+t.test('a reporter token is INVALID: it can read but not push', async (t) => {
+  const { double, context } = await userHost(t)
+  const token = testToken('glpat-')
+  double
+    .on('GET', PROJECT, { body: project({ project_access: { access_level: 20, notification_level: 3 }, group_access: null }) })
+    .on('GET', SELF, { body: tokenInfo })
+
+  const result = await verifyGitlab(request(double, token), context)
+
+  t.equal(result.verdict, 'INVALID')
+  t.equal(result.message, 'The token can read acme/mobile/app but cannot push to it (permission: reporter)')
+  t.same(result.checks[2], { name: 'can-push', ok: false, detail: 'token can read but not push (permission: reporter)' })
+  t.same(result.checks[3], { name: 'default-branch-exists', ok: false, detail: 'not checked: the token cannot push' })
+  t.same(calls(double), [`GET ${PROJECT}`, `GET ${SELF}`], 'no branch call; the token still describes itself')
+  t.equal(result.credential.expiresAt, '2031-01-15T00:00:00.000Z')
+  assertNoSecret(t, result, token)
+})
+
+t.test('a public project the token is no member of reads as permission none', async (t) => {
+  const { double, context } = await userHost(t)
+  double.on('GET', PROJECT, { body: project({ project_access: null, group_access: null }, { visibility: 'public' }) })
+  const result = await verifyGitlab(request(double, testToken('glpat-')), context)
+  t.equal(result.verdict, 'INVALID')
+  t.equal(result.checks[2]?.detail, 'token can read but not push (permission: none)')
+  t.equal(result.facts.visibility, 'public')
+})
+
+t.test('a missing branch is INVALID; the branch name is sent URL-encoded', async (t) => {
+  const { double, context } = await userHost(t)
+  const token = testToken('glpat-')
+  double
+    .on('GET', PROJECT, { body: project() })
+    .on('GET', `${PROJECT}/repository/branches/release%2F2.x`, { status: 404, body: { message: '404 Branch Not Found' } })
+    .on('GET', SELF, { body: tokenInfo })
+
+  const result = await verifyGitlab(request(double, token, { defaultBranch: 'release/2.x' }), context)
+
+  t.equal(result.verdict, 'INVALID')
+  t.equal(result.message, 'Branch release/2.x does not exist in acme/mobile/app')
+  t.same(result.checks[3], { name: 'default-branch-exists', ok: false, detail: 'branch release/2.x does not exist in acme/mobile/app' })
+  t.equal(double.received[1]?.path, `${PROJECT}/repository/branches/release%2F2.x`)
+  assertNoSecret(t, result, token)
+})
+
+t.test('a refused token is INVALID and the token is not asked about itself', async (t) => {
+  const { double, context } = await userHost(t)
+  const token = testToken('glpat-')
+  double.on('GET', PROJECT, { status: 401, body: { message: '401 Unauthorized' } })
+
+  const result = await verifyGitlab(request(double, token), context)
+
+  t.equal(result.verdict, 'INVALID')
+  t.equal(result.message, 'GitLab refused the access token')
+  t.same(
+    result.checks.map((c) => c.detail),
+    [
+      'GitLab refused the token',
+      'not checked: the token was refused',
+      'not checked: the token was refused',
+      'not checked: the token was refused',
+    ],
+  )
+  t.same(calls(double), [`GET ${PROJECT}`])
+  assertNoSecret(t, result, token)
+})
+
+t.test('a token GitLab calls expired is EXPIRED', async (t) => {
+  const { double, context } = await userHost(t)
+  const token = testToken('glpat-')
+  double.on('GET', PROJECT, {
+    status: 401,
+    headers: { 'www-authenticate': 'Bearer realm="Protected by OAuth 2.0", error="invalid_token", error_description="Token is expired."' },
+    body: { error: 'invalid_token', error_description: 'Token is expired. You can either do re-authorization or token refresh.' },
+  })
+  const result = await verifyGitlab(request(double, token), context)
+  t.equal(result.verdict, 'EXPIRED')
+  t.equal(result.message, 'GitLab says the access token has expired')
+  t.notMatch(JSON.stringify(result), 're-authorization', 'the provider body is not passed on')
+  assertNoSecret(t, result, token)
+})
+
+t.test('a revoked token is INVALID, not EXPIRED', async (t) => {
+  const { double, context } = await userHost(t)
+  double.on('GET', PROJECT, {
+    status: 401,
+    body: { error: 'invalid_token', error_description: 'Token was revoked. You have to re-authorize from the user.' },
+  })
+  const result = await verifyGitlab(request(double, testToken('glpat-')), context)
+  t.equal(result.verdict, 'INVALID')
+})
+
+t.test('a project GitLab answers 404 for is INVALID: not found or not visible', async (t) => {
+  const { double, context } = await userHost(t)
+  const token = testToken('glpat-')
+  double.on('GET', PROJECT, { status: 404, body: { message: '404 Project Not Found' } }).on('GET', SELF, { body: tokenInfo })
+
+  const result = await verifyGitlab(request(double, token), context)
+
+  t.equal(result.verdict, 'INVALID')
+  t.equal(result.message, 'Repository acme/mobile/app was not found or the token cannot see it')
+  t.same(checksOf(result), [
+    ['authenticated', true],
+    ['repository-visible', false],
+    ['can-push', false],
+    ['default-branch-exists', false],
+  ])
+  t.same(result.facts, { fullName: null, defaultBranch: null, visibility: null })
+  assertNoSecret(t, result, token)
+})
+
+t.test('a token without an API scope is INVALID and says which scope is missing', async (t) => {
+  const { double, context } = await userHost(t)
+  double.on('GET', PROJECT, {
+    status: 403,
+    body: {
+      error: 'insufficient_scope',
+      error_description: 'The request requires higher privileges than provided by the access token.',
+      scope: 'api read_api',
+    },
+  })
+  const result = await verifyGitlab(request(double, testToken('glpat-')), context)
+  t.equal(result.verdict, 'INVALID')
+  t.equal(result.message, 'GitLab refused access to acme/mobile/app: the token lacks the api or read_api scope')
+})
+
+verifierCases(
+  t,
+  atUserHost({
+    name: 'GitLab',
+    verify: verifyGitlab,
+    path: PROJECT,
+    token: () => testToken('glpat-'),
+    request: (token, double) => request(double, token),
+  }),
+  {
+    timeout: true,
+    crossOriginRedirect: { status: 302, decoy: { body: project() } },
+    notAllowListed: { hostname: 'gitlab.example.test', allowedHosts: ['localhost:443'], decoy: { body: project() } },
+    rateLimited: [
+      {
+        title: 'a 429 with Retry-After and RateLimit headers',
+        reply: () => {
+          const reset = Math.floor(Date.now() / 1000) + 30
+          return {
+            status: 429,
+            headers: {
+              'retry-after': '30',
+              'ratelimit-limit': '2000',
+              'ratelimit-observed': '2001',
+              'ratelimit-remaining': '0',
+              'ratelimit-reset': String(reset),
+              'ratelimit-resettime': new Date(reset * 1000).toUTCString(),
+            },
+            body: 'Retry later',
+          }
+        },
+        retryAfter: 30,
+      },
+    ],
+    noVerdict: [
+      {
+        title: 'a server error',
+        reply: { status: 500, body: { message: '500 Internal Server Error' } },
+        message: 'GitLab answered 500; try again later',
+      },
+    ],
+  },
+)

@@ -1,0 +1,257 @@
+import t from 'tap'
+import { Validator } from '@seriousme/openapi-schema-validator'
+import { startApp } from '../helpers/app.js'
+import { createTestDatabase } from '../helpers/databases.js'
+import { KINDS } from '../../src/kinds/index.js'
+import { secretFields } from '../../src/kinds/kind.js'
+
+type Json = Record<string, any>
+
+const ERROR_REF = '#/components/schemas/ErrorResponse'
+const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const
+const SECRET_NAMES = new Set(KINDS.flatMap(secretFields))
+
+interface Operation {
+  method: string
+  path: string
+  op: Json
+}
+
+function operations(doc: Json): Operation[] {
+  return Object.entries(doc.paths as Json).flatMap(([path, item]) =>
+    METHODS.filter((m) => item[m]).map((method) => ({ method, path, op: item[method] as Json })),
+  )
+}
+
+function resolve(doc: Json, schema: Json): Json {
+  if (typeof schema.$ref !== 'string') return schema
+  const name = schema.$ref.replace('#/components/schemas/', '')
+  const found = doc.components.schemas[name]
+  if (!found) throw new Error(`dangling $ref ${schema.$ref}`)
+  return found
+}
+
+/** Every property name a schema declares (following $refs), with the path it sits at; example objects included. */
+function declaredProperties(doc: Json, schema: unknown, at = '', seen = new Set<unknown>()): string[] {
+  if (!schema || typeof schema !== 'object' || seen.has(schema)) return []
+  seen.add(schema)
+  const s = resolve(doc, schema as Json)
+  const found: string[] = []
+  for (const [name, sub] of Object.entries((s.properties ?? {}) as Json)) {
+    found.push(`${at}${name}`, ...declaredProperties(doc, sub, `${at}${name}.`, seen))
+  }
+  for (const key of ['items', 'additionalProperties', 'not', 'then', 'else', 'if']) {
+    found.push(...declaredProperties(doc, s[key], at, seen))
+  }
+  for (const key of ['oneOf', 'anyOf', 'allOf', 'prefixItems']) {
+    for (const sub of (s[key] ?? []) as unknown[]) found.push(...declaredProperties(doc, sub, at, seen))
+  }
+  const examples = [s.example, ...(Array.isArray(s.examples) ? s.examples : [])]
+  for (const example of examples) found.push(...exampleKeys(example, at))
+  return found
+}
+
+function exampleKeys(value: unknown, at: string): string[] {
+  if (!value || typeof value !== 'object') return []
+  if (Array.isArray(value)) return value.flatMap((v) => exampleKeys(v, at))
+  return Object.entries(value).flatMap(([k, v]) => [`${at}${k}`, ...exampleKeys(v, `${at}${k}.`)])
+}
+
+const leaf = (path: string) => path.split('.').pop()!
+
+const isCreate = (o: Operation) => o.method === 'post' && /^create/.test(o.op.operationId)
+const isCredentialsRead = (o: Operation) => o.method === 'get' && o.path.endsWith('/credentials')
+
+function successCode(o: Operation): string {
+  if (o.method === 'delete') return '204'
+  return isCreate(o) ? '201' : '200'
+}
+
+t.test('OpenAPI document', async (t) => {
+  const db = await createTestDatabase(t, 'sqlite')
+  const { app } = await startApp(t, db)
+  const res = await app.inject({ url: '/documentation/json' })
+  t.equal(res.statusCode, 200)
+  t.match(res.headers['content-type'], /application\/json/)
+  const doc = res.json() as Json
+  const ops = operations(doc)
+  const api = ops.filter((o) => o.path.startsWith('/api/v1/'))
+
+  t.test('is a valid OpenAPI 3.1 document', async (t) => {
+    const result = await new Validator().validate(doc as never)
+    t.ok(result.valid, 'document validates against the OpenAPI schema', { errors: result.errors })
+    t.match(doc.openapi, /^3\.1\.\d+$/)
+  })
+
+  t.test('documents the contract paths without trailing slashes', async (t) => {
+    for (const path of ['/api/v1/integrations/scm', '/api/v1/integrations/scm/{id}', '/api/v1/integrations/scm/{id}/credentials']) {
+      t.ok(doc.paths[path], `documents ${path}`)
+    }
+    t.same(
+      Object.keys(doc.paths).filter((p) => p.length > 1 && p.endsWith('/')),
+      [],
+    )
+    t.ok(doc.paths['/api/v1/integrations/scm'].post, 'create is documented')
+    t.ok(doc.paths['/api/v1/integrations/scm/{id}'].delete, 'delete is documented')
+  })
+
+  t.test('declares bearer authentication', async (t) => {
+    t.match(doc.components.securitySchemes.bearerAuth, { type: 'http', scheme: 'bearer' })
+  })
+
+  t.test('every /api/v1 operation requires the bearer token', async (t) => {
+    t.ok(api.length >= 7, 'the SCM routes are documented')
+    for (const o of api) t.same(o.op.security, [{ bearerAuth: [] }], `${o.method} ${o.path}`)
+  })
+
+  t.test('the health endpoints need no token', async (t) => {
+    for (const path of ['/health/live', '/health/ready']) {
+      t.ok(doc.paths[path]?.get, `documents ${path}`)
+      t.notOk(doc.paths[path].get.security?.length, `${path} has no security requirement`)
+    }
+  })
+
+  t.test('every operation has a unique operationId, a summary and declared tags', async (t) => {
+    const declaredTags = new Set((doc.tags as Json[]).map((tag) => tag.name))
+    const ids = ops.map((o) => o.op.operationId)
+    t.same(
+      ids.filter((id, i) => ids.indexOf(id) !== i),
+      [],
+      'no operationId repeats',
+    )
+    for (const o of ops) {
+      const name = `${o.method} ${o.path}`
+      t.match(o.op.operationId, /^[a-z][A-Za-z]+$/, `${name} operationId`)
+      t.ok(typeof o.op.summary === 'string' && o.op.summary.length > 0, `${name} summary`)
+      t.ok(Array.isArray(o.op.tags) && o.op.tags.length > 0, `${name} tags`)
+      for (const tag of o.op.tags ?? []) t.ok(declaredTags.has(tag), `${name} tag ${tag} is declared`)
+    }
+  })
+
+  t.test('every /api/v1 operation documents each status it can answer', async (t) => {
+    for (const o of api) {
+      const name = `${o.method} ${o.path}`
+      const codes = Object.keys(o.op.responses)
+      const takesInput = (o.op.parameters?.length ?? 0) > 0 || o.op.requestBody !== undefined
+      const expected = [successCode(o), '401']
+      if (takesInput) expected.push('400', '404', '503')
+      if (o.method !== 'get') expected.push('403')
+      if (isCreate(o)) expected.push('409')
+      if (o.method === 'patch') expected.push('409', '422')
+      if (isCredentialsRead(o)) expected.push('403', '500')
+      for (const code of expected) t.ok(codes.includes(code), `${name} documents ${code}`)
+      t.same(
+        codes.filter((c) => c.startsWith('2')),
+        [successCode(o)],
+        `${name} has exactly one success code`,
+      )
+      for (const code of codes.filter((c) => Number(c) >= 400)) {
+        t.equal(o.op.responses[code].content?.['application/json']?.schema?.$ref, ERROR_REF, `${name} ${code} is an ErrorResponse`)
+      }
+    }
+  })
+
+  t.test('names the shared schemas as components', async (t) => {
+    const names = Object.keys(doc.components.schemas)
+    for (const name of [
+      'ErrorResponse',
+      'ScmIntegration',
+      'ScmCreateRequest',
+      'ScmGithubCreateRequest',
+      'ScmGitlabCreateRequest',
+      'ScmBitbucketCreateRequest',
+      'ScmUpdateRequest',
+      'ScmIntegrationPage',
+    ]) {
+      t.ok(names.includes(name), `components.schemas.${name}`)
+    }
+    t.notOk(
+      names.some((n) => /^def-\d+$/.test(n)),
+      'no anonymous def-N components',
+    )
+    t.match(doc.components.schemas.ErrorResponse, {
+      type: 'object',
+      required: ['statusCode', 'error', 'message'],
+      properties: { statusCode: { type: 'integer' }, error: { type: 'string' }, message: { type: 'string' }, code: { type: 'string' } },
+    })
+    const scm = doc.paths['/api/v1/integrations/scm']
+    t.equal(scm.get.responses['200'].content['application/json'].schema.$ref, '#/components/schemas/ScmIntegrationPage')
+    t.equal(scm.post.responses['201'].content['application/json'].schema.$ref, '#/components/schemas/ScmIntegration')
+    t.equal(
+      doc.paths['/api/v1/integrations/scm/{id}'].patch.requestBody.content['application/json'].schema.$ref,
+      '#/components/schemas/ScmUpdateRequest',
+    )
+    t.equal(doc.components.schemas.ScmIntegrationPage.properties.items.items.$ref, '#/components/schemas/ScmIntegration')
+  })
+
+  t.test('the create body is a oneOf over providers, discriminated by scmType', async (t) => {
+    const body = doc.paths['/api/v1/integrations/scm'].post.requestBody
+    t.equal(body.required, true)
+    t.equal(body.content['application/json'].schema.$ref, '#/components/schemas/ScmCreateRequest')
+    const create = doc.components.schemas.ScmCreateRequest
+    t.same(create.discriminator, {
+      propertyName: 'scmType',
+      mapping: {
+        GITHUB: '#/components/schemas/ScmGithubCreateRequest',
+        GITLAB: '#/components/schemas/ScmGitlabCreateRequest',
+        BITBUCKET: '#/components/schemas/ScmBitbucketCreateRequest',
+      },
+    })
+    t.same(
+      (create.oneOf as Json[]).map((s) => s.$ref),
+      ['GitHub', 'GitLab', 'Bitbucket'].map((p) => `#/components/schemas/Scm${p[0]}${p.slice(1).toLowerCase()}CreateRequest`),
+    )
+    const tags = (create.oneOf as Json[]).map((branch) => {
+      const s = resolve(doc, branch)
+      t.equal(s.additionalProperties, false, `${branch.$ref} is closed`)
+      t.ok(s.required.includes('scmType') && s.required.includes('tenantId'), `${branch.$ref} requires scmType and tenantId`)
+      return s.properties.scmType.const ?? s.properties.scmType.enum?.[0]
+    })
+    t.same(tags, ['GITHUB', 'GITLAB', 'BITBUCKET'])
+  })
+
+  t.test('no response schema declares a stored secret', async (t) => {
+    t.ok(SECRET_NAMES.has('accessToken'), 'the SCM token counts as a secret')
+    const integration = doc.components.schemas.ScmIntegration
+    t.ok(integration.properties.hasAccessToken, 'ScmIntegration says whether the token is set')
+    t.ok(integration.properties.accessTokenFingerprint, 'ScmIntegration carries a fingerprint')
+    t.notOk('accessToken' in integration.properties, 'ScmIntegration has no accessToken')
+
+    for (const name of Object.keys(doc.components.schemas).filter((n) => /Integration(Page)?$/.test(n))) {
+      const leaked = declaredProperties(doc, doc.components.schemas[name]).filter((p) => SECRET_NAMES.has(leaf(p)))
+      t.same(leaked, [], `component ${name}`)
+    }
+
+    let credentialReads = 0
+    for (const o of ops) {
+      for (const [code, response] of Object.entries(o.op.responses as Json)) {
+        const schema = response.content?.['application/json']?.schema
+        const leaked = declaredProperties(doc, schema).filter((p) => SECRET_NAMES.has(leaf(p)))
+        if (isCredentialsRead(o) && code === '200') {
+          // The one place a service principal with the credentials scope reads secrets back.
+          credentialReads++
+          t.ok(leaked.length > 0, `${o.path} returns the credentials`)
+          t.same(
+            leaked.filter((p) => !p.startsWith('credentials.')),
+            [],
+            `${o.path} returns secrets only under credentials`,
+          )
+        } else {
+          t.same(leaked, [], `${o.method} ${o.path} ${code}`)
+        }
+      }
+    }
+    t.ok(credentialReads >= 1, 'the credentials read is documented')
+  })
+
+  t.test('serves the Swagger UI at /documentation', async (t) => {
+    let page = await app.inject({ url: '/documentation' })
+    if (page.statusCode === 302) {
+      const location = String(page.headers.location)
+      page = await app.inject({ url: location.startsWith('/') ? location : `/documentation/${location.replace(/^\.\//, '')}` })
+    }
+    t.equal(page.statusCode, 200)
+    t.match(page.headers['content-type'], /^text\/html/)
+    t.match(page.body, /swagger-ui/i)
+  })
+})
