@@ -1,4 +1,13 @@
-import { booleanAt, CheckList, numberAt, providerError, readJsonObject, stringAt, throwIfUnavailable, valueAt } from '../../verification/provider-http.js'
+import {
+  booleanAt,
+  CheckList,
+  numberAt,
+  providerError,
+  readJsonObject,
+  stringAt,
+  throwIfUnavailable,
+  valueAt,
+} from '../../verification/provider-http.js'
 import { GITHUB_REFUSALS, githubCredential, githubGetter, githubPermission, locateGithubRepository } from '../../verification/github-api.js'
 import { accessToken, RepositoryAccess } from '../../verification/repository-access.js'
 import type { VerificationResult, Verifier } from '../../verification/types.js'

@@ -1,4 +1,12 @@
-import { CheckList, providerError, readJsonObject, stringAt, throwIfUnavailable, USER_AGENT, valueAt } from '../../verification/provider-http.js'
+import {
+  CheckList,
+  providerError,
+  readJsonObject,
+  stringAt,
+  throwIfUnavailable,
+  USER_AGENT,
+  valueAt,
+} from '../../verification/provider-http.js'
 import type { Verifier } from '../../verification/types.js'
 
 const PROVIDER = 'Jenkins'

@@ -1,8 +1,23 @@
 import { parseRepositoryUrl } from './repository-url.js'
 import type { OutboundResponse } from '../../outbound/index.js'
-import { booleanAt, parseScopes, readJsonObject, stringAt, throwIfUnavailable, USER_AGENT, valueAt } from '../../verification/provider-http.js'
+import {
+  booleanAt,
+  parseScopes,
+  readJsonObject,
+  stringAt,
+  throwIfUnavailable,
+  USER_AGENT,
+  valueAt,
+} from '../../verification/provider-http.js'
 import type { Verifier } from '../../verification/types.js'
-import { accessToken, branchPath, branchToCheck, checkBranch, ScmVerification, type RefusalReader } from '../../verification/repository-access.js'
+import {
+  accessToken,
+  branchPath,
+  branchToCheck,
+  checkBranch,
+  ScmVerification,
+  type RefusalReader,
+} from '../../verification/repository-access.js'
 
 const PROVIDER = 'Bitbucket'
 

@@ -11,7 +11,14 @@ import {
   type JsonObject,
 } from '../../verification/provider-http.js'
 import type { Verifier } from '../../verification/types.js'
-import { accessToken, branchToCheck, checkBranch, ScmVerification, toVisibility, type RefusalReader } from '../../verification/repository-access.js'
+import {
+  accessToken,
+  branchToCheck,
+  checkBranch,
+  ScmVerification,
+  toVisibility,
+  type RefusalReader,
+} from '../../verification/repository-access.js'
 
 const PROVIDER = 'GitLab'
 const DEVELOPER = 30
