@@ -9,7 +9,7 @@ export default fp(
     const schemas = sharedSchemas(KINDS)
     for (const schema of schemas) app.addSchema(schema)
     app.setValidatorCompiler(createValidatorCompiler(schemas))
-    app.setSchemaErrorFormatter(createSchemaErrorFormatter(KINDS))
+    app.setSchemaErrorFormatter(createSchemaErrorFormatter(new Map(KINDS.map((k) => [k.providerField, k.providers.map((p) => p.id)]))))
   },
   { name: 'schemas' },
 )

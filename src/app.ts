@@ -21,7 +21,7 @@ import swaggerPlugin from '../plugins/swagger.js'
 import { loadConfig, type Config } from './config/load-config.js'
 import { FORMATS } from './http/formats.js'
 import { KINDS } from './kinds/index.js'
-import { secretFields } from './kinds/kind.js'
+import { secretFields } from './kinds/define/kind.js'
 
 export interface BuildOptions {
   config?: Config

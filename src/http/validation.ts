@@ -2,7 +2,6 @@ import type { ErrorObject, ValidateFunction } from 'ajv'
 import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
 import type { TSchema } from '@sinclair/typebox'
-import type { KindDefinition } from '../kinds/kind.js'
 import { FORMATS, firstIllFormedString } from './formats.js'
 
 const FORMAT_TEXT: Record<string, string> = {
@@ -63,9 +62,11 @@ const illFormed = (instancePath: string): ErrorObject => ({
   message: 'is not valid Unicode text (it holds an unpaired surrogate)',
 })
 
-/** One message naming the field at fault, in the `body/field problem` form. */
-export function createSchemaErrorFormatter(kinds: readonly KindDefinition[]) {
-  const providerIds = new Map(kinds.map((k) => [k.providerField, k.providers.map((p) => p.id)]))
+/**
+ * One message naming the field at fault, in the `body/field problem` form. `discriminators`
+ * lists the values each discriminating property takes (e.g. scmType → GITHUB, GITLAB, …).
+ */
+export function createSchemaErrorFormatter(discriminators: ReadonlyMap<string, readonly string[]>) {
   return (errors: ErrorObject[], dataVar: string): Error => {
     const e = errors[0]
     if (!e) return new Error(`${dataVar} is invalid`)
@@ -81,7 +82,7 @@ export function createSchemaErrorFormatter(kinds: readonly KindDefinition[]) {
         break
       case 'discriminator': {
         const tag = String(params.tag)
-        message = `${at}/${tag} must be one of ${(providerIds.get(tag) ?? []).join(', ')}`
+        message = `${at}/${tag} must be one of ${(discriminators.get(tag) ?? []).join(', ')}`
         break
       }
       case 'format':

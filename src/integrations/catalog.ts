@@ -3,7 +3,7 @@ import { authorizeTenantRead } from '../auth/access.js'
 import type { Principal } from '../auth/tokens.js'
 import type { Database } from '../db/database.js'
 import { VerificationStatusSchema } from './schemas.js'
-import { providerFields, type KindDefinition } from '../kinds/kind.js'
+import { providerFields, type KindDefinition } from '../kinds/define/kind.js'
 
 export const ProviderCatalogSchema = Type.Object(
   {

@@ -1,7 +1,7 @@
 import { Op } from 'sequelize'
 import type { Database } from '../db/database.js'
 import type { IntegrationModel, IntegrationRecord } from '../db/models/integration-model.js'
-import { fingerprintKey, secretFields, type FieldValues, type KindDefinition } from '../kinds/kind.js'
+import { fingerprintKey, secretFields, type FieldValues, type KindDefinition } from '../kinds/define/kind.js'
 import { CredentialDecryptError, type CredentialCipher } from '../crypto/credential-cipher.js'
 
 export interface ReencryptLogger {

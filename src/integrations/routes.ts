@@ -1,6 +1,6 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { integrationService, type ListQuery } from './service.js'
-import type { KindDefinition } from '../kinds/kind.js'
+import type { KindDefinition } from '../kinds/define/kind.js'
 import { kindSchemas } from './schemas.js'
 import { VerificationResultSchema } from '../verification/result-schema.js'
 import { errorResponses, IdParamsSchema, ref } from '../http/common-schemas.js'

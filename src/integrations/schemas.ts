@@ -2,7 +2,7 @@ import { Type, type TObject, type TProperties, type TSchema } from '@sinclair/ty
 import { ref, StringEnum, TenantIdSchema } from '../http/common-schemas.js'
 import type { VerificationReport } from './service.js'
 import { VERIFICATION_STATUSES } from '../db/models/integration-model.js'
-import { fingerprintKey, hasSecretKey, type KindDefinition, type ProviderSpec } from '../kinds/kind.js'
+import { fingerprintKey, hasSecretKey, type KindDefinition, type ProviderSpec } from '../kinds/define/kind.js'
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
 const pascal = (id: string) => id.toLowerCase().replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase())

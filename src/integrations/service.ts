@@ -6,7 +6,7 @@ import type { CredentialCipher } from '../crypto/credential-cipher.js'
 import type { Database } from '../db/database.js'
 import { FieldError, notFound, ProviderUnavailableError, unprocessable } from '../errors.js'
 import type { IntegrationModel, IntegrationRecord } from '../db/models/integration-model.js'
-import { fingerprintKey, providerFields, secretFields, type FieldValues, type KindDefinition } from '../kinds/kind.js'
+import { fingerprintKey, providerFields, secretFields, type FieldValues, type KindDefinition } from '../kinds/define/kind.js'
 import { runVerifier } from '../verification/run.js'
 import type { VerificationResult, VerifyContext } from '../verification/types.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
@@ -186,7 +186,12 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
 
   async function check(provider: string, values: FieldValues, secretValues: Record<string, string>) {
     try {
-      const result = await runVerifier(kind, { provider, values, secrets: secretValues }, deps.verify)
+      const result = await runVerifier(
+        providerSpec(provider),
+        `${provider} ${kind.title}`,
+        { provider, values, secrets: secretValues },
+        deps.verify,
+      )
       deps.observe?.(provider, result.verdict)
       return result
     } catch (err) {

@@ -1,5 +1,5 @@
 import type { TSchema } from '@sinclair/typebox'
-import type { KindDefinition } from '../kinds/kind.js'
+import type { KindDefinition } from '../kinds/define/kind.js'
 import { kindSchemas } from './schemas.js'
 import { ProviderCatalogSchema, summarySchema } from './catalog.js'
 import { VerificationResultSchema } from '../verification/result-schema.js'

@@ -1,4 +1,4 @@
-import { fingerprintKey, hasSecretKey, secretFields, type KindDefinition } from '../kinds/kind.js'
+import { fingerprintKey, hasSecretKey, secretFields, type KindDefinition } from '../kinds/define/kind.js'
 import { Model } from 'sequelize'
 import type { IntegrationRecord } from '../db/models/integration-model.js'
 

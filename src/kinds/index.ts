@@ -1,6 +1,6 @@
 import { cicd } from './ci-cd/definition.js'
 import { communication } from './communication/definition.js'
-import type { KindDefinition } from './kind.js'
+import type { KindDefinition } from './define/kind.js'
 import { projectManagement } from './project-management/definition.js'
 import { scm } from './scm/definition.js'
 import { targets } from './targets/definition.js'

@@ -1,10 +1,7 @@
-import { parseRepositoryUrl } from '../kinds/scm/repository-url.js'
 import type { OutboundRequest, OutboundResponse } from '../outbound/index.js'
 import { isJsonObject, parseScopes, readJsonObject, stringAt, toIsoInstant, USER_AGENT, valueAt, type JsonObject } from './provider-http.js'
 import type { RefusalReader } from './repository-access.js'
-import type { VerificationResult, VerifyContext, VerifyRequest } from './types.js'
-
-const GITHUB_HOSTS = new Set(['github.com', 'www.github.com'])
+import type { VerificationResult, VerifyContext } from './types.js'
 
 export interface GithubRepository {
   owner: string
@@ -15,22 +12,6 @@ export interface GithubRepository {
   secretOrigin: string | undefined
   /** `/repos/{owner}/{repo}`, encoded. */
   path: string
-}
-
-/** github.com goes to the configured API; any other host is GitHub Enterprise Server, a user target. */
-export function locateGithubRepository(request: VerifyRequest, apis: VerifyContext['apis']): GithubRepository {
-  const url = parseRepositoryUrl(String(request.values.repositoryUrl), 'GITHUB')
-  const [urlOwner = '', urlRepo = ''] = url.segments
-  const named = (field: string, fallback: string) => {
-    const value = request.values[field]
-    return typeof value === 'string' && value !== '' ? value : fallback
-  }
-  const where = GITHUB_HOSTS.has(new URL(url.origin).hostname)
-    ? { base: apis.github, target: 'configured' as const, secretOrigin: undefined }
-    : { base: `${url.origin}/api/v3`, target: 'user' as const, secretOrigin: url.origin }
-  const owner = named('githubOrganization', urlOwner)
-  const repo = named('githubRepository', urlRepo)
-  return { owner, repo, ...where, path: `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}` }
 }
 
 /** GETs a path of the GitHub REST API for that repository's host, with the token. */

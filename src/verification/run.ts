@@ -1,7 +1,6 @@
 import { ProviderUnavailableError, ServiceError, unprocessable } from '../errors.js'
-import type { KindDefinition } from '../kinds/kind.js'
 import { OutboundError } from '../outbound/index.js'
-import type { VerificationResult, VerifyContext, VerifyRequest } from './types.js'
+import type { VerificationResult, Verifier, VerifyContext, VerifyRequest } from './types.js'
 
 /** How each failure to reach a provider reads to the caller. One place for every kind. */
 function fromOutbound(err: OutboundError, provider: string): ServiceError {
@@ -25,10 +24,24 @@ function fromOutbound(err: OutboundError, provider: string): ServiceError {
   }
 }
 
-export async function runVerifier(kind: KindDefinition, request: VerifyRequest, context: VerifyContext): Promise<VerificationResult> {
-  const spec = kind.providers.find((p) => p.id === request.provider)
-  if (!spec?.verify) {
-    throw unprocessable('VERIFICATION_UNSUPPORTED', `${request.provider} ${kind.title} integrations cannot be verified yet`)
+/** What running a verifier needs to know of a provider: its name for messages, and its verifier if it has one. */
+export interface VerifiableProvider {
+  label: string
+  verify?: Verifier
+}
+
+/**
+ * Runs a provider's verifier; a failure to reach the provider becomes an answer the caller
+ * can act on. `what` names the integration in messages, e.g. "GITHUB source control".
+ */
+export async function runVerifier(
+  spec: VerifiableProvider,
+  what: string,
+  request: VerifyRequest,
+  context: VerifyContext,
+): Promise<VerificationResult> {
+  if (!spec.verify) {
+    throw unprocessable('VERIFICATION_UNSUPPORTED', `${what} integrations cannot be verified yet`)
   }
   try {
     return await spec.verify(request, context)

@@ -1,5 +1,4 @@
 import type { Config } from '../config/load-config.js'
-import type { FieldValues } from '../kinds/kind.js'
 import type { OutboundClient } from '../outbound/index.js'
 
 /** What the provider said about the credentials. "Could not ask" is not a verdict: it is an error. */
@@ -30,7 +29,7 @@ export interface VerificationResult {
 export interface VerifyRequest {
   provider: string
   /** Normalised non-secret fields of the integration (as stored). */
-  values: FieldValues
+  values: Record<string, unknown>
   /** Plaintext secrets, by field name. */
   secrets: Record<string, string>
 }

@@ -4,7 +4,7 @@ import type { CreationAttributes } from 'sequelize'
 import type { App } from '../../src/app.js'
 import { KINDS } from '../../src/kinds/index.js'
 import type { IntegrationRecord } from '../../src/db/models/integration-model.js'
-import type { KindDefinition } from '../../src/kinds/kind.js'
+import type { KindDefinition } from '../../src/kinds/define/kind.js'
 import type { TestApp } from './app.js'
 import type { TestDatabase } from './databases.js'
 

@@ -3,7 +3,7 @@ import { Validator } from '@seriousme/openapi-schema-validator'
 import { startApp } from '../helpers/app.js'
 import { createTestDatabase } from '../helpers/databases.js'
 import { KINDS } from '../../src/kinds/index.js'
-import { secretFields } from '../../src/kinds/kind.js'
+import { secretFields } from '../../src/kinds/define/kind.js'
 
 type Json = Record<string, any>
 

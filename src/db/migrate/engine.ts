@@ -7,7 +7,7 @@ import {
   type IntegrationModel,
   type ReferenceColumnTypes,
 } from '../models/integration-model.js'
-import type { KindDefinition } from '../../kinds/kind.js'
+import type { KindDefinition } from '../../kinds/define/kind.js'
 import { describeModel, queryGenerator } from './desired.js'
 import { readLiveSchema } from './live.js'
 import { withSchemaLock } from './lock.js'

@@ -9,7 +9,7 @@ import {
   type ModelStatic,
   type Sequelize,
 } from 'sequelize'
-import { fingerprintKey, type KindDefinition } from '../../kinds/kind.js'
+import { fingerprintKey, type KindDefinition } from '../../kinds/define/kind.js'
 
 export const VERIFICATION_STATUSES = ['PENDING', 'VALID', 'INVALID', 'EXPIRED'] as const
 export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number]

@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox'
 import { verifyGithubActions } from './github-actions.js'
 import { verifyJenkins } from './jenkins.js'
-import { baseUrlField, textField, tokenField } from '../fields.js'
-import { originOf, parseBaseUrl } from '../https-url.js'
-import type { KindDefinition } from '../kind.js'
+import { baseUrlField, textField, tokenField } from '../define/fields.js'
+import { originOf, parseBaseUrl } from '../define/https-url.js'
+import type { KindDefinition } from '../define/kind.js'
 import { parseRepositoryUrl } from '../scm/repository-url.js'
 
 export const cicd: KindDefinition = {

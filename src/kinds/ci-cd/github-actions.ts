@@ -8,7 +8,8 @@ import {
   throwIfUnavailable,
   valueAt,
 } from '../../verification/provider-http.js'
-import { GITHUB_REFUSALS, githubCredential, githubGetter, githubPermission, locateGithubRepository } from '../../verification/github-api.js'
+import { GITHUB_REFUSALS, githubCredential, githubGetter, githubPermission } from '../../verification/github-api.js'
+import { locateGithubRepository } from '../scm/github-repository.js'
 import { accessToken, RepositoryAccess } from '../../verification/repository-access.js'
 import type { VerificationResult, Verifier } from '../../verification/types.js'
 

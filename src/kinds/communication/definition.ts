@@ -1,6 +1,6 @@
 import { verifySlack } from './slack.js'
-import { recordedField, tokenField } from '../fields.js'
-import type { KindDefinition } from '../kind.js'
+import { recordedField, tokenField } from '../define/fields.js'
+import type { KindDefinition } from '../define/kind.js'
 
 export const communication: KindDefinition = {
   kind: 'communication',

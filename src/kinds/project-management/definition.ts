@@ -3,9 +3,9 @@ import { DataTypes } from 'sequelize'
 import { FieldError } from '../../errors.js'
 import { verifyJira } from './jira.js'
 import { StringEnum } from '../../http/common-schemas.js'
-import { baseUrlField, textField, tokenField } from '../fields.js'
-import { originOf, parseBaseUrl } from '../https-url.js'
-import type { KindDefinition } from '../kind.js'
+import { baseUrlField, textField, tokenField } from '../define/fields.js'
+import { originOf, parseBaseUrl } from '../define/https-url.js'
+import type { KindDefinition } from '../define/kind.js'
 
 const JIRA_TYPES = ['CLOUD', 'SERVER', 'DATA_CENTER'] as const
 

@@ -1,4 +1,4 @@
-import { originOf } from '../https-url.js'
+import { originOf } from '../define/https-url.js'
 import {
   booleanAt,
   CheckList,

@@ -1,4 +1,5 @@
-import { GITHUB_REFUSALS, githubCredential, githubGetter, githubPermission, locateGithubRepository } from '../../verification/github-api.js'
+import { GITHUB_REFUSALS, githubCredential, githubGetter, githubPermission } from '../../verification/github-api.js'
+import { locateGithubRepository } from './github-repository.js'
 import { booleanAt, stringAt } from '../../verification/provider-http.js'
 import type { Verifier } from '../../verification/types.js'
 import { accessToken, branchPath, branchToCheck, checkBranch, ScmVerification, toVisibility } from '../../verification/repository-access.js'

@@ -1,5 +1,5 @@
 import { FieldError } from '../../errors.js'
-import { parseHttpsUrl } from '../https-url.js'
+import { parseHttpsUrl } from '../define/https-url.js'
 
 export interface RepositoryUrl {
   /** Canonical form: https, lower case, no trailing slash or `.git`. The uniqueness key. */

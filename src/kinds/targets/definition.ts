@@ -2,8 +2,8 @@ import { Type } from '@sinclair/typebox'
 import { DataTypes } from 'sequelize'
 import { verifyAppStore } from './app-store.js'
 import { verifyPlayStore } from './play-store.js'
-import { recordedField, secretField, textField } from '../fields.js'
-import type { KindDefinition } from '../kind.js'
+import { recordedField, secretField, textField } from '../define/fields.js'
+import type { KindDefinition } from '../define/kind.js'
 import { checkP8Key, checkServiceAccountJson } from './secret-checks.js'
 
 export const targets: KindDefinition = {

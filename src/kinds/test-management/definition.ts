@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox'
 import { verifyCheckmate } from './checkmate.js'
-import { baseUrlField, textField, tokenField } from '../fields.js'
-import { originOf, parseBaseUrl } from '../https-url.js'
-import type { KindDefinition } from '../kind.js'
+import { baseUrlField, textField, tokenField } from '../define/fields.js'
+import { originOf, parseBaseUrl } from '../define/https-url.js'
+import type { KindDefinition } from '../define/kind.js'
 
 export const testManagement: KindDefinition = {
   kind: 'test-management',

@@ -1,6 +1,6 @@
 import type { TSchema } from '@sinclair/typebox'
 import type { DataType } from 'sequelize'
-import type { VerificationResult, Verifier } from '../verification/types.js'
+import type { VerificationResult, Verifier } from '../../verification/types.js'
 
 export type FieldValues = Record<string, unknown>
 
