@@ -1,12 +1,12 @@
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { createTokenVerifier, type Principal } from '../src/auth/tokens.js'
-import { ServiceError, unauthorized } from '../src/errors.js'
+import { ServiceError, unauthorized } from '../src/http/errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** onRequest hook: verifies the bearer token and sets `request.principal`. */
-    authenticate(request: FastifyRequest): Promise<void>
+    authenticate: (request: FastifyRequest) => Promise<void>
   }
   interface FastifyRequest {
     principal: Principal

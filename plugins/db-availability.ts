@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import { createAvailability, isConnectionFailure, type Availability } from '../src/db/availability.js'
 import { DEFAULT_ACQUIRE_TIMEOUT_MS } from '../src/db/database.js'
-import { DatabaseUnavailableError } from '../src/errors.js'
+import { DatabaseUnavailableError } from '../src/http/errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

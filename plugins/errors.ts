@@ -4,7 +4,7 @@ import { STATUS_CODES } from 'node:http'
 import { ForeignKeyConstraintError, TimeoutError as DbTimeoutError, UniqueConstraintError } from 'sequelize'
 import { CredentialDecryptError } from '../src/crypto/credential-cipher.js'
 import { isConnectionFailure } from '../src/db/availability.js'
-import { DatabaseUnavailableError, ServiceError } from '../src/errors.js'
+import { DatabaseUnavailableError, ServiceError } from '../src/http/errors.js'
 import { SECURITY_HEADERS } from '../src/http/security-headers.js'
 import { kindByName } from '../src/kinds/index.js'
 
@@ -81,8 +81,8 @@ function respond(reply: FastifyReply, answer: Answer) {
  * Fastify's `frameworkErrors`: what the router refuses (a malformed escape, an over-long path
  * segment) runs no hooks, so the headers every other answer gets are set here.
  */
-export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  return respond(reply.headers(SECURITY_HEADERS).header('x-request-id', request.id), classify(err, request))
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  void respond(reply.headers(SECURITY_HEADERS).header('x-request-id', request.id), classify(err, request))
 }
 
 export default fp(

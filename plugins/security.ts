@@ -1,6 +1,6 @@
 import underPressure from '@fastify/under-pressure'
 import fp from 'fastify-plugin'
-import { ProviderUnavailableError } from '../src/errors.js'
+import { ProviderUnavailableError } from '../src/http/errors.js'
 import { SECURITY_HEADERS } from '../src/http/security-headers.js'
 
 /**

@@ -39,7 +39,7 @@ export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: w
       const { payload } = await jwtVerify(token, jwtKey, { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] })
       const sub = payload.sub!
       if (!sub.startsWith('service:')) return { type: 'user', accountId: sub }
-      return { type: 'service', scopes: new Set(String(payload.scope ?? '').split(' ')) }
+      return { type: 'service', scopes: new Set(typeof payload.scope === 'string' ? payload.scope : ''.split(' ')) }
     } catch (err) {
       if (err instanceof joseErrors.JOSEError) throw new HttpError(401, 'Token is invalid')
       throw err
@@ -61,8 +61,16 @@ export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: w
     if (action === 'credentials' || rank < NEEDS[action]) throw new HttpError(403, 'Forbidden')
   }
 
+  /** The SCM columns the bench reads, as mysql2 decodes them. */
+  interface ScmRow extends RowDataPacket {
+    id: string
+    tenantId: string
+    scmType: string
+    accessToken: string
+  }
+
   async function row(id: string, columns: string) {
-    const [rows] = await pool.execute<RowDataPacket[]>(`SELECT ${columns} FROM tenant_scm_integrations WHERE id = ?`, [id])
+    const [rows] = await pool.execute<ScmRow[]>(`SELECT ${columns} FROM tenant_scm_integrations WHERE id = ?`, [id])
     if (!rows[0]) throw new HttpError(404, 'Integration not found')
     return rows[0]
   }

@@ -34,6 +34,6 @@ export function cpuMeter(pids: (number | undefined)[]) {
   return () =>
     pids.map((pid, i) => {
       const after = pid === undefined ? undefined : cpuTimeMs(pid)
-      return after === undefined || before[i] === undefined ? null : after - before[i]!
+      return after === undefined || before[i] === undefined ? null : after - before[i]
     })
 }

@@ -49,7 +49,7 @@ export function drive(
 ): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     const instance = autocannon({ url, connections, duration: durationS, requests, timeout: 10 }, (err, result) =>
-      err ? reject(err) : resolve(result),
+      err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(result),
     )
     if (onLatency) instance.on('response', (_client, _status, _bytes, ms) => onLatency(ms))
   })

@@ -15,7 +15,7 @@ export interface Scenario {
   /** Reads carry the targets: ≥ 0.6× the baseline's throughput, p99 ≤ 3× the baseline's. */
   read: boolean
   /** A new request each call, spread over tenants and ids so no single row stays hot. */
-  next(): RequestSpec
+  next: () => RequestSpec
 }
 
 const BASE = '/api/v1/integrations/scm'

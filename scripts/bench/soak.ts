@@ -58,7 +58,9 @@ function trend(samples: SoakSample[], durationS: number, pick: (s: SoakSample) =
 
 /** Mixed load against the service for `durationS`, scraping /metrics every `sampleEveryS`. */
 export async function soak(url: string, pid: number, scenarios: Record<ScenarioKey, Scenario>, settings: SoakSettings) {
-  const byScenario = Object.fromEntries(MIX.map((k) => [k, { requests: 0, statuses: {} as Record<string, number> }]))
+  const byScenario: Record<string, { requests: number; statuses: Record<number, number> }> = Object.fromEntries(
+    MIX.map((k) => [k, { requests: 0, statuses: {} }]),
+  )
   const requests = MIX.map((key) =>
     generated(scenarios[key].next, (status) => {
       const counts = byScenario[key]!

@@ -1,6 +1,6 @@
 import { readerFor } from '../db/reader.js'
 import type { ReferenceModels, Role } from '../db/models/reference-models.js'
-import { forbidden, notFound } from '../errors.js'
+import { forbidden, notFound } from '../http/errors.js'
 import { SCOPES, type Principal } from './tokens.js'
 
 /** What a request wants to do with a tenant's integrations. */

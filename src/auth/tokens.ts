@@ -1,7 +1,7 @@
 import { createPublicKey, webcrypto, type KeyObject } from 'node:crypto'
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose'
 import type { AuthConfig } from '../config/load-config.js'
-import { unauthorized } from '../errors.js'
+import { unauthorized } from '../http/errors.js'
 
 export type Principal = { type: 'user'; accountId: string } | { type: 'service'; name: string; scopes: ReadonlySet<string> }
 

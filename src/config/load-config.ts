@@ -84,7 +84,9 @@ export interface Config {
 }
 
 function describeError(schema: TSchema, value: unknown): string {
-  const allowed = (schema.anyOf as TSchema[] | undefined)?.map((s) => s.const).filter((c) => c !== undefined)
+  const allowed = (schema.anyOf as TSchema[] | undefined)
+    ?.map((s) => s.const as unknown)
+    .filter((c): c is string | number => typeof c === 'string' || typeof c === 'number')
   if (allowed?.length) return `must be one of ${allowed.join(', ')}`
   if (schema.pattern && schema.description) return `must be ${schema.description}`
   if (schema.type === 'integer') {

@@ -30,7 +30,7 @@ export function readerFor(sequelize: Sequelize): Reader {
         return await new Promise<Row[]>((resolve, reject) =>
           connection.execute(sql, params, (err, rows) =>
             // Wrapped as Sequelize would, so errors are classified (and the breaker told) in one place.
-            err ? reject(new DatabaseError(Object.assign(err, { sql }) as never)) : resolve(rows as Row[]),
+            err ? reject(new DatabaseError(Object.assign(err, { sql }))) : resolve(rows as Row[]),
           ),
         )
       } finally {

@@ -1,7 +1,7 @@
 import { isValidBranchName } from './git-branch.js'
 
 interface Format {
-  validate(value: string): boolean
+  validate: (value: string) => boolean
   /** Completes "body/field must be …". */
   text: string
 }

@@ -1,4 +1,4 @@
-import { FieldError } from '../errors.js'
+import { FieldError } from '../http/errors.js'
 
 /** Opaque to clients: the last id of the page (ids are UUIDv7, so id order is creation order). */
 export const encodeCursor = (id: string) => Buffer.from(`v1:${id}`, 'utf8').toString('base64url')

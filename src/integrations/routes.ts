@@ -71,7 +71,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
         const created = await service.create(request.principal, request.body, request.query)
         return reply
           .code(201)
-          .header('location', `${request.url.replace(/\/?(\?.*)?$/, '')}/${created.id}`)
+          .header('location', `${request.url.replace(/\/?(\?.*)?$/, '')}/${String(created.id)}`)
           .send(created)
       },
     )

@@ -10,7 +10,8 @@ const closed = { additionalProperties: false } as const
 
 /** A PATCH must never fill in a field the caller did not send. */
 function withoutDefault<T extends TSchema>(schema: T): T {
-  const { default: _unused, ...rest } = schema
+  const rest: Record<string, unknown> = { ...schema }
+  delete rest.default
   return rest as T
 }
 

@@ -1,10 +1,9 @@
-import type { InferCreationAttributes } from 'sequelize'
 import { v7 as uuidv7 } from 'uuid'
 import { authorize, authorizeTenantRead, tenantNotFound, type Action } from '../auth/access.js'
 import type { Principal } from '../auth/tokens.js'
 import type { CredentialCipher } from '../crypto/credential-cipher.js'
 import type { Database } from '../db/database.js'
-import { FieldError, notFound, ProviderUnavailableError, unprocessable } from '../errors.js'
+import { FieldError, notFound, ProviderUnavailableError, unprocessable } from '../http/errors.js'
 import type { IntegrationModel, IntegrationRecord } from '../db/models/integration-model.js'
 import { fingerprintKey, providerFields, secretFields, type FieldValues, type KindDefinition } from '../kinds/define/kind.js'
 import { runVerifier } from '../verification/run.js'
@@ -173,7 +172,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
   }
 
   function nonSecretValues(row: IntegrationRecord): FieldValues {
-    return kindValues(row.get({ plain: true }) as FieldValues, notSecret)
+    return kindValues(row.get({ plain: true }), notSecret)
   }
 
   /** A new integration's values as the caller may create it: authorized, checked, normalised. */
@@ -239,7 +238,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         ...sealSecrets(id, body),
         createdByAccountId: principal.type === 'user' ? principal.accountId : '',
         ...verdict,
-      } as unknown as InferCreationAttributes<IntegrationRecord>)
+      })
       return toView(row)
     },
 

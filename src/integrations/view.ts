@@ -6,10 +6,10 @@ import type { IntegrationRecord } from '../db/models/integration-model.js'
 export type RawRow = Record<string, unknown>
 
 export function asPlain(row: IntegrationRecord | RawRow): RawRow {
-  return row instanceof Model ? (row.get({ plain: true }) as RawRow) : row
+  return row instanceof Model ? row.get({ plain: true }) : row
 }
 
-const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : d == null ? null : new Date(String(d)).toISOString())
+const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : d == null ? null : new Date(d as string | number).toISOString())
 
 /** Columns a response may carry: everything but the ciphertext. */
 export function viewAttributes(kind: KindDefinition, model: { getAttributes(): object }): string[] {

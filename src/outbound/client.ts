@@ -53,7 +53,7 @@ async function send(agent: Agent, req: OutboundRequest, settings: Settings): Pro
   // undici only acts on an abort once a connection exists and its own timers
   // are coarse, so the deadline also settles the promise itself.
   const expired = new Promise<never>((_resolve, reject) => {
-    deadline.signal.addEventListener('abort', () => reject(deadline.signal.reason), { once: true })
+    deadline.signal.addEventListener('abort', () => reject(deadline.signal.reason as Error), { once: true })
   })
   const timer = setTimeout(() => deadline.abort(), settings.timeoutMs)
   try {

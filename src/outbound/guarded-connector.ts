@@ -41,7 +41,7 @@ export function guardedConnector(options: ConnectorOptions): buildConnector.conn
   const guarded = buildConnector({
     timeout: options.timeoutMs,
     ...tlsOptions(options.ca),
-    lookup: guardedLookup(options.lookup ?? (dnsLookup as LookupFunction)),
+    lookup: guardedLookup(options.lookup ?? dnsLookup),
   })
   return (connectOptions, callback) => {
     const { protocol, hostname, port } = connectOptions

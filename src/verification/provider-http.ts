@@ -1,4 +1,4 @@
-import { ProviderUnavailableError } from '../errors.js'
+import { ProviderUnavailableError } from '../http/errors.js'
 import type { OutboundResponse } from '../outbound/index.js'
 import type { CapabilityCheck, Verdict, VerificationResult } from './types.js'
 

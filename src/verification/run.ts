@@ -1,4 +1,4 @@
-import { ProviderUnavailableError, ServiceError, unprocessable } from '../errors.js'
+import { ProviderUnavailableError, type ServiceError, unprocessable } from '../http/errors.js'
 import { OutboundError } from '../outbound/index.js'
 import type { VerificationResult, Verifier, VerifyContext, VerifyRequest } from './types.js'
 

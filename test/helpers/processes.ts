@@ -100,7 +100,7 @@ export async function startServer(t: Test, db: TestDatabase, env: Record<string,
     }),
   })
   let out = ''
-  child.stdout!.on('data', (d) => (out += String(d)))
+  child.stdout.on('data', (d) => (out += String(d)))
   const exited = track(t, child)
   return {
     port,

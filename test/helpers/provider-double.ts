@@ -108,8 +108,9 @@ export function replyTo(route: Route, request: ReceivedRequest): Reply | 'hang' 
 }
 
 function send(res: ServerResponse, reply: Reply): void {
-  const json = reply.body !== undefined && typeof reply.body !== 'string'
-  const body = reply.body === undefined ? '' : json ? JSON.stringify(reply.body) : String(reply.body)
+  const text = typeof reply.body === 'string' ? reply.body : undefined
+  const json = reply.body !== undefined && text === undefined
+  const body = text ?? (json ? JSON.stringify(reply.body) : '')
   res.writeHead(reply.status ?? 200, { ...(json ? { 'content-type': 'application/json; charset=utf-8' } : {}), ...reply.headers })
   res.end(body)
 }

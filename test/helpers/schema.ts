@@ -137,7 +137,7 @@ export async function rowCount(db: TestDatabase, table: string): Promise<number>
 
 export async function readiness(app: App) {
   const res = await app.inject({ url: '/health/ready' })
-  return { statusCode: res.statusCode, body: res.json() as { status: string; database?: string; missing?: string[] } }
+  return { statusCode: res.statusCode, body: res.json<{ status: string; database?: string; missing?: string[] }>() }
 }
 
 /** Connects a GitHub repository through the HTTP API, as the tenant's owner would. */
@@ -155,7 +155,7 @@ export async function connectRepository(h: TestApp, tenantId: string, ownerId: s
     },
   })
   if (res.statusCode !== 201) throw new Error(`connecting ${repository} answered ${res.statusCode}: ${res.body}`)
-  return res.json() as { id: string; tenantId: string; repositoryUrl: string }
+  return res.json<{ id: string; tenantId: string; repositoryUrl: string }>()
 }
 
 /** A table's foreign keys as `column -> table.column ON DELETE rule`, sorted. */
@@ -187,7 +187,7 @@ export async function insertIntegration(app: App, kind: KindDefinition, tenantId
     displayName: `A ${kind.title} integration`,
     createdByAccountId: accountId,
     ...Object.fromEntries(required.map(([name]) => [name, `${name}-${id}`])),
-  } as IntegrationRow)
+  })
   return id
 }
 

@@ -1,5 +1,5 @@
 import type { Test } from 'tap'
-import { ProviderUnavailableError } from '../../src/errors.js'
+import { ProviderUnavailableError } from '../../src/http/errors.js'
 import { OutboundError } from '../../src/outbound/index.js'
 import type { CapabilityCheck, VerificationResult, Verifier, VerifyContext, VerifyRequest } from '../../src/verification/types.js'
 import {

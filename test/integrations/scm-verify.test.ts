@@ -84,7 +84,7 @@ eachDatabase(t, async (t, db) => {
   async function createUnverified(extra: Record<string, unknown> = {}) {
     const res = await app.inject({ method: 'POST', url: BASE, headers: owner, payload: body(extra) })
     t.equal(res.statusCode, 201, res.body)
-    return res.json() as { id: string; accessTokenFingerprint: string }
+    return res.json<{ id: string; accessTokenFingerprint: string }>()
   }
 
   t.afterEach(async () => {

@@ -35,7 +35,7 @@ function resolve(doc: Json, schema: Json): Json {
 function declaredProperties(doc: Json, schema: unknown, at = '', seen = new Set<unknown>()): string[] {
   if (!schema || typeof schema !== 'object' || seen.has(schema)) return []
   seen.add(schema)
-  const s = resolve(doc, schema as Json)
+  const s = resolve(doc, schema)
   const found: string[] = []
   for (const [name, sub] of Object.entries((s.properties ?? {}) as Json)) {
     found.push(`${at}${name}`, ...declaredProperties(doc, sub, `${at}${name}.`, seen))
@@ -73,12 +73,12 @@ t.test('OpenAPI document', async (t) => {
   const res = await app.inject({ url: '/documentation/json' })
   t.equal(res.statusCode, 200)
   t.match(res.headers['content-type'], /application\/json/)
-  const doc = res.json() as Json
+  const doc = res.json<Json>()
   const ops = operations(doc)
   const api = ops.filter((o) => o.path.startsWith('/api/v1/'))
 
   t.test('is a valid OpenAPI 3.1 document', async (t) => {
-    const result = await new Validator().validate(doc as never)
+    const result = await new Validator().validate(doc)
     t.ok(result.valid, 'document validates against the OpenAPI schema', { errors: result.errors })
     t.match(doc.openapi, /^3\.1\.\d+$/)
   })

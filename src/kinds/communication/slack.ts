@@ -1,4 +1,4 @@
-import { ProviderUnavailableError } from '../../errors.js'
+import { ProviderUnavailableError } from '../../http/errors.js'
 import {
   booleanAt,
   CheckList,

@@ -1,4 +1,4 @@
-import { FieldError } from '../../errors.js'
+import { FieldError } from '../../http/errors.js'
 
 /**
  * A URL a tenant gives for a host the service will call with a secret: https only, no

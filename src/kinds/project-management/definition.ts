@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { DataTypes } from 'sequelize'
-import { FieldError } from '../../errors.js'
+import { FieldError } from '../../http/errors.js'
 import { verifyJira } from './jira.js'
 import { StringEnum } from '../../http/common-schemas.js'
 import { baseUrlField, textField, tokenField } from '../define/fields.js'

@@ -31,7 +31,7 @@ const PUSH_SCOPES = new Set(['repository:write', 'repository:admin'])
 /** `values[].permission` of /user/permissions/repositories for this repository, or 'none'. */
 function permissionFrom(res: OutboundResponse, fullName: string): string {
   const values = valueAt(readJsonObject(res), 'values')
-  const entries = Array.isArray(values) ? values : []
+  const entries: unknown[] = Array.isArray(values) ? values : []
   const entry = entries.find((e) => stringAt(e, 'repository', 'full_name')?.toLowerCase() === fullName.toLowerCase()) ?? entries[0]
   return stringAt(entry, 'permission') ?? 'none'
 }

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { DataTypes } from 'sequelize'
-import { FieldError } from '../../errors.js'
+import { FieldError } from '../../http/errors.js'
 import type { FieldValues, KindDefinition } from '../define/kind.js'
 import { verifyBitbucket } from './bitbucket.js'
 import { verifyGithub } from './github.js'

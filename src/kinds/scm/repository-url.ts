@@ -1,4 +1,4 @@
-import { FieldError } from '../../errors.js'
+import { FieldError } from '../../http/errors.js'
 import { parseHttpsUrl } from '../define/https-url.js'
 
 export interface RepositoryUrl {

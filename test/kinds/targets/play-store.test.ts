@@ -80,9 +80,9 @@ interface Google {
   accessToken: string
   context: ReturnType<typeof verifyContext>
   /** Scripts the token endpoint's answer instead of the grant check. */
-  answerToken(route: Route): void
+  answerToken: (route: Route) => void
   /** Scripts Google Play's answer to the edit insert, for requests that carry the issued access token. */
-  answerEdit(route: Route): void
+  answerEdit: (route: Route) => void
 }
 
 /**
