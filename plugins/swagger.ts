@@ -35,7 +35,7 @@ export default fp(
           securitySchemes: { [BEARER]: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
         },
         tags: [
-          ...KINDS.map((k) => ({ name: k.kind, description: `${k.title} integrations` })),
+          ...KINDS.map((k) => ({ name: k.segment, description: `${k.title} integrations` })),
           { name: 'catalog', description: 'Providers and a tenant-wide summary' },
           { name: 'health', description: 'Liveness and readiness' },
         ],

@@ -37,7 +37,7 @@ export const ProviderCatalogSchema = Type.Object(
 export function providerCatalog(kinds: readonly KindDefinition[]): Static<typeof ProviderCatalogSchema> {
   return {
     kinds: kinds.map((kind) => ({
-      kind: kind.kind,
+      kind: kind.segment,
       title: kind.title,
       providerField: kind.providerField,
       providers: kind.providers.map((provider) => ({
@@ -68,7 +68,7 @@ export function summarySchema(kinds: readonly KindDefinition[]) {
   return Type.Object(
     {
       tenantId: Type.String(),
-      kinds: Type.Object(Object.fromEntries(kinds.map((k) => [k.kind, Type.Array(SummaryItemSchema)]))),
+      kinds: Type.Object(Object.fromEntries(kinds.map((k) => [k.segment, Type.Array(SummaryItemSchema)]))),
     },
     { $id: 'IntegrationSummary', title: 'IntegrationSummary' },
   )
@@ -79,7 +79,7 @@ export async function tenantSummary(db: Database, kinds: readonly KindDefinition
   await authorizeTenantRead(db.models, principal, tenantId)
   const lists = await Promise.all(
     kinds.map(async (kind) => {
-      const rows = await db.integrations.get(kind.kind)!.findAll({
+      const rows = await db.integrations.get(kind.segment)!.findAll({
         attributes: ['id', kind.providerField, 'displayName', 'isActive', 'verificationStatus', 'lastVerifiedAt'],
         where: { tenantId },
         order: [['id', 'ASC']],
@@ -96,7 +96,7 @@ export async function tenantSummary(db: Database, kinds: readonly KindDefinition
           lastVerifiedAt: r.lastVerifiedAt ? new Date(r.lastVerifiedAt as string).toISOString() : null,
         }
       })
-      return [kind.kind, items] as const
+      return [kind.segment, items] as const
     }),
   )
   return { tenantId, kinds: Object.fromEntries(lists) }

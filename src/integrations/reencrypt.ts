@@ -65,9 +65,9 @@ export async function reencryptAll(
   const run: Run = { cipher, batchSize: options.batchSize, dryRun: options.dryRun ?? false, log: options.log ?? silent, failures: [] }
   const result: ReencryptResult = { activeKeyId: cipher.activeKeyId, dryRun: run.dryRun, kinds: {}, failures: run.failures }
   for (const kind of kinds) {
-    const model = db.integrations.get(kind.kind)
-    if (!model) throw new Error(`No model for integration kind ${kind.kind}`)
-    result.kinds[kind.kind] = await reencryptKind(model, kind, run)
+    const model = db.integrations.get(kind.segment)
+    if (!model) throw new Error(`No model for integration kind ${kind.segment}`)
+    result.kinds[kind.segment] = await reencryptKind(model, kind, run)
   }
   return result
 }
@@ -94,7 +94,7 @@ async function reencryptKind(model: IntegrationModel, kind: KindDefinition, run:
     for (const field of fields) {
       const stored = row.get(field)
       if (typeof stored !== 'string' || cipher.keyIdOf(stored) === cipher.activeKeyId) continue
-      const location = { kind: kind.kind, id: row.id, field }
+      const location = { kind: kind.segment, id: row.id, field }
       try {
         const plaintext = cipher.decrypt(stored, location)
         changes[field] = cipher.encrypt(plaintext, location)
@@ -110,7 +110,7 @@ async function reencryptKind(model: IntegrationModel, kind: KindDefinition, run:
       const [updated] = await model.update(changes, { where: expected, silent: true, hooks: false, validate: false })
       if (updated === 0) {
         const reason = 'changed by another writer on every attempt; run again'
-        failures.push(...rewritten.map((field) => ({ kind: kind.kind, id: row.id, field, reason })))
+        failures.push(...rewritten.map((field) => ({ kind: kind.segment, id: row.id, field, reason })))
         return { outcome: 'changed', failures }
       }
     }
@@ -143,7 +143,7 @@ async function reencryptKind(model: IntegrationModel, kind: KindDefinition, run:
       if (outcome === 'reencrypted') counts.reencrypted++
       else if (outcome === 'failed') counts.failed++
     }
-    if (rows.length > 0) log.info({ kind: kind.kind, ...counts }, dryRun ? 'batch checked' : 'batch done')
+    if (rows.length > 0) log.info({ kind: kind.segment, ...counts }, dryRun ? 'batch checked' : 'batch done')
     if (rows.length < run.batchSize) return counts
     after = rows[rows.length - 1]!.id
   }

@@ -28,14 +28,14 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
         db: app.db,
         cipher: app.cipher,
         verify: { http: app.outbound, apis: app.config.providerApis },
-        observe: (provider, verdict) => app.metrics.verifications.inc({ kind: kind.kind, provider, verdict }),
+        observe: (provider, verdict) => app.metrics.verifications.inc({ kind: kind.segment, provider, verdict }),
       },
       kind,
     )
     // Verify calls reach third parties: limited per caller.
     const rateLimit = { max: app.config.http.verifyRateLimit.max, timeWindow: app.config.http.verifyRateLimit.windowMs }
-    const route = { tags: [kind.kind], security: BEARER }
-    const config = { kind: kind.kind, database: true }
+    const route = { tags: [kind.segment], security: BEARER }
+    const config = { kind: kind.segment, database: true }
 
     app.get(
       '/',
@@ -148,7 +148,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
       async (request) => {
         const result = await service.verifyDraft(request.principal, request.body)
         request.log.info(
-          { kind: kind.kind, provider: request.body[kind.providerField], verdict: result.verdict, stored: false },
+          { kind: kind.segment, provider: request.body[kind.providerField], verdict: result.verdict, stored: false },
           'verification',
         )
         return result
@@ -175,7 +175,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
       async (request) => {
         const outcome = await service.verifyStored(request.principal, request.params.id)
         request.log.info(
-          { kind: kind.kind, provider: outcome.integration[kind.providerField], verdict: outcome.result.verdict, stored: true },
+          { kind: kind.segment, provider: outcome.integration[kind.providerField], verdict: outcome.result.verdict, stored: true },
           'verification',
         )
         return outcome

@@ -60,7 +60,7 @@ const integrationNotFound = () => notFound('Integration not found')
 
 /** Integration operations for one kind; every kind gets the same behaviour. */
 export function integrationService(deps: IntegrationDeps, kind: KindDefinition) {
-  const model: IntegrationModel = deps.db.integrations.get(kind.kind)!
+  const model: IntegrationModel = deps.db.integrations.get(kind.segment)!
   const secrets = secretFields(kind)
   const visible = viewAttributes(kind, model)
   const toView = rowView(kind, visible)
@@ -120,7 +120,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     for (const field of secrets) {
       const plaintext = values[field]
       if (typeof plaintext !== 'string') continue
-      sealed[field] = deps.cipher.encrypt(plaintext, { kind: kind.kind, id, field })
+      sealed[field] = deps.cipher.encrypt(plaintext, { kind: kind.segment, id, field })
       sealed[fingerprintKey(field)] = deps.cipher.fingerprint(plaintext)
     }
     return sealed
@@ -145,7 +145,8 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
   /** The bookkeeping a verdict leaves on the row, plus what the provider told that the kind keeps. */
   function recorded(provider: string, result: VerificationResult, at: Date): FieldValues {
     const facts = result.verdict === 'VALID' ? (providerSpec(provider).recordFacts?.(result) ?? {}) : {}
-    return { ...verdictColumns(result, at), ...facts }
+    const known = Object.entries(facts).filter(([, value]) => value !== undefined)
+    return { ...verdictColumns(result, at), ...Object.fromEntries(known) }
   }
 
   function assertApplies(provider: string, body: FieldValues) {
@@ -166,7 +167,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     const plain: Record<string, string> = {}
     for (const field of secrets) {
       const stored = values[field]
-      if (typeof stored === 'string') plain[field] = deps.cipher.decrypt(stored, { kind: kind.kind, id: String(values.id), field })
+      if (typeof stored === 'string') plain[field] = deps.cipher.decrypt(stored, { kind: kind.segment, id: String(values.id), field })
     }
     return plain
   }

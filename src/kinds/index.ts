@@ -10,5 +10,5 @@ import { testManagement } from './test-management/definition.js'
 export const KINDS: readonly KindDefinition[] = [scm, targets, cicd, communication, projectManagement, testManagement]
 
 export function kindByName(name: string): KindDefinition | undefined {
-  return KINDS.find((k) => k.kind === name)
+  return KINDS.find((k) => k.segment === name)
 }

@@ -85,7 +85,7 @@ eachDatabase(t, async (t, { dialect }) => {
       await t.rejects(
         insertIntegration(h.app, kind, randomUUID(), accountId),
         { name: 'SequelizeForeignKeyConstraintError' },
-        `${kind.kind}: a tenant Delivr does not know is refused`,
+        `${kind.segment}: a tenant Delivr does not know is refused`,
       )
     }
     t.same(
@@ -156,7 +156,7 @@ eachDatabase(t, async (t, { dialect }) => {
     t.equal((await db.query(`SELECT id FROM ${SCM_TABLE} WHERE id = '${created.id}'`)).length, 1)
     for (const kind of KINDS.filter((k) => k.tableName !== SCM_TABLE)) {
       const id = await insertIntegration(h.app, kind, tenantId, accountId)
-      t.equal((await db.query(`SELECT id FROM ${kind.tableName} WHERE id = '${id}'`)).length, 1, `${kind.kind}: stored`)
+      t.equal((await db.query(`SELECT id FROM ${kind.tableName} WHERE id = '${id}'`)).length, 1, `${kind.segment}: stored`)
     }
     t.same(await referenceDefinitions(db), before)
   })

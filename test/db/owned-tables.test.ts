@@ -202,7 +202,7 @@ eachDatabase(t, async (t, db) => {
       { name: 'SequelizeForeignKeyConstraintError' },
     )
     for (const kind of OTHER_KINDS) {
-      await t.rejects(insertIntegration(app, kind, ghost, ownerId), { name: 'SequelizeForeignKeyConstraintError' }, kind.kind)
+      await t.rejects(insertIntegration(app, kind, ghost, ownerId), { name: 'SequelizeForeignKeyConstraintError' }, kind.segment)
     }
     for (const table of OWNED_TABLES) {
       t.equal((await db.query(`SELECT id FROM ${table} WHERE tenantId = '${ghost}'`)).length, 0, `nothing in ${table}`)

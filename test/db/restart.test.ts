@@ -22,7 +22,7 @@ eachDatabase(t, async (t, db) => {
     // One integration of every kind: the repository above, a row of each other kind.
     const integrations = [{ kind: 'scm', id: created.id }]
     for (const kind of KINDS.filter((k) => k.tableName !== SCM_TABLE)) {
-      integrations.push({ kind: kind.kind, id: await insertIntegration(first.app, kind, tenantId, ownerId) })
+      integrations.push({ kind: kind.segment, id: await insertIntegration(first.app, kind, tenantId, ownerId) })
     }
     await first.app.close()
 

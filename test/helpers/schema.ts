@@ -180,7 +180,7 @@ export async function foreignKeys(db: TestDatabase, table: string): Promise<stri
 export async function insertIntegration(app: App, kind: KindDefinition, tenantId: string, accountId: string): Promise<string> {
   const id = randomUUID()
   const required = Object.entries(kind.fields).filter(([, f]) => f.column.allowNull === false && f.column.defaultValue === undefined)
-  await app.db.integrations.get(kind.kind)!.create({
+  await app.db.integrations.get(kind.segment)!.create({
     id,
     tenantId,
     [kind.providerField]: kind.providers[0]!.id,

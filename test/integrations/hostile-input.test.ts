@@ -44,7 +44,7 @@ eachDatabase(t, async (t, db) => {
 
   for (const sample of SAMPLES) {
     const url = `${BASE}/${sample.kind}`
-    const kind = KINDS.find((k) => k.kind === sample.kind)!
+    const kind = KINDS.find((k) => k.segment === sample.kind)!
 
     t.test(`${sample.kind} ${sample.provider}: hostile values get a 2xx or a 4xx, never a 5xx`, async (t) => {
       const valid = sample.body(tenantId, 500)

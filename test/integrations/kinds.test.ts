@@ -31,7 +31,7 @@ eachDatabase(t, async (t, db) => {
     const url = `${BASE}/${sample.kind}`
     const has = `has${capitalize(sample.secret)}`
     const fingerprint = `${sample.secret}Fingerprint`
-    const kind = KINDS.find((k) => k.kind === sample.kind)!
+    const kind = KINDS.find((k) => k.segment === sample.kind)!
 
     t.test(`${sample.kind} ${sample.provider}: create, read, list, change, rotate, delete`, async (t) => {
       const body = sample.body(tenantId)

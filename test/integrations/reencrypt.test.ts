@@ -167,7 +167,7 @@ eachDatabase(t, async (t, db) => {
 
   t.test('a dry run counts what would change and writes nothing', async (t) => {
     const result = await reencryptAll(rolled.app.db, KINDS, rolled.app.cipher, { batchSize: 2, dryRun: true })
-    t.same(counts(result), Object.fromEntries(KINDS.map((k) => [k.kind, [scanned(k.kind), underK1(k.kind), 0]])))
+    t.same(counts(result), Object.fromEntries(KINDS.map((k) => [k.segment, [scanned(k.segment), underK1(k.segment), 0]])))
     t.same(result.failures, [])
     for (const s of stored) t.same(await raw(db, s), before.get(s.id), `${s.kind} ${s.id} unchanged`)
   })
@@ -176,7 +176,7 @@ eachDatabase(t, async (t, db) => {
     const logged: string[] = []
     const log = { info: (obj: object, msg: string) => logged.push(msg + JSON.stringify(obj)), warn: () => t.fail('nothing fails') }
     const result = await reencryptAll(rolled.app.db, KINDS, rolled.app.cipher, { batchSize: 2, log })
-    t.same(counts(result), Object.fromEntries(KINDS.map((k) => [k.kind, [scanned(k.kind), underK1(k.kind), 0]])))
+    t.same(counts(result), Object.fromEntries(KINDS.map((k) => [k.segment, [scanned(k.segment), underK1(k.segment), 0]])))
     t.ok(logged.length > KINDS.length, 'reports progress per batch')
     for (const s of [...stored, fresh]) {
       t.notOk(
@@ -208,7 +208,7 @@ eachDatabase(t, async (t, db) => {
 
   t.test('a second run re-encrypts nothing', async (t) => {
     const result = await reencryptAll(rolled.app.db, KINDS, rolled.app.cipher, { batchSize: 100 })
-    t.same(counts(result), Object.fromEntries(KINDS.map((k) => [k.kind, [scanned(k.kind), 0, 0]])))
+    t.same(counts(result), Object.fromEntries(KINDS.map((k) => [k.segment, [scanned(k.segment), 0, 0]])))
   })
 
   t.test('a secret the service stores between read and write is not overwritten with the old one', async (t) => {

@@ -77,7 +77,7 @@ async function readReferenceTypes(sequelize: Sequelize): Promise<ReferenceColumn
 export async function defineSchemaModels(sequelize: Sequelize, kinds: readonly KindDefinition[]): Promise<SchemaModels> {
   const models = defineReferenceModels(sequelize)
   const types = await readReferenceTypes(sequelize)
-  const integrations = new Map(kinds.map((k) => [k.kind, defineIntegrationModel(sequelize, k, types)]))
+  const integrations = new Map(kinds.map((k) => [k.segment, defineIntegrationModel(sequelize, k, types)]))
   const desired = [
     ...[models.Account, models.Tenant, models.Collaborator].map((m) => describeModel(sequelize, m as ModelStatic<Model>, true)),
     ...[...integrations.values()].map((m) => describeModel(sequelize, m as ModelStatic<Model>, false)),

@@ -94,7 +94,7 @@ export function defineIntegrationModel(sequelize: Sequelize, kind: KindDefinitio
     sequelize,
     tableName: kind.tableName,
     modelName: `${kind.name}Integration`,
-    indexes: kind.indexes.map((i) => ({ name: i.name, fields: i.fields, unique: i.unique ?? false })),
+    indexes: kind.indexes.map((i) => ({ name: i.name, fields: [...i.fields], unique: i.unique ?? false })),
   })
   return Bound
 }

@@ -3,11 +3,11 @@ import { verifyGithubActions } from './github-actions.js'
 import { verifyJenkins } from './jenkins.js'
 import { baseUrlField, textField, tokenField } from '../define/fields.js'
 import { originOf, parseBaseUrl } from '../define/https-url.js'
-import type { KindDefinition } from '../define/kind.js'
+import { defineKind } from '../define/kind.js'
 import { parseRepositoryUrl } from '../scm/repository-url.js'
 
-export const cicd: KindDefinition = {
-  kind: 'ci-cd',
+export const cicd = defineKind({
+  segment: 'ci-cd',
   name: 'Cicd',
   title: 'CI/CD',
   tableName: 'tenant_cicd_integrations',
@@ -56,4 +56,4 @@ export const cicd: KindDefinition = {
   },
 
   secretOrigin: (values) => originOf(values.hostUrl ?? values.repositoryUrl),
-}
+})

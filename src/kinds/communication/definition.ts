@@ -1,9 +1,9 @@
 import { verifySlack } from './slack.js'
 import { recordedField, tokenField } from '../define/fields.js'
-import type { KindDefinition } from '../define/kind.js'
+import { defineKind } from '../define/kind.js'
 
-export const communication: KindDefinition = {
-  kind: 'communication',
+export const communication = defineKind({
+  segment: 'communication',
   name: 'Communication',
   title: 'communication',
   tableName: 'tenant_communication_integrations',
@@ -18,8 +18,8 @@ export const communication: KindDefinition = {
       verifyOnCreate: true,
       verify: verifySlack,
       recordFacts: ({ facts }) => ({
-        ...(typeof facts.teamId === 'string' ? { workspaceId: facts.teamId } : {}),
-        ...(typeof facts.team === 'string' ? { workspaceName: facts.team } : {}),
+        workspaceId: typeof facts.teamId === 'string' ? facts.teamId : undefined,
+        workspaceName: typeof facts.team === 'string' ? facts.team : undefined,
       }),
     },
   ],
@@ -34,4 +34,4 @@ export const communication: KindDefinition = {
   ],
   duplicateMessage: 'This tenant already has this Slack workspace connected',
   normalize: (values) => values,
-}
+})

@@ -8,7 +8,7 @@ interface Options {
 }
 
 /** A non-secret text column, nullable because other providers of the kind leave it empty. */
-export function textField(schema: TSchema & { maxLength?: number }, options: Options = {}): FieldSpec {
+export function textField(schema: TSchema & { maxLength?: number }, options: Options = {}): FieldSpec<never> {
   return {
     schema,
     column: { type: DataTypes.STRING(schema.maxLength ?? 255), allowNull: true },
@@ -18,7 +18,7 @@ export function textField(schema: TSchema & { maxLength?: number }, options: Opt
 }
 
 /** What the service stores from a verification; never taken from a request body. */
-export function recordedField(description: string, maxLength = 255): FieldSpec {
+export function recordedField(description: string, maxLength = 255): FieldSpec<never> {
   return { schema: Type.String({ maxLength, description }), column: { type: DataTypes.STRING(maxLength), allowNull: true } }
 }
 
@@ -30,7 +30,7 @@ interface SecretOptions {
 }
 
 /** Write-only, encrypted at rest. */
-export function secretField(description: string, options: SecretOptions = {}): FieldSpec {
+export function secretField(description: string, options: SecretOptions = {}): FieldSpec<never> {
   return {
     schema: Type.String({
       minLength: 1,
@@ -46,11 +46,11 @@ export function secretField(description: string, options: SecretOptions = {}): F
 }
 
 /** A secret the verifier sends in an HTTP header: printable ASCII without spaces, or it could not be sent. */
-export function tokenField(description: string, options: Omit<SecretOptions, 'format'> = {}): FieldSpec {
+export function tokenField(description: string, options: Omit<SecretOptions, 'format'> = {}): FieldSpec<never> {
   return secretField(description, { ...options, format: 'token' })
 }
 
 /** A tenant-given https base URL (Jenkins, Jira, Checkmate); canonicalised by the kind's normalize. */
-export function baseUrlField(description: string, example: string): FieldSpec {
+export function baseUrlField(description: string, example: string): FieldSpec<never> {
   return textField(Type.String({ minLength: 1, maxLength: 255, description, examples: [example] }))
 }

@@ -4,7 +4,21 @@ import type { VerificationResult, Verifier } from '../../verification/types.js'
 
 export type FieldValues = Record<string, unknown>
 
-export interface FieldSpec {
+/** Columns every integration table has beside its kind's own fields (see the db models). */
+export type CommonColumn =
+  | 'id'
+  | 'tenantId'
+  | 'displayName'
+  | 'isActive'
+  | 'verificationStatus'
+  | 'lastVerifiedAt'
+  | 'verificationError'
+  | 'credentialExpiresAt'
+  | 'createdByAccountId'
+  | 'createdAt'
+  | 'updatedAt'
+
+export interface FieldSpec<F extends string = string> {
   /** JSON Schema of the value: request bodies, responses and the provider catalog derive from it. */
   schema: TSchema
   column: { type: DataType; allowNull: boolean; defaultValue?: unknown }
@@ -15,7 +29,7 @@ export interface FieldSpec {
   /** May be changed with PATCH. Secrets are always replaceable. */
   patchable?: boolean
   /** Derived from another field when not given; a PATCH of that field derives it again. */
-  derivedFrom?: string
+  derivedFrom?: F
   /**
    * Checks a given value beyond its JSON Schema (a PEM that parses, JSON with the right
    * keys); returns the problem, phrased to follow the field name, or undefined.
@@ -23,46 +37,48 @@ export interface FieldSpec {
   check?: (value: unknown) => string | undefined
 }
 
-export interface ProviderSpec {
+export interface ProviderSpec<F extends string = string> {
   id: string
   label: string
   /** Fields this provider takes on create; every other kind field must stay unset. */
-  required: readonly string[]
-  optional: readonly string[]
+  required: readonly F[]
+  optional: readonly F[]
   /** Checks credentials against the provider's API. */
   verify?: Verifier
   /** What verification checks, for the provider catalog. */
   verifies?: string
   /** Create always verifies: what identifies the connection comes from the provider's answer. */
   verifyOnCreate?: boolean
-  /** Columns to keep from a VALID verification (e.g. the Slack workspace it answered for). */
-  recordFacts?: (result: VerificationResult) => FieldValues
+  /** Columns to keep from a VALID verification (e.g. the Slack workspace it answered for); undefined values are skipped. */
+  recordFacts?: (result: VerificationResult) => { [K in F]?: string | number | boolean | null | undefined }
 }
 
-export interface IndexSpec {
+export interface IndexSpec<C extends string = string> {
   name: string
-  fields: string[]
+  fields: readonly C[]
   unique?: boolean
 }
 
 /**
  * Everything that differs between integration kinds. CRUD, authorization, secret
  * handling, pagination, errors and OpenAPI are written once against this shape.
+ * `F` names the kind's fields and `P` its provider column; write one with `defineKind`
+ * so every name that refers to a field is checked by the compiler.
  */
-export interface KindDefinition {
-  /** URL segment under /api/v1/integrations. */
-  kind: string
+export interface KindDefinition<F extends string = string, P extends string = string> {
+  /** URL segment under /api/v1/integrations, e.g. `ci-cd`. */
+  segment: string
   /** PascalCase stem for OpenAPI component names and operation ids. */
   name: string
   /** What a person calls it: "source control". */
   title: string
   tableName: string
   /** Discriminator column naming the provider, e.g. `scmType`. */
-  providerField: string
-  providers: readonly ProviderSpec[]
-  fields: Readonly<Record<string, FieldSpec>>
+  providerField: P
+  providers: readonly ProviderSpec<F>[]
+  fields: Readonly<Record<F, FieldSpec<F>>>
   /** Must include an index led by tenantId and the named unique index. */
-  indexes: readonly IndexSpec[]
+  indexes: readonly IndexSpec<F | P | CommonColumn>[]
   /** 409 message when the named unique index refuses a row. */
   duplicateMessage: string
   /**
@@ -75,6 +91,21 @@ export interface KindDefinition {
    * re-entered in the same request: a stored secret never follows a host the caller chose.
    */
   secretOrigin?(values: FieldValues): string | undefined
+}
+
+/**
+ * Declares a kind. The field names are taken from `fields` alone; every other place that
+ * names a field (a provider's `required`/`optional`, `derivedFrom`, index columns,
+ * `recordFacts`) must use one of them, so a misspelt name fails to compile.
+ */
+export function defineKind<const F extends string, const P extends string>(
+  definition: Omit<KindDefinition<F, P>, 'providers' | 'fields' | 'indexes'> & {
+    fields: Readonly<Record<F, FieldSpec<NoInfer<F>>>>
+    providers: readonly ProviderSpec<NoInfer<F>>[]
+    indexes: readonly IndexSpec<NoInfer<F | P> | CommonColumn>[]
+  },
+): KindDefinition {
+  return definition as KindDefinition
 }
 
 export function secretFields(kind: KindDefinition): string[] {

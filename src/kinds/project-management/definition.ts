@@ -5,12 +5,12 @@ import { verifyJira } from './jira.js'
 import { StringEnum } from '../../http/common-schemas.js'
 import { baseUrlField, textField, tokenField } from '../define/fields.js'
 import { originOf, parseBaseUrl } from '../define/https-url.js'
-import type { KindDefinition } from '../define/kind.js'
+import { defineKind } from '../define/kind.js'
 
 const JIRA_TYPES = ['CLOUD', 'SERVER', 'DATA_CENTER'] as const
 
-export const projectManagement: KindDefinition = {
-  kind: 'project-management',
+export const projectManagement = defineKind({
+  segment: 'project-management',
   name: 'ProjectManagement',
   title: 'project management',
   tableName: 'tenant_project_management_integrations',
@@ -50,4 +50,4 @@ export const projectManagement: KindDefinition = {
   },
 
   secretOrigin: (values) => originOf(values.baseUrl),
-}
+})

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import { DataTypes } from 'sequelize'
 import { FieldError } from '../../http/errors.js'
-import type { FieldValues, KindDefinition } from '../define/kind.js'
+import { defineKind, type FieldValues } from '../define/kind.js'
 import { verifyBitbucket } from './bitbucket.js'
 import { verifyGithub } from './github.js'
 import { verifyGitlab } from './gitlab.js'
@@ -12,8 +12,8 @@ import { parseRepositoryUrl } from './repository-url.js'
 const SCM_CHECKS_TEXT = 'The token is accepted, sees the repository, can push to it, and the default branch exists'
 const Name = (description: string) => Type.String({ minLength: 1, maxLength: 255, format: 'single-line', description })
 
-export const scm: KindDefinition = {
-  kind: 'scm',
+export const scm = defineKind({
+  segment: 'scm',
   name: 'Scm',
   title: 'source control',
   tableName: 'tenant_scm_integrations',
@@ -103,4 +103,4 @@ export const scm: KindDefinition = {
   },
 
   secretOrigin: (values) => originOf(values.repositoryUrl),
-}
+})

@@ -3,11 +3,11 @@ import { DataTypes } from 'sequelize'
 import { verifyAppStore } from './app-store.js'
 import { verifyPlayStore } from './play-store.js'
 import { recordedField, secretField, textField } from '../define/fields.js'
-import type { KindDefinition } from '../define/kind.js'
+import { defineKind } from '../define/kind.js'
 import { checkP8Key, checkServiceAccountJson } from './secret-checks.js'
 
-export const targets: KindDefinition = {
-  kind: 'targets',
+export const targets = defineKind({
+  segment: 'targets',
   name: 'Target',
   title: 'app distribution target',
   tableName: 'tenant_target_integrations',
@@ -20,7 +20,7 @@ export const targets: KindDefinition = {
       optional: ['appStoreAppId'],
       verify: verifyAppStore,
       verifies: 'Signs an ES256 token with the key and lists the app by bundle id in App Store Connect',
-      recordFacts: ({ facts }) => (typeof facts.appStoreAppId === 'string' ? { appStoreAppId: facts.appStoreAppId } : {}),
+      recordFacts: ({ facts }) => ({ appStoreAppId: typeof facts.appStoreAppId === 'string' ? facts.appStoreAppId : undefined }),
     },
     {
       id: 'PLAY_STORE',
@@ -29,7 +29,9 @@ export const targets: KindDefinition = {
       optional: [],
       verify: verifyPlayStore,
       verifies: 'Exchanges the service account key for an access token, then opens and discards an edit of the app',
-      recordFacts: ({ facts }) => (typeof facts.serviceAccountEmail === 'string' ? { serviceAccountEmail: facts.serviceAccountEmail } : {}),
+      recordFacts: ({ facts }) => ({
+        serviceAccountEmail: typeof facts.serviceAccountEmail === 'string' ? facts.serviceAccountEmail : undefined,
+      }),
     },
   ],
   fields: {
@@ -81,4 +83,4 @@ export const targets: KindDefinition = {
   normalize(values, provider) {
     return { ...values, applicationId: provider === 'APP_STORE' ? values.bundleId : values.packageName }
   },
-}
+})

@@ -2,10 +2,10 @@ import { Type } from '@sinclair/typebox'
 import { verifyCheckmate } from './checkmate.js'
 import { baseUrlField, textField, tokenField } from '../define/fields.js'
 import { originOf, parseBaseUrl } from '../define/https-url.js'
-import type { KindDefinition } from '../define/kind.js'
+import { defineKind } from '../define/kind.js'
 
-export const testManagement: KindDefinition = {
-  kind: 'test-management',
+export const testManagement = defineKind({
+  segment: 'test-management',
   name: 'TestManagement',
   title: 'test management',
   tableName: 'tenant_test_management_integrations',
@@ -34,4 +34,4 @@ export const testManagement: KindDefinition = {
   normalize: (values) => ({ ...values, baseUrl: parseBaseUrl(String(values.baseUrl), 'baseUrl', 'https://checkmate.acme.com').normalized }),
 
   secretOrigin: (values) => originOf(values.baseUrl),
-}
+})

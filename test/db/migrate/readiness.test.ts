@@ -5,7 +5,7 @@ import { eachDatabase } from '../../helpers/databases.js'
 import { schemaCli, startServer, waitReady, within } from '../../helpers/processes.js'
 import { SCM_TABLE, insertIntegration, readiness, rowCount, schemaSnapshot, tableNames } from '../../helpers/schema.js'
 
-const DROPPED_TABLE = KINDS.find((k) => k.kind === 'test-management')!.tableName
+const DROPPED_TABLE = KINDS.find((k) => k.segment === 'test-management')!.tableName
 const MISSING = [`column ${SCM_TABLE}.verificationError`, `index ${SCM_TABLE}.idx_scm_tenant`, `table ${DROPPED_TABLE}`]
 
 // Server processes and CLI runs per database: more than the default file timeout on a busy machine.

@@ -5,7 +5,7 @@ import { createTestDatabase, testDialects, type TestDatabase } from '../../helpe
 import { schemaCli } from '../../helpers/processes.js'
 import { OWNED_TABLES, columns, indexList, insertIntegration, tableRows } from '../../helpers/schema.js'
 
-const kind = KINDS.find((k) => k.kind === 'ci-cd')!
+const kind = KINDS.find((k) => k.segment === 'ci-cd')!
 const TABLE = kind.tableName
 const INDEX = kind.indexes.find((i) => !i.unique)!.name
 const COLUMN = 'verificationError'
