@@ -1,12 +1,10 @@
 import fp from 'fastify-plugin'
-import { createCredentialCipher, type CredentialCipher } from '../src/crypto/credential-cipher.js'
 import { openDatabase, type Database } from '../src/db/database.js'
 import { KINDS } from '../src/kinds/index.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     db: Database
-    cipher: CredentialCipher
   }
 }
 
@@ -15,7 +13,6 @@ export default fp(
   async (app) => {
     const db = await openDatabase(app.config.database, KINDS, app.log)
     app.decorate('db', db)
-    app.decorate('cipher', createCredentialCipher(app.config.credentials))
     app.addHook('onClose', async () => {
       await db.close()
       app.log.info('database pool closed')

@@ -34,6 +34,8 @@ export default fp(
         components: {
           securitySchemes: { [BEARER]: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
         },
+        // Every operation needs a token unless it says `security: []` (health).
+        security: [{ [BEARER]: [] }],
         tags: [
           ...KINDS.map((k) => ({ name: k.segment, description: `${k.title} integrations` })),
           { name: 'catalog', description: 'Providers and a tenant-wide summary' },

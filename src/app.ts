@@ -16,7 +16,9 @@ import metricsPlugin from '../plugins/metrics.js'
 import outboundPlugin from '../plugins/outbound.js'
 import rateLimitPlugin from '../plugins/rate-limit.js'
 import schemasPlugin from '../plugins/schemas.js'
-import securityPlugin from '../plugins/security.js'
+import securityHeadersPlugin from '../plugins/security-headers.js'
+import loadSheddingPlugin from '../plugins/load-shedding.js'
+import credentialsPlugin from '../plugins/credentials.js'
 import swaggerPlugin from '../plugins/swagger.js'
 import { loadConfig, type Config } from './config/load-config.js'
 import { FORMATS } from './http/formats.js'
@@ -88,15 +90,30 @@ export async function buildApp(options: BuildOptions = {}) {
   await app.register(errorsPlugin)
   await app.register(schemasPlugin)
   await app.register(swaggerPlugin)
-  await app.register(securityPlugin)
+  await app.register(securityHeadersPlugin)
+  await app.register(loadSheddingPlugin)
   await app.register(dbPlugin)
+  await app.register(credentialsPlugin)
   await app.register(dbAvailabilityPlugin)
   await app.register(metricsPlugin)
   await app.register(authPlugin)
   await app.register(rateLimitPlugin)
   await app.register(outboundPlugin)
   if (config.devSeed) await app.register(devSeedPlugin)
-  await app.register(autoload, { dir: fileURLToPath(new URL('../routes', import.meta.url)) })
+  await app.register(autoload, {
+    dir: fileURLToPath(new URL('../routes', import.meta.url)),
+    // routes/api/autohooks.ts puts the bearer check on every route under /api.
+    autoHooks: true,
+    cascadeHooks: true,
+  })
+  await app.after()
+  // A kind in the list without its route folder would get a table and a catalog entry but no API.
+  const unserved = KINDS.filter((k) => !app.hasRoute({ method: 'GET', url: `/api/v1/integrations/${k.segment}/:id` }))
+  if (unserved.length > 0) {
+    throw new Error(
+      `No routes for integration kind(s) ${unserved.map((k) => k.segment).join(', ')}: add routes/api/v1/integrations/<kind>/index.ts`,
+    )
+  }
   return app
 }
 

@@ -14,7 +14,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     '/live',
     {
       logLevel: 'warn',
-      schema: { tags: ['health'], operationId: 'live', summary: 'The process is up', response: { 200: HealthSchema } },
+      schema: { tags: ['health'], security: [], operationId: 'live', summary: 'The process is up', response: { 200: HealthSchema } },
     },
     async () => ({ status: 'ok' as const }),
   )
@@ -25,6 +25,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
       logLevel: 'warn',
       schema: {
         tags: ['health'],
+        security: [],
         operationId: 'ready',
         summary: 'The database answers and the schema is in place',
         response: { 200: HealthSchema, 503: HealthSchema },

@@ -28,7 +28,6 @@ export class FieldError extends ServiceError {
 
 export const notFound = (message: string) => new ServiceError(404, 'NOT_FOUND', message)
 export const forbidden = (message: string) => new ServiceError(403, 'FORBIDDEN', message)
-export const conflict = (message: string) => new ServiceError(409, 'DUPLICATE', message)
 export const unprocessable = (code: string, message: string) => new ServiceError(422, code, message)
 export const unauthorized = (message: string) => new ServiceError(401, 'UNAUTHORIZED', message)
 

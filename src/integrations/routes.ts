@@ -5,8 +5,6 @@ import { kindSchemas } from './schemas.js'
 import { VerificationResultSchema } from '../verification/result-schema.js'
 import { errorResponses, IdParamsSchema, ref } from '../http/common-schemas.js'
 
-const BEARER = [{ bearerAuth: [] }]
-
 const VerifyQuery = Type.Object(
   {
     verify: Type.Optional(
@@ -22,7 +20,6 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
   const noun = `${kind.title} integration`
 
   return async (app) => {
-    app.addHook('onRequest', app.authenticate)
     const service = integrationService(
       {
         db: app.db,
@@ -34,7 +31,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
     )
     // Verify calls reach third parties: limited per caller.
     const rateLimit = { max: app.config.http.verifyRateLimit.max, timeWindow: app.config.http.verifyRateLimit.windowMs }
-    const route = { tags: [kind.segment], security: BEARER }
+    const route = { tags: [kind.segment] }
     const config = { kind: kind.segment, database: true }
 
     app.get(
@@ -196,7 +193,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        reply.header('cache-control', 'no-store')
+        reply.cacheControl('no-store')
         return service.readCredentials(request.principal, request.params.id)
       },
     )

@@ -4,13 +4,13 @@ import type { Principal } from '../auth/tokens.js'
 import type { CredentialCipher } from '../crypto/credential-cipher.js'
 import type { Database } from '../db/database.js'
 import { FieldError, notFound, ProviderUnavailableError, unprocessable } from '../http/errors.js'
-import type { IntegrationModel, IntegrationRecord } from '../db/models/integration-model.js'
+import type { IntegrationRecord } from '../db/models/integration-model.js'
 import { fingerprintKey, providerFields, secretFields, type FieldValues, type KindDefinition } from '../kinds/define/kind.js'
 import { runVerifier } from '../verification/run.js'
 import type { VerificationResult, VerifyContext } from '../verification/types.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
-import { readerFor } from '../db/reader.js'
-import { asPlain, rowView, viewAttributes, type RawRow } from './view.js'
+import { integrationRepository } from './repository.js'
+import { asPlain, rowView, type RawRow } from './view.js'
 
 export interface IntegrationDeps {
   db: Database
@@ -60,13 +60,11 @@ const integrationNotFound = () => notFound('Integration not found')
 
 /** Integration operations for one kind; every kind gets the same behaviour. */
 export function integrationService(deps: IntegrationDeps, kind: KindDefinition) {
-  const model: IntegrationModel = deps.db.integrations.get(kind.segment)!
+  const repository = integrationRepository(deps.db, kind)
   const secrets = secretFields(kind)
-  const visible = viewAttributes(kind, model)
-  const toView = rowView(kind, visible)
+  const toView = rowView(kind, repository.visible)
   const { models } = deps.db
   const notSecret = (field: string) => !kind.fields[field]!.secret
-  const reader = readerFor(deps.db.sequelize)
 
   function providerOf(row: IntegrationRecord): string {
     return row.get(kind.providerField) as string
@@ -76,39 +74,20 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     return kind.providers.find((p) => p.id === id)!
   }
 
-  async function load(principal: Principal, id: string, action: Action, attributes = visible): Promise<IntegrationRecord> {
-    const row = await model.findByPk(id, { attributes })
+  async function load(principal: Principal, id: string, action: Action, attributes?: readonly string[]): Promise<IntegrationRecord> {
+    const row = await repository.load(id, attributes)
     if (!row) throw integrationNotFound()
     await authorize(models, principal, row.tenantId, action, integrationNotFound)
     return row
   }
 
-  /** Reads for answering only: plain rows, no model instances (the hot path of other services). */
-  const selectSql = (columns: readonly string[]) => `SELECT ${columns.map((c) => `\`${c}\``).join(', ')} FROM \`${kind.tableName}\``
-  /** The two single-row reads, built once: what a response shows, and what the credentials route decrypts. */
-  const byIdSql = (columns: readonly string[]) => `${selectSql(columns)} WHERE \`id\` = ?`
-  const VIEW_BY_ID = byIdSql(visible)
-  const SECRETS_BY_ID = byIdSql(['id', 'tenantId', kind.providerField, ...secrets])
-
-  /** Filters a page may carry, in the order their placeholders appear. */
-  const PAGE_FILTERS = [kind.providerField, 'isActive', 'verificationStatus'] as const
-  const pageSqlCache = new Map<string, string>()
-
-  /** One statement per combination of filters (at most 16 per kind), so each is prepared once per connection. */
-  function pageSql(filters: readonly string[], afterCursor: boolean): string {
-    const key = `${filters.join(',')}|${afterCursor}`
-    let sql = pageSqlCache.get(key)
-    if (!sql) {
-      const conditions = ['tenantId', ...filters].map((c) => `\`${c}\` = ?`)
-      if (afterCursor) conditions.push('`id` > ?')
-      sql = `${selectSql(visible)} WHERE ${conditions.join(' AND ')} ORDER BY \`id\` LIMIT ?`
-      pageSqlCache.set(key, sql)
-    }
-    return sql
-  }
-
-  async function read(principal: Principal, id: string, action: Action, sql: string): Promise<RawRow> {
-    const [row] = await reader(sql, [id])
+  async function read(
+    principal: Principal,
+    id: string,
+    action: Action,
+    find: (id: string) => Promise<RawRow | undefined>,
+  ): Promise<RawRow> {
+    const row = await find(id)
     if (!row) throw integrationNotFound()
     await authorize(models, principal, String(row.tenantId), action, integrationNotFound)
     return row
@@ -203,11 +182,9 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
   return {
     async list(principal: Principal, query: ListQuery) {
       await authorizeTenantRead(models, principal, query.tenantId)
-      const filters = PAGE_FILTERS.filter((f) => query[f] !== undefined)
-      const after = query.cursor ? [decodeCursor(query.cursor)] : []
-      // The limit as a BigInt: mysql2 would send a number as a DOUBLE, which MySQL 8 refuses for LIMIT.
-      const params = [query.tenantId, ...filters.map((f) => query[f]), ...after, BigInt(query.limit + 1)]
-      const rows = await reader(pageSql(filters, after.length > 0), params)
+      const after = query.cursor ? decodeCursor(query.cursor) : undefined
+      // One row more than asked: whether it exists says if there is a next page.
+      const rows = await repository.page(query.tenantId, query, after, query.limit + 1)
       const page = rows.slice(0, query.limit)
       const last = page.at(-1)
       return {
@@ -217,7 +194,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     },
 
     async get(principal: Principal, id: string) {
-      return toView(await read(principal, id, 'read', VIEW_BY_ID))
+      return toView(await read(principal, id, 'read', repository.findView))
     },
 
     async create(principal: Principal, body: FieldValues & { tenantId: string }, options: WriteOptions = {}) {
@@ -229,7 +206,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         requireValid(result)
         verdict = recorded(provider, result, new Date())
       }
-      const row = await model.create({
+      const row = await repository.insert({
         id,
         tenantId: body.tenantId,
         [kind.providerField]: provider,
@@ -273,7 +250,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         if (value !== current[field]) changes[field] = value
       }
       const stale = newSecrets.length > 0 || Object.keys(changes).some((f) => kind.fields[f]?.verified)
-      await row.update({
+      await repository.update(row, {
         ...changes,
         ...(patch.displayName !== undefined ? { displayName: patch.displayName as string } : {}),
         ...(patch.isActive !== undefined ? { isActive: patch.isActive as boolean } : {}),
@@ -296,7 +273,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         requireValid(result)
         verdict = recorded(spec.id, result, new Date())
       }
-      await row.update({ ...sealSecrets(row.id, body), ...verdict })
+      await repository.update(row, { ...sealSecrets(row.id, body), ...verdict })
       return toView(row)
     },
 
@@ -308,16 +285,16 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
 
     /** Re-checks the stored credentials and records the verdict; a provider that cannot answer changes nothing. */
     async verifyStored(principal: Principal, id: string) {
-      const row = await load(principal, id, 'verify', [...visible, ...secrets])
+      const row = await load(principal, id, 'verify', [...repository.visible, ...secrets])
       const provider = providerOf(row)
       const result = await check(provider, nonSecretValues(row), storedSecrets(row))
       const at = new Date()
-      await row.update(recorded(provider, result, at))
+      await repository.update(row, recorded(provider, result, at))
       return { result: report(result, at), integration: toView(row) }
     },
 
     async readCredentials(principal: Principal, id: string) {
-      const row = await read(principal, id, 'credentials', SECRETS_BY_ID)
+      const row = await read(principal, id, 'credentials', repository.findSecrets)
       return {
         id: String(row.id),
         tenantId: String(row.tenantId),
@@ -328,7 +305,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
 
     async remove(principal: Principal, id: string) {
       const row = await load(principal, id, 'write', ['id', 'tenantId'])
-      await row.destroy()
+      await repository.remove(row)
     },
   }
 }

@@ -7,15 +7,11 @@ const catalog = providerCatalog(KINDS)
 const SummarySchema = summarySchema(KINDS)
 
 const integrations: FastifyPluginAsyncTypebox = async (app) => {
-  app.addHook('onRequest', app.authenticate)
-  const security = [{ bearerAuth: [] }]
-
   app.get(
     '/providers',
     {
       schema: {
         tags: ['catalog'],
-        security,
         operationId: 'listProviders',
         summary: 'Every integration kind and provider, with its fields (JSON Schema), which are secret, and what verification checks',
         response: { 200: ref(ProviderCatalogSchema), ...errorResponses(401) },
@@ -30,7 +26,6 @@ const integrations: FastifyPluginAsyncTypebox = async (app) => {
       config: { database: true },
       schema: {
         tags: ['catalog'],
-        security,
         operationId: 'getTenantIntegrations',
         summary: "A tenant's integrations across every kind: provider, name, status and last verification",
         querystring: Type.Object({ tenantId: TenantIdSchema }, { additionalProperties: false }),

@@ -1,0 +1,77 @@
+import type { CreationAttributes } from 'sequelize'
+import type { Database } from '../db/database.js'
+import type { IntegrationModel, IntegrationRecord } from '../db/models/integration-model.js'
+import { readerFor, type Row } from '../db/reader.js'
+import { secretFields, type FieldValues, type KindDefinition } from '../kinds/define/kind.js'
+import { viewAttributes } from './view.js'
+
+/** Filters a page may carry, beside the tenant and the cursor. */
+export type PageFilters = Partial<Record<string, unknown>>
+
+/**
+ * Where one kind's rows live: the statements the hot reads run (built once per kind, so each
+ * is prepared once per connection on MySQL) and the model writes. SQL is built from the
+ * definition, never from input; values always travel as parameters.
+ */
+export function integrationRepository(db: Database, kind: KindDefinition) {
+  const model: IntegrationModel = db.integrations.get(kind.segment)!
+  const reader = readerFor(db.sequelize)
+  /** Columns a response may carry: everything but the ciphertext. */
+  const visible = viewAttributes(kind, model)
+  const secrets = secretFields(kind)
+
+  const selectSql = (columns: readonly string[]) => `SELECT ${columns.map((c) => `\`${c}\``).join(', ')} FROM \`${kind.tableName}\``
+  const byIdSql = (columns: readonly string[]) => `${selectSql(columns)} WHERE \`id\` = ?`
+  const VIEW_BY_ID = byIdSql(visible)
+  const SECRETS_BY_ID = byIdSql(['id', 'tenantId', kind.providerField, ...secrets])
+
+  /** Filters a page may carry, in the order their placeholders appear. */
+  const PAGE_FILTERS = [kind.providerField, 'isActive', 'verificationStatus'] as const
+  const pageSqlCache = new Map<string, string>()
+
+  /** One statement per combination of filters (at most 16 per kind). */
+  function pageSql(filters: readonly string[], afterCursor: boolean): string {
+    const key = `${filters.join(',')}|${afterCursor}`
+    let sql = pageSqlCache.get(key)
+    if (!sql) {
+      const conditions = ['tenantId', ...filters].map((c) => `\`${c}\` = ?`)
+      if (afterCursor) conditions.push('`id` > ?')
+      sql = `${selectSql(visible)} WHERE ${conditions.join(' AND ')} ORDER BY \`id\` LIMIT ?`
+      pageSqlCache.set(key, sql)
+    }
+    return sql
+  }
+
+  const first = async (sql: string, id: string): Promise<Row | undefined> => (await reader(sql, [id]))[0]
+
+  return {
+    /** Column names a response shows. */
+    visible,
+
+    /** One row as a response shows it (plain values), or undefined. */
+    findView: (id: string) => first(VIEW_BY_ID, id),
+
+    /** One row's id, tenant, provider and ciphertexts, or undefined. */
+    findSecrets: (id: string) => first(SECRETS_BY_ID, id),
+
+    /** Up to `limit` rows of a tenant after `afterId`, oldest first. */
+    page(tenantId: string, filters: PageFilters, afterId: string | undefined, limit: number): Promise<Row[]> {
+      const used = PAGE_FILTERS.filter((f) => filters[f] !== undefined)
+      const after = afterId === undefined ? [] : [afterId]
+      // The limit as a BigInt: mysql2 would send a number as a DOUBLE, which MySQL 8 refuses for LIMIT.
+      const params = [tenantId, ...used.map((f) => filters[f]), ...after, BigInt(limit)]
+      return reader(pageSql(used, after.length > 0), params)
+    },
+
+    /** A model instance for a write, with the given columns (the visible ones by default). */
+    load: (id: string, attributes: readonly string[] = visible) => model.findByPk(id, { attributes: [...attributes] }),
+
+    insert: (values: FieldValues) => model.create(values as CreationAttributes<IntegrationRecord>),
+
+    update: (row: IntegrationRecord, values: FieldValues) => row.update(values),
+
+    remove: (row: IntegrationRecord) => row.destroy(),
+  }
+}
+
+export type IntegrationRepository = ReturnType<typeof integrationRepository>
