@@ -23,8 +23,15 @@ export interface TestApp {
   tenant(): Promise<{ tenantId: string; ownerId: string }>
 }
 
-export function testEnv(db: TestDatabase, extra: Record<string, string> = {}): Record<string, string> {
+/** An app's environment on the given database, with a data folder of its own that is removed when `t` ends. */
+export function testEnv(
+  t: { teardown(fn: () => unknown): void },
+  db: TestDatabase,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'delivr-data-'))
+  // Teardowns run last-registered first: an app built on this environment is closed before its folder goes.
+  t.teardown(() => fs.rmSync(dataDir, { recursive: true, force: true }))
   return {
     NODE_ENV: 'test',
     DATABASE_URL: db.url,
@@ -42,7 +49,7 @@ export function testEnv(db: TestDatabase, extra: Record<string, string> = {}): R
 
 /** A fresh app on the given database, closed when the test ends; never listens. */
 export async function startApp(t: Test, db: TestDatabase, env: Record<string, string> = {}): Promise<TestApp> {
-  const config = loadConfig(testEnv(db, env))
+  const config = loadConfig(testEnv(t, db, env))
   const logs: string[] = []
   const logStream = new Writable({
     write(chunk, _enc, done) {

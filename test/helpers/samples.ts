@@ -12,6 +12,11 @@ export interface ProviderSample {
   body(tenantId: string, n?: number): Record<string, unknown>
   /** A fresh value for the secret. */
   newSecret(): string
+  /**
+   * For a provider called at a host the tenant gives (GitLab, GitHub Enterprise, Jenkins, Jira, Checkmate):
+   * the body field naming that host, and its value for connection `n` on `origin`.
+   */
+  userHost?: { field: string; at(origin: string, n?: number): string }
 }
 
 let ecKey: string | undefined
@@ -41,6 +46,7 @@ export const SAMPLES: ProviderSample[] = [
     kind: 'scm',
     provider: 'GITHUB',
     providerField: 'scmType',
+    userHost: { field: 'repositoryUrl', at: (origin, n = 0) => `${origin}/acme/app-${n}` },
     secret: 'accessToken',
     newSecret: () => testToken('ghp_'),
     body: (tenantId, n = 0) => ({
@@ -55,6 +61,7 @@ export const SAMPLES: ProviderSample[] = [
     kind: 'scm',
     provider: 'GITLAB',
     providerField: 'scmType',
+    userHost: { field: 'repositoryUrl', at: (origin, n = 0) => `${origin}/acme/mobile/app-${n}` },
     secret: 'accessToken',
     newSecret: () => testToken('glpat-'),
     body: (tenantId, n = 0) => ({
@@ -113,6 +120,7 @@ export const SAMPLES: ProviderSample[] = [
     kind: 'ci-cd',
     provider: 'JENKINS',
     providerField: 'cicdType',
+    userHost: { field: 'hostUrl', at: (origin) => `${origin}/jenkins` },
     secret: 'apiToken',
     newSecret: () => testToken('11'),
     body: (tenantId, n = 0) => ({
@@ -128,6 +136,7 @@ export const SAMPLES: ProviderSample[] = [
     kind: 'ci-cd',
     provider: 'GITHUB_ACTIONS',
     providerField: 'cicdType',
+    userHost: { field: 'repositoryUrl', at: (origin, n = 0) => `${origin}/acme/app-${n}` },
     secret: 'accessToken',
     newSecret: () => testToken('ghp_'),
     body: (tenantId, n = 0) => ({
@@ -151,6 +160,7 @@ export const SAMPLES: ProviderSample[] = [
     kind: 'project-management',
     provider: 'JIRA',
     providerField: 'projectManagementType',
+    userHost: { field: 'baseUrl', at: (origin, n = 0) => `${origin}/jira-${n}` },
     secret: 'apiToken',
     newSecret: () => testToken('ATATT'),
     body: (tenantId, n = 0) => ({
@@ -167,6 +177,7 @@ export const SAMPLES: ProviderSample[] = [
     kind: 'test-management',
     provider: 'CHECKMATE',
     providerField: 'testManagementType',
+    userHost: { field: 'baseUrl', at: (origin) => origin },
     secret: 'authToken',
     newSecret: () => testToken('cm_'),
     body: (tenantId, n = 0) => ({
@@ -179,6 +190,12 @@ export const SAMPLES: ProviderSample[] = [
     }),
   }),
 ]
+
+/** The sample's create body with its tenant-given host on `origin` (a double); the sample must have a `userHost`. */
+export function bodyAt(sample: ProviderSample, tenantId: string, origin: string, n = 0): Record<string, unknown> {
+  if (!sample.userHost) throw new Error(`${sample.kind} ${sample.provider} is not called at a host the tenant gives`)
+  return { ...sample.body(tenantId, n), [sample.userHost.field]: sample.userHost.at(origin, n) }
+}
 
 /** The Slack workspace the double answers for a bot token: stable per token. */
 export function slackTeamFor(token: string): string {

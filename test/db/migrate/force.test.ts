@@ -53,7 +53,7 @@ eachDatabase(t, async (t, db) => {
   ]
   for (const [when, env, message] of refusals) {
     t.test(`force is refused ${when}`, async (t) => {
-      t.throws(() => loadConfig(testEnv(db, env)), { name: 'ConfigError', message }, 'loadConfig refuses it')
+      t.throws(() => loadConfig(testEnv(t, db, env)), { name: 'ConfigError', message }, 'loadConfig refuses it')
       await t.rejects(startApp(t, db, env), { name: 'ConfigError' }, 'so the service does not start')
       t.equal(await schemaSnapshot(db), populated, 'no table was dropped or changed')
       t.same(await rowCounts(db, Object.keys(counts)), counts, 'no row was lost')
