@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
-import type { Role } from '../../src/db/reference-models.js'
+import type { Role } from '../../src/db/models/reference-models.js'
 import { startApp } from '../helpers/app.js'
 import { eachDatabase } from '../helpers/databases.js'
 import { githubRepository } from '../helpers/github-api.js'

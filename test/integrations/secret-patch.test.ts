@@ -19,7 +19,7 @@ eachDatabase(t, async (t, db) => {
 
   for (const sample of SAMPLES) {
     const url = `${BASE}/${sample.kind}`
-    const table = KINDS.find((k) => k.kind === sample.kind)!.tableName
+    const table = KINDS.find((k) => k.segment === sample.kind)!.tableName
     const fingerprint = `${sample.secret}Fingerprint`
 
     t.test(`${sample.kind} ${sample.provider}: a PATCH of the secret alone makes a VALID integration PENDING again`, async (t) => {

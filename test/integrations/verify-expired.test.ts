@@ -95,7 +95,7 @@ eachDatabase(t, async (t, db) => {
   for (const row of EXPIRING) {
     const sample = SAMPLES.find((s) => s.kind === row.kind && s.provider === row.provider)!
     const url = `${BASE}/${row.kind}`
-    const table = KINDS.find((k) => k.kind === row.kind)!.tableName
+    const table = KINDS.find((k) => k.segment === row.kind)!.tableName
     const double = doubles[row.double]
     const body = (tenantId: string) => (row.double === 'gitlab' ? bodyAt(sample, tenantId, double.origin) : sample.body(tenantId))
     const expiredSecret = () => {

@@ -51,7 +51,7 @@ eachDatabase(t, async (t, db) => {
   t.test('one provider of every kind is covered', async (t) => {
     t.same(
       PER_KIND.map((p) => p.kind),
-      KINDS.map((k) => k.kind),
+      KINDS.map((k) => k.segment),
     )
   })
 

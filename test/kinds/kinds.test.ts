@@ -13,7 +13,7 @@ const ROUTES = new URL('../../routes/api/v1/integrations/', import.meta.url)
 // Every kind in the list is served, documented and tested: adding one means adding all of this.
 t.test('every kind has its route folder, its OpenAPI paths, a sample per provider and rules that accept it', async (t) => {
   const db = await createTestDatabase(t, 'sqlite')
-  const app = await buildApp({ config: loadConfig(testEnv(db)), logger: false })
+  const app = await buildApp({ config: loadConfig(testEnv(t, db)), logger: false })
   t.teardown(() => app.close())
   await app.ready()
   const doc = app.swagger() as { paths: Record<string, Record<string, { operationId?: string }>> }
