@@ -1,7 +1,13 @@
+import os from 'node:os'
 import path from 'node:path'
 import { randomUUID } from 'node:crypto'
 import type { CreationAttributes } from 'sequelize'
+import type { Test } from 'tap'
 import type { App } from '../../src/app.js'
+import type { SyncMode } from '../../src/config/env-schema.js'
+import { loadDatabaseConfig } from '../../src/config/load-config.js'
+import { createSequelize, openDatabase, type Database } from '../../src/db/database.js'
+import { runSchemaCommand, type SchemaCommand } from '../../src/db/migrate/command.js'
 import { KINDS } from '../../src/kinds/index.js'
 import type { IntegrationRecord } from '../../src/db/models/integration-model.js'
 import type { KindDefinition } from '../../src/kinds/kind.js'
@@ -203,4 +209,39 @@ export async function rowCounts(db: TestDatabase, tables: readonly string[]): Pr
   const counts: Record<string, number> = {}
   for (const table of tables) counts[table] = await rowCount(db, table)
   return counts
+}
+
+// DATA_DIR only places a default SQLite file, and DATABASE_URL is always given.
+const databaseConfig = (db: TestDatabase, sync: SyncMode) =>
+  loadDatabaseConfig({ DATABASE_URL: db.url, DATA_DIR: os.tmpdir(), DB_SYNC: sync })
+
+export interface EngineLine {
+  level: 'info' | 'warn'
+  msg: string
+  [key: string]: unknown
+}
+
+/**
+ * The start-up the db plugin does (connect, migrate per `sync`, define models), without the
+ * HTTP app, for kind definitions a test makes up. Closed when the test ends.
+ */
+export async function openEngine(t: Test, db: TestDatabase, sync: SyncMode, kinds: readonly KindDefinition[] = KINDS) {
+  const logs: EngineLine[] = []
+  const log = {
+    info: (obj: object, msg: string) => logs.push({ ...obj, level: 'info', msg }),
+    warn: (obj: object, msg: string) => logs.push({ ...obj, level: 'warn', msg }),
+  }
+  const database: Database = await openDatabase(databaseConfig(db, sync), kinds, log)
+  t.teardown(() => database.close())
+  return { database, logs }
+}
+
+/** `npm run schema -- <command>` in this process, for kind definitions a test makes up. */
+export async function schemaCommand(db: TestDatabase, command: SchemaCommand, kinds: readonly KindDefinition[] = KINDS) {
+  const sequelize = createSequelize(databaseConfig(db, 'off'))
+  try {
+    return await runSchemaCommand(sequelize, command, kinds)
+  } finally {
+    await sequelize.close()
+  }
 }

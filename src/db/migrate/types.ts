@@ -51,7 +51,7 @@ export interface LiveTable {
 }
 
 export type StepAction =
-  'create-table' | 'add-column' | 'add-index' | 'add-foreign-key' | 'change-column' | 'change-index' | 'change-foreign-key'
+  'create-table' | 'add-column' | 'add-index' | 'add-foreign-key' | 'extend-enum' | 'change-column' | 'change-index' | 'change-foreign-key'
 
 export interface Step {
   action: StepAction
