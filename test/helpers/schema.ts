@@ -179,11 +179,16 @@ export async function foreignKeys(db: TestDatabase, table: string): Promise<stri
 }
 
 /**
- * Inserts one row of a kind through its model, without HTTP or verification: the shared
+ * Inserts one row of a kind through its model (an app's, or an engine's `{ db }`), without HTTP or verification: the shared
  * columns, the kind's first provider and a placeholder in every required kind column.
  * Returns the row's id.
  */
-export async function insertIntegration(app: App, kind: KindDefinition, tenantId: string, accountId: string): Promise<string> {
+export async function insertIntegration(
+  app: { db: Pick<Database, 'integrations'> },
+  kind: KindDefinition,
+  tenantId: string,
+  accountId: string,
+): Promise<string> {
   const id = randomUUID()
   const required = Object.entries(kind.fields).filter(([, f]) => f.column.allowNull === false && f.column.defaultValue === undefined)
   await app.db.integrations.get(kind.kind)!.create({
@@ -244,4 +249,38 @@ export async function schemaCommand(db: TestDatabase, command: SchemaCommand, ki
   } finally {
     await sequelize.close()
   }
+}
+
+/**
+ * SQLite changes a column or a foreign key only by rebuilding the table: the documented
+ * create, copy, drop, rename, with `edit` applied to the CREATE TABLE statement.
+ */
+export async function rebuildSqliteTable(db: TestDatabase, table: string, edit: (createTable: string) => string) {
+  const [row] = (await db.query(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '${table}'`)) as { sql: string }[]
+  const indexes = (await db.query(`SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = '${table}' AND sql IS NOT NULL`)) as {
+    sql: string
+  }[]
+  const changed = edit(row!.sql)
+  if (changed === row!.sql) throw new Error(`the edit changed nothing in ${row!.sql}`)
+  const { default: sqlite3 } = await import('sqlite3')
+  const script = [
+    'PRAGMA foreign_keys = OFF',
+    'BEGIN',
+    changed.replace(/^CREATE TABLE [`"]?\w+[`"]?/, 'CREATE TABLE rebuilt'),
+    `INSERT INTO rebuilt SELECT * FROM ${table}`,
+    `DROP TABLE ${table}`,
+    `ALTER TABLE rebuilt RENAME TO ${table}`,
+    ...indexes.map((i) => i.sql),
+    'COMMIT',
+  ].join(';\n')
+  await new Promise<void>((resolve, reject) => {
+    const conn = new sqlite3.Database(db.name)
+    conn.exec(script, (err) => conn.close(() => (err ? reject(err) : resolve())))
+  })
+}
+
+/** Replaces `from` with `to` in `text`, failing loudly when `from` is not there. */
+export function replaceOnce(text: string, from: string, to: string): string {
+  if (!text.includes(from)) throw new Error(`${from} not in ${text}`)
+  return text.replace(from, to)
 }

@@ -50,6 +50,19 @@ export function appendedEnumValues(live: string, wanted: string): string[] | und
   return have.every((v, i) => v === want[i]) ? want.slice(have.length) : undefined
 }
 
+/** A default as a value: quotes and the spelling of booleans and NULL set aside (MariaDB quotes strings, MySQL 8 does not). */
+export function normalizeDefault(value: string | null): string | null {
+  if (value === null || /^null$/i.test(value.trim())) return null
+  const v = value.trim()
+  const quoted = /^'((?:[^']|'')*)'$/.exec(v)
+  if (quoted) return quoted[1]!.replace(/''/g, "'")
+  if (/^true$/i.test(v)) return '1'
+  if (/^false$/i.test(v)) return '0'
+  return v
+}
+
+const showDefault = (value: string | null) => (normalizeDefault(value) === null ? 'none' : value!.trim())
+
 /** The new definition, in the live column's character set and collation: appending values changes nothing else. */
 function keepingCollation(column: DesiredColumn, live: LiveColumn): string {
   if (!live.charset || /CHARACTER SET|COLLATE/i.test(column.definition)) return column.definition
@@ -115,6 +128,8 @@ export function planSchema(desired: DesiredTable[], live: Map<string, LiveTable>
       if (typeDiffers) problems.push(`type is ${found.type}, models need ${column.type}`)
       if (found.nullable !== column.nullable)
         problems.push(found.nullable ? 'allows NULL, models need NOT NULL' : 'is NOT NULL, models allow NULL')
+      if (normalizeDefault(found.default) !== normalizeDefault(column.default))
+        problems.push(`default is ${showDefault(found.default)}, models need ${showDefault(column.default)}`)
       const collation = wantedCollation(column)
       if (dialect === 'mysql' && collation && !collation(found.collation))
         problems.push(`collation is ${found.collation}, models need ${column.definition}`)
@@ -194,7 +209,10 @@ export function planSchema(desired: DesiredTable[], live: Map<string, LiveTable>
           object,
           additive: false,
           reason: `foreign key is ON DELETE ${found.onDelete} ON UPDATE ${found.onUpdate}, models need ON DELETE ${key.onDelete} ON UPDATE ${key.onUpdate}`,
-          sql: [`-- drop the existing foreign key on ${table.name}.${key.column}, then: ALTER TABLE ${t} ADD ${clause}`],
+          sql:
+            dialect === 'mysql' && found.name
+              ? [`ALTER TABLE ${t} DROP FOREIGN KEY ${q(found.name)}`, `ALTER TABLE ${t} ADD CONSTRAINT ${q(found.name)} ${clause}`]
+              : [`-- SQLite cannot change a foreign key in place: rebuild ${table.name} with ${clause}`],
         })
       }
     }
