@@ -80,3 +80,36 @@ function lacksEnumValues(liveType: string | null, wantedType: string): boolean {
   const want = enumValues(wantedType)
   return have !== undefined && want !== undefined && want.some((v) => !have.includes(v))
 }
+
+export interface PresenceCheck {
+  /** The missing list, read at most once per `ttlMs`; concurrent callers share one read. */
+  missing(): Promise<string[]>
+  /** Forget the last answer: something just failed for want of a table. */
+  invalidate(): void
+}
+
+/** Caches `read` briefly, so readiness probes cost the database one query a second at most. */
+export function createPresenceCheck(read: () => Promise<string[]>, ttlMs: number, now: () => number = Date.now): PresenceCheck {
+  let last: { at: number; missing: string[] } | undefined
+  let pending: Promise<string[]> | undefined
+  // A read that began before an invalidation may have missed what caused it: not cached.
+  let generation = 0
+  return {
+    missing() {
+      if (last && now() - last.at < ttlMs) return Promise.resolve(last.missing)
+      const started = generation
+      pending ??= read()
+        .then((missing) => {
+          if (started === generation) last = { at: now(), missing }
+          return missing
+        })
+        .finally(() => (pending = undefined))
+      return pending
+    },
+    invalidate() {
+      generation += 1
+      last = undefined
+      pending = undefined
+    },
+  }
+}
