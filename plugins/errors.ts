@@ -3,8 +3,8 @@ import fp from 'fastify-plugin'
 import { STATUS_CODES } from 'node:http'
 import { ForeignKeyConstraintError, TimeoutError as DbTimeoutError, UniqueConstraintError } from 'sequelize'
 import { CredentialDecryptError } from '../src/crypto/credential-cipher.js'
-import { isConnectionFailure } from '../src/db/availability.js'
-import { DatabaseUnavailableError, ServiceError } from '../src/http/errors.js'
+import { isConnectionFailure, isMissingTable } from '../src/db/availability.js'
+import { DatabaseUnavailableError, ServiceError, TableMissingError } from '../src/http/errors.js'
 import { SECURITY_HEADERS } from '../src/http/security-headers.js'
 import { kindByName } from '../src/kinds/index.js'
 
@@ -26,6 +26,8 @@ interface Answer {
 function classify(err: FastifyError | ServiceError, request: FastifyRequest): Answer {
   // A connection lost mid-query reaches here as a plain DatabaseError: still 503, not 500.
   if (isConnectionFailure(err) || err instanceof DbTimeoutError) return classify(new DatabaseUnavailableError(), request)
+  // A table dropped under the running service: 503 like any dependency down (readiness says which).
+  if (isMissingTable(err)) return classify(new TableMissingError(), request)
   if (err instanceof ServiceError) {
     // RFC 6750: no error code when no credentials were sent at all.
     const headers = err.statusCode === 401 ? { 'www-authenticate': 'Bearer error="invalid_token"', ...err.headers } : err.headers

@@ -127,3 +127,14 @@ export function isConnectionFailure(err: unknown): boolean {
     cause.errno === ER_CONNECTION_KILLED
   )
 }
+
+const ER_BAD_FIELD_ERROR = 1054
+const ER_NO_SUCH_TABLE = 1146
+
+/** Whether a statement failed because a table or column it names is not in the database. */
+export function isMissingTable(err: unknown): boolean {
+  if (!(err instanceof DatabaseError)) return false
+  const cause = (err.parent ?? {}) as { errno?: number; code?: string; message?: string }
+  if (cause.errno === ER_NO_SUCH_TABLE || cause.errno === ER_BAD_FIELD_ERROR) return true
+  return cause.code === 'SQLITE_ERROR' && /no such (table|column)/.test(cause.message ?? '')
+}

@@ -7,6 +7,7 @@ import type { KindDefinition } from '../kinds/define/kind.js'
 import type { IntegrationModel } from './models/integration-model.js'
 import { prepareSchema, type SchemaLogger, type SchemaReport } from './migrate/engine.js'
 import type { ReferenceModels } from './models/reference-models.js'
+import type { DesiredTable } from './migrate/types.js'
 
 export interface Database {
   sequelize: Sequelize
@@ -14,7 +15,10 @@ export interface Database {
   models: ReferenceModels
   /** One model per integration kind, by URL segment. */
   integrations: ReadonlyMap<string, IntegrationModel>
+  /** The start-up report. Readiness reads the live database instead (plugins/db-availability.ts). */
   schema: SchemaReport
+  /** The tables, columns and indexes the models need. */
+  desired: readonly DesiredTable[]
   close(): Promise<void>
 }
 
@@ -51,10 +55,10 @@ export async function openDatabase(config: DatabaseConfig, kinds: readonly KindD
   const sequelize = createSequelize(config)
   try {
     await sequelize.authenticate()
-    const { models, integrations, report } = await prepareSchema(sequelize, kinds, config.sync, log, config.lockTimeoutSeconds)
+    const { models, integrations, desired, report } = await prepareSchema(sequelize, kinds, config.sync, log, config.lockTimeoutSeconds)
     let closed: Promise<void> | undefined
     const close = () => (closed ??= sequelize.close())
-    return { sequelize, dialect: config.dialect, models, integrations, schema: report, close }
+    return { sequelize, dialect: config.dialect, models, integrations, schema: report, desired, close }
   } catch (err) {
     await sequelize.close().catch(() => {})
     throw err

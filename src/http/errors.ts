@@ -49,3 +49,11 @@ export class DatabaseUnavailableError extends ServiceError {
     this.name = 'DatabaseUnavailableError'
   }
 }
+
+/** A table or column the service needs is missing: an operator's matter, not the caller's; retry later. */
+export class TableMissingError extends ServiceError {
+  constructor() {
+    super(503, 'DATABASE_TABLE_MISSING', 'The database lacks a table this service needs; try again shortly', { 'retry-after': '5' })
+    this.name = 'TableMissingError'
+  }
+}

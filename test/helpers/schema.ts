@@ -1,7 +1,13 @@
+import os from 'node:os'
 import path from 'node:path'
 import { randomUUID } from 'node:crypto'
 import type { CreationAttributes } from 'sequelize'
+import type { Test } from 'tap'
 import type { App } from '../../src/app.js'
+import type { SyncMode } from '../../src/config/env-schema.js'
+import { loadDatabaseConfig } from '../../src/config/load-config.js'
+import { createSequelize, openDatabase, type Database } from '../../src/db/database.js'
+import { runSchemaCommand, type SchemaCommand } from '../../src/db/migrate/command.js'
 import { KINDS } from '../../src/kinds/index.js'
 import type { IntegrationRecord } from '../../src/db/models/integration-model.js'
 import type { KindDefinition } from '../../src/kinds/define/kind.js'
@@ -173,11 +179,16 @@ export async function foreignKeys(db: TestDatabase, table: string): Promise<stri
 }
 
 /**
- * Inserts one row of a kind through its model, without HTTP or verification: the shared
+ * Inserts one row of a kind through its model (an app's, or an engine's `{ db }`), without HTTP or verification: the shared
  * columns, the kind's first provider and a placeholder in every required kind column.
  * Returns the row's id.
  */
-export async function insertIntegration(app: App, kind: KindDefinition, tenantId: string, accountId: string): Promise<string> {
+export async function insertIntegration(
+  app: { db: Pick<Database, 'integrations'> },
+  kind: KindDefinition,
+  tenantId: string,
+  accountId: string,
+): Promise<string> {
   const id = randomUUID()
   const required = Object.entries(kind.fields).filter(([, f]) => f.column.allowNull === false && f.column.defaultValue === undefined)
   await app.db.integrations.get(kind.segment)!.create({
@@ -203,4 +214,73 @@ export async function rowCounts(db: TestDatabase, tables: readonly string[]): Pr
   const counts: Record<string, number> = {}
   for (const table of tables) counts[table] = await rowCount(db, table)
   return counts
+}
+
+// DATA_DIR only places a default SQLite file, and DATABASE_URL is always given.
+const databaseConfig = (db: TestDatabase, sync: SyncMode) =>
+  loadDatabaseConfig({ DATABASE_URL: db.url, DATA_DIR: os.tmpdir(), DB_SYNC: sync })
+
+export interface EngineLine {
+  level: 'info' | 'warn'
+  msg: string
+  [key: string]: unknown
+}
+
+/**
+ * The start-up the db plugin does (connect, migrate per `sync`, define models), without the
+ * HTTP app, for kind definitions a test makes up. Closed when the test ends.
+ */
+export async function openEngine(t: Test, db: TestDatabase, sync: SyncMode, kinds: readonly KindDefinition[] = KINDS) {
+  const logs: EngineLine[] = []
+  const log = {
+    info: (obj: object, msg: string) => logs.push({ ...obj, level: 'info', msg }),
+    warn: (obj: object, msg: string) => logs.push({ ...obj, level: 'warn', msg }),
+  }
+  const database: Database = await openDatabase(databaseConfig(db, sync), kinds, log)
+  t.teardown(() => database.close())
+  return { database, logs }
+}
+
+/** `npm run schema -- <command>` in this process, for kind definitions a test makes up. */
+export async function schemaCommand(db: TestDatabase, command: SchemaCommand, kinds: readonly KindDefinition[] = KINDS) {
+  const sequelize = createSequelize(databaseConfig(db, 'off'))
+  try {
+    return await runSchemaCommand(sequelize, command, kinds)
+  } finally {
+    await sequelize.close()
+  }
+}
+
+/**
+ * SQLite changes a column or a foreign key only by rebuilding the table: the documented
+ * create, copy, drop, rename, with `edit` applied to the CREATE TABLE statement.
+ */
+export async function rebuildSqliteTable(db: TestDatabase, table: string, edit: (createTable: string) => string) {
+  const [row] = (await db.query(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '${table}'`)) as { sql: string }[]
+  const indexes = (await db.query(`SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = '${table}' AND sql IS NOT NULL`)) as {
+    sql: string
+  }[]
+  const changed = edit(row!.sql)
+  if (changed === row!.sql) throw new Error(`the edit changed nothing in ${row!.sql}`)
+  const { default: sqlite3 } = await import('sqlite3')
+  const script = [
+    'PRAGMA foreign_keys = OFF',
+    'BEGIN',
+    changed.replace(/^CREATE TABLE [`"]?\w+[`"]?/, 'CREATE TABLE rebuilt'),
+    `INSERT INTO rebuilt SELECT * FROM ${table}`,
+    `DROP TABLE ${table}`,
+    `ALTER TABLE rebuilt RENAME TO ${table}`,
+    ...indexes.map((i) => i.sql),
+    'COMMIT',
+  ].join(';\n')
+  await new Promise<void>((resolve, reject) => {
+    const conn = new sqlite3.Database(db.name)
+    conn.exec(script, (err) => conn.close(() => (err ? reject(err) : resolve())))
+  })
+}
+
+/** Replaces `from` with `to` in `text`, failing loudly when `from` is not there. */
+export function replaceOnce(text: string, from: string, to: string): string {
+  if (!text.includes(from)) throw new Error(`${from} not in ${text}`)
+  return text.replace(from, to)
 }

@@ -23,6 +23,13 @@ export function typeOf(definition: string): string {
   return (at === -1 ? definition : definition.slice(0, at)).trim()
 }
 
+const DEFAULT = / DEFAULT ('(?:[^']|'')*'|\S+)/
+
+/** `VARCHAR(255) DEFAULT 'main'` → `'main'`; null when the definition sets no default. */
+export function defaultOf(definition: string): string | null {
+  return DEFAULT.exec(definition)?.[1] ?? null
+}
+
 function withoutReferences(definition: string): string {
   const at = definition.indexOf(' REFERENCES ')
   return at === -1 ? definition : definition.slice(0, at)
@@ -38,7 +45,14 @@ export function describeModel(sequelize: Sequelize, model: ModelStatic<Model>, r
     const name = attribute.field ?? key
     const definition = withoutReferences(sql[name] ?? sql[key]!).replace(/ PRIMARY KEY/, '')
     const nullable = attribute.allowNull !== false && !attribute.primaryKey
-    return { name, type: typeOf(definition), nullable, addable: nullable || attribute.defaultValue !== undefined, definition }
+    return {
+      name,
+      type: typeOf(definition),
+      nullable,
+      default: defaultOf(definition),
+      addable: nullable || attribute.defaultValue !== undefined,
+      definition,
+    }
   })
   const foreignKeys: ForeignKey[] = Object.entries(attributes)
     .filter(([, a]) => a.references && typeof a.references === 'object')

@@ -12,6 +12,7 @@ import { describeModel, queryGenerator } from './desired.js'
 import { readLiveSchema } from './live.js'
 import { withSchemaLock } from './lock.js'
 import { formatPlan, planSchema } from './plan.js'
+import { readMissing } from './presence.js'
 import type { DesiredTable, Step } from './types.js'
 
 export interface SchemaLogger {
@@ -20,7 +21,7 @@ export interface SchemaLogger {
 }
 
 export interface SchemaReport {
-  /** Tables, columns, indexes and foreign keys the models need that the database lacks. */
+  /** Tables, columns, indexes, foreign keys and ENUM values the models need that the database lacks. */
   missing: string[]
   /** What this start created or added. */
   applied: string[]
@@ -42,14 +43,16 @@ export interface SchemaModels {
   desired: DesiredTable[]
 }
 
-const MISSING: Partial<Record<Step['action'], string>> = {
+/** What a step adds, named as `readMissing` names what is missing. */
+const ADDS: Partial<Record<Step['action'], string>> = {
   'create-table': 'table',
   'add-column': 'column',
   'add-index': 'index',
   'add-foreign-key': 'foreign key',
+  'extend-enum': 'enum values',
 }
 
-const label = (step: Step) => `${MISSING[step.action] ?? step.action} ${step.object}`
+const label = (step: Step) => `${ADDS[step.action] ?? step.action} ${step.object}`
 
 async function readReferenceTypes(sequelize: Sequelize): Promise<ReferenceColumnTypes> {
   if (sequelize.getDialect() !== 'mysql') return DEFAULT_REFERENCE_TYPES
@@ -93,10 +96,13 @@ export async function plan(sequelize: Sequelize, desired: DesiredTable[]): Promi
   return planSchema(desired, live, queryGenerator(sequelize), sequelize.getDialect() === 'mysql' ? 'mysql' : 'sqlite')
 }
 
-/** What each mode applies unattended. */
+/**
+ * What each mode applies unattended. Production (`safe`) creates missing tables and lets a
+ * provider ENUM gain values at its end: a new provider is a deploy, not a migration review.
+ */
 function applies(mode: SyncMode, step: Step): boolean {
   if (mode === 'alter' || mode === 'force') return step.additive
-  if (mode === 'safe') return step.action === 'create-table'
+  if (mode === 'safe') return step.additive && (step.action === 'create-table' || step.action === 'extend-enum')
   return false
 }
 
@@ -153,7 +159,7 @@ export async function prepareSchema(
     if (stop.length > 0) throw new SchemaIncompatibleError(stop)
     const report: SchemaReport = {
       applied,
-      missing: remaining.filter((s) => MISSING[s.action]).map(label),
+      missing: await readMissing(sequelize, schema.desired),
       review: remaining.filter((s) => !s.additive),
     }
     if (applied.length) log.info({ applied }, 'schema brought up to date')

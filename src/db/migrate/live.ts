@@ -31,7 +31,7 @@ async function readMysql(sequelize: Sequelize, tables: string[]): Promise<Map<st
     ),
     select(
       sequelize,
-      `SELECT k.TABLE_NAME t, k.COLUMN_NAME col, k.REFERENCED_TABLE_NAME refTable, k.REFERENCED_COLUMN_NAME refColumn,
+      `SELECT k.TABLE_NAME t, k.CONSTRAINT_NAME name, k.COLUMN_NAME col, k.REFERENCED_TABLE_NAME refTable, k.REFERENCED_COLUMN_NAME refColumn,
               r.DELETE_RULE onDelete, r.UPDATE_RULE onUpdate
          FROM information_schema.KEY_COLUMN_USAGE k
          JOIN information_schema.REFERENTIAL_CONSTRAINTS r
@@ -75,6 +75,7 @@ async function readMysql(sequelize: Sequelize, tables: string[]): Promise<Map<st
 
 function toForeignKey(r: Row): ForeignKey {
   return {
+    ...(typeof r.name === 'string' && r.name ? { name: r.name } : {}),
     column: String(r.col ?? r.from),
     refTable: String(r.refTable ?? r.table),
     refColumn: String(r.refColumn ?? r.to),

@@ -31,6 +31,45 @@ function wantedCollation(column: DesiredColumn): ((collation: string | null) => 
   return undefined
 }
 
+/** `enum('A','B')` → `['A', 'B']`; undefined for any other type. */
+export function enumValues(type: string): string[] | undefined {
+  const list = /^enum\((.*)\)$/is.exec(type.trim())?.[1]
+  if (list === undefined) return undefined
+  return [...list.matchAll(/'((?:[^']|'')*)'/g)].map((m) => m[1]!.replace(/''/g, "'"))
+}
+
+/**
+ * When both types are ENUMs: the values the models append after every live value, in the
+ * same order ([] when the lists are equal); undefined when the lists differ any other way
+ * (a value reordered, removed or renamed) or either type is not an ENUM.
+ */
+export function appendedEnumValues(live: string, wanted: string): string[] | undefined {
+  const have = enumValues(live)
+  const want = enumValues(wanted)
+  if (!have || !want || want.length < have.length) return undefined
+  return have.every((v, i) => v === want[i]) ? want.slice(have.length) : undefined
+}
+
+/** A default as a value: quotes and the spelling of booleans and NULL set aside (MariaDB quotes strings, MySQL 8 does not). */
+export function normalizeDefault(value: string | null): string | null {
+  if (value === null || /^null$/i.test(value.trim())) return null
+  const v = value.trim()
+  const quoted = /^'((?:[^']|'')*)'$/.exec(v)
+  if (quoted) return quoted[1]!.replace(/''/g, "'")
+  if (/^true$/i.test(v)) return '1'
+  if (/^false$/i.test(v)) return '0'
+  return v
+}
+
+const showDefault = (value: string | null) => (normalizeDefault(value) === null ? 'none' : value!.trim())
+
+/** The new definition, in the live column's character set and collation: appending values changes nothing else. */
+function keepingCollation(column: DesiredColumn, live: LiveColumn): string {
+  if (!live.charset || /CHARACTER SET|COLLATE/i.test(column.definition)) return column.definition
+  const rest = column.definition.slice(column.type.length)
+  return `${column.type} CHARACTER SET ${live.charset} COLLATE ${live.collation}${rest}`
+}
+
 function sameIndex(a: IndexShape, b: IndexShape): boolean {
   return a.unique === b.unique && a.fields.join(',') === b.fields.join(',')
 }
@@ -83,13 +122,29 @@ export function planSchema(desired: DesiredTable[], live: Map<string, LiveTable>
         continue
       }
       const problems: string[] = []
-      if (normalizeType(found.type, dialect) !== normalizeType(column.type, dialect))
-        problems.push(`type is ${found.type}, models need ${column.type}`)
+      const appended = appendedEnumValues(found.type, column.type)
+      const bothEnums = enumValues(found.type) !== undefined && enumValues(column.type) !== undefined
+      const typeDiffers = bothEnums ? appended?.length !== 0 : normalizeType(found.type, dialect) !== normalizeType(column.type, dialect)
+      if (typeDiffers) problems.push(`type is ${found.type}, models need ${column.type}`)
       if (found.nullable !== column.nullable)
         problems.push(found.nullable ? 'allows NULL, models need NOT NULL' : 'is NOT NULL, models allow NULL')
+      if (normalizeDefault(found.default) !== normalizeDefault(column.default))
+        problems.push(`default is ${showDefault(found.default)}, models need ${showDefault(column.default)}`)
       const collation = wantedCollation(column)
       if (dialect === 'mysql' && collation && !collation(found.collation))
         problems.push(`collation is ${found.collation}, models need ${column.definition}`)
+      // Values appended at the end leave every stored value and its position alone: additive.
+      if (appended?.length && problems.length === 1) {
+        steps.push({
+          action: 'extend-enum',
+          table: table.name,
+          object,
+          additive: true,
+          reason: `${appended.map((v) => `'${v}'`).join(', ')} appended to the values of ${found.type}`,
+          sql: [`ALTER TABLE ${t} MODIFY ${q(column.name)} ${keepingCollation(column, found)}`],
+        })
+        continue
+      }
       if (problems.length === 0) continue
       steps.push({
         action: 'change-column',
@@ -154,7 +209,10 @@ export function planSchema(desired: DesiredTable[], live: Map<string, LiveTable>
           object,
           additive: false,
           reason: `foreign key is ON DELETE ${found.onDelete} ON UPDATE ${found.onUpdate}, models need ON DELETE ${key.onDelete} ON UPDATE ${key.onUpdate}`,
-          sql: [`-- drop the existing foreign key on ${table.name}.${key.column}, then: ALTER TABLE ${t} ADD ${clause}`],
+          sql:
+            dialect === 'mysql' && found.name
+              ? [`ALTER TABLE ${t} DROP FOREIGN KEY ${q(found.name)}`, `ALTER TABLE ${t} ADD CONSTRAINT ${q(found.name)} ${clause}`]
+              : [`-- SQLite cannot change a foreign key in place: rebuild ${table.name} with ${clause}`],
         })
       }
     }

@@ -1,4 +1,6 @@
 export interface ForeignKey {
+  /** The constraint's name, where the database names it (MySQL). */
+  name?: string
   column: string
   refTable: string
   refColumn: string
@@ -17,6 +19,8 @@ export interface DesiredColumn {
   /** The column's SQL type for this dialect, e.g. `VARCHAR(255)`, as Sequelize emits it. */
   type: string
   nullable: boolean
+  /** The default as this dialect's SQL writes it (`'main'`, `true`), or null for none. */
+  default: string | null
   /** Whether adding it to a table with rows needs no value: nullable or defaulted. */
   addable: boolean
   /** Full column definition for ADD/MODIFY COLUMN, without any REFERENCES clause. */
@@ -51,7 +55,7 @@ export interface LiveTable {
 }
 
 export type StepAction =
-  'create-table' | 'add-column' | 'add-index' | 'add-foreign-key' | 'change-column' | 'change-index' | 'change-foreign-key'
+  'create-table' | 'add-column' | 'add-index' | 'add-foreign-key' | 'extend-enum' | 'change-column' | 'change-index' | 'change-foreign-key'
 
 export interface Step {
   action: StepAction

@@ -2,40 +2,25 @@ import t from 'tap'
 import { startApp } from '../../helpers/app.js'
 import { eachDatabase, type TestDatabase } from '../../helpers/databases.js'
 import { schemaCli } from '../../helpers/processes.js'
-import { SCM_TABLE, columns, connectRepository, readiness, schemaSnapshot, tableRows } from '../../helpers/schema.js'
+import {
+  SCM_TABLE,
+  columns,
+  connectRepository,
+  readiness,
+  rebuildSqliteTable,
+  replaceOnce,
+  schemaSnapshot,
+  tableRows,
+} from '../../helpers/schema.js'
 
 const OBJECT = `${SCM_TABLE}.displayName`
 
-/** SQLite changes a declared type only by rebuilding the table: the documented create, copy, drop, rename. */
-async function rebuildSqlite(db: TestDatabase, from: string, to: string) {
-  const [table] = (await db.query(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '${SCM_TABLE}'`)) as { sql: string }[]
-  const indexes = (await db.query(
-    `SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = '${SCM_TABLE}' AND sql IS NOT NULL`,
-  )) as {
-    sql: string
-  }[]
-  const changed = table!.sql.replace(from, to)
-  if (changed === table!.sql) throw new Error(`${from} not in ${table!.sql}`)
-  const { default: sqlite3 } = await import('sqlite3')
-  const script = [
-    'PRAGMA foreign_keys = OFF',
-    'BEGIN',
-    changed.replace(/^CREATE TABLE [`"]?\w+[`"]?/, 'CREATE TABLE rebuilt'),
-    `INSERT INTO rebuilt SELECT * FROM ${SCM_TABLE}`,
-    `DROP TABLE ${SCM_TABLE}`,
-    `ALTER TABLE rebuilt RENAME TO ${SCM_TABLE}`,
-    ...indexes.map((i) => i.sql),
-    'COMMIT',
-  ].join(';\n')
-  await new Promise<void>((resolve, reject) => {
-    const conn = new sqlite3.Database(db.name)
-    conn.exec(script, (err) => conn.close(() => (err ? reject(err) : resolve())))
-  })
-}
-
 async function changeType(db: TestDatabase, size: number) {
   if (db.dialect === 'mysql') await db.query(`ALTER TABLE ${SCM_TABLE} MODIFY displayName VARCHAR(${size}) NOT NULL`)
-  else await rebuildSqlite(db, `\`displayName\` VARCHAR(${size === 100 ? 255 : 100}) NOT NULL`, `\`displayName\` VARCHAR(${size}) NOT NULL`)
+  else {
+    const from = `\`displayName\` VARCHAR(${size === 100 ? 255 : 100}) NOT NULL`
+    await rebuildSqliteTable(db, SCM_TABLE, (sql) => replaceOnce(sql, from, `\`displayName\` VARCHAR(${size}) NOT NULL`))
+  }
 }
 
 // Server processes and CLI runs per database: more than the default file timeout on a busy machine.

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { startApp } from '../helpers/app.js'
-import { createTestDatabase, eachDatabase } from '../helpers/databases.js'
-import { ALL_TABLES, OWNED_TABLES, REFERENCE_TABLES, readiness, schemaSnapshot, tableEntries, tableNames } from '../helpers/schema.js'
+import { startApp } from '../../helpers/app.js'
+import { createTestDatabase, eachDatabase } from '../../helpers/databases.js'
+import { ALL_TABLES, OWNED_TABLES, REFERENCE_TABLES, readiness, schemaSnapshot, tableEntries, tableNames } from '../../helpers/schema.js'
 
 /** Reference tables first (owned tables reference them), each in the order its keys need. */
 const CREATED = tableEntries([...REFERENCE_TABLES, ...OWNED_TABLES])

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { startApp } from '../helpers/app.js'
-import { eachDatabase } from '../helpers/databases.js'
-import { ALL_TABLES, OWNED_TABLES, columns, indexList, tableDefinition, tableEntries, tableNames } from '../helpers/schema.js'
+import { startApp } from '../../helpers/app.js'
+import { eachDatabase } from '../../helpers/databases.js'
+import { ALL_TABLES, OWNED_TABLES, columns, indexList, tableDefinition, tableEntries, tableNames } from '../../helpers/schema.js'
 
 eachDatabase(t, async (t, db) => {
   t.test('never alters an existing accounts table, even one shaped unlike its own model', async (t) => {

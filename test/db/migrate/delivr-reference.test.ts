@@ -1,9 +1,9 @@
 import fs from 'node:fs'
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
-import { startApp } from '../helpers/app.js'
-import { createTestDatabase, eachDatabase, type TestDatabase } from '../helpers/databases.js'
-import { KINDS } from '../../src/kinds/index.js'
+import { startApp } from '../../helpers/app.js'
+import { createTestDatabase, eachDatabase, type TestDatabase } from '../../helpers/databases.js'
+import { KINDS } from '../../../src/kinds/index.js'
 import {
   ALL_TABLES,
   OWNED_FOREIGN_KEYS,
@@ -19,9 +19,9 @@ import {
   tableDefinition,
   tableEntries,
   tableNames,
-} from '../helpers/schema.js'
+} from '../../helpers/schema.js'
 
-const FIXTURE = fs.readFileSync(new URL('../fixtures/delivr-reference-mysql.sql', import.meta.url), 'utf8')
+const FIXTURE = fs.readFileSync(new URL('../../fixtures/delivr-reference-mysql.sql', import.meta.url), 'utf8')
 
 /** What the main Delivr server would have written: an account, its tenant, its Owner membership. */
 async function seedDelivr(db: TestDatabase) {
