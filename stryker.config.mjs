@@ -10,7 +10,7 @@
 const AREAS = [
   {
     mutate: ['src/auth/access.ts', 'src/auth/tokens.ts'],
-    focused: ['test/auth.test.ts'],
+    focused: ['test/auth/access.test.ts', 'test/auth.test.ts'],
     wider: ['test/routes/scm.test.ts', 'test/routes/kinds.test.ts'],
   },
   {
