@@ -14,9 +14,10 @@ const TENANT_SQL = 'SELECT `id` FROM `tenants` WHERE `id` = ?'
 
 async function tenantRole(models: ReferenceModels, accountId: string, tenantId: string): Promise<Role | undefined> {
   const rows = await readerFor(models.Collaborator.sequelize!)(ROLE_SQL, [accountId, tenantId])
+  // Own keys only: `in` would take 'constructor' (which SQLite's untyped column can hold) for a role.
   return rows
     .map((r) => r.permission as Role | null)
-    .filter((p): p is Role => p !== null && p in RANK)
+    .filter((p): p is Role => p !== null && Object.hasOwn(RANK, p))
     .sort((a, b) => RANK[b] - RANK[a])[0]
 }
 
@@ -42,7 +43,8 @@ export async function authorize(
   if (action === 'credentials') {
     throw forbidden(`Decrypted credentials are only for service tokens with the ${SCOPES.credentials} scope`)
   }
-  if (RANK[role] < RANK[NEEDS[action]]) throw forbidden(`This needs the ${NEEDS[action]} role in the tenant; you are ${role}`)
+  // Written to fail closed: an unranked role or action compares false and is refused.
+  if (!(RANK[role] >= RANK[NEEDS[action]])) throw forbidden(`This needs the ${NEEDS[action]} role in the tenant; you are ${role}`)
 }
 
 export const tenantNotFound = () => notFound('Tenant not found')

@@ -65,15 +65,15 @@ function ipv4At(g: number[], index: number): string {
 
 /** Expects a string that `net.isIPv6` accepted, without a zone. */
 function parseIPv6(text: string): number[] {
-  let rest = text.toLowerCase()
+  let rest = text
   const dotted = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(rest)
   if (dotted) {
-    const [a = 0, b = 0, c = 0, d = 0] = (dotted[2] ?? '').split('.').map(Number)
-    rest = `${dotted[1] ?? ''}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`
+    const [a = 0, b = 0, c = 0, d = 0] = dotted[2]!.split('.').map(Number)
+    rest = `${dotted[1]!}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`
   }
   const toGroups = (part: string): number[] => (part === '' ? [] : part.split(':').map((h) => parseInt(h, 16)))
-  const [head = '', tail] = rest.split('::')
-  const left = toGroups(head)
+  const [head, tail] = rest.split('::')
+  const left = toGroups(head!)
   if (tail === undefined) return left
   const right = toGroups(tail)
   return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right]

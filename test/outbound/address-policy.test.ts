@@ -63,6 +63,22 @@ const refused = [
   '2130706433',
   '010.0.0.1',
   'not-an-ip',
+  // brackets count only around the whole address; strings that merely look like IPv6
+  '2[606:4700::1111]',
+  '[2606:4700::111]1',
+  '2606:4700::1111::1',
+  '2606:4700:0:0:0:0:0:1111:1',
+  // the last addresses of special IPv6 blocks
+  '2001:1ff:ffff::1',
+  '3fff:fff:ffff::1',
+  // look like an embedding, are not one, and are not global unicast
+  '::1234:808:808',
+  '::1234:0:808:808',
+  '::ffff:1234:808:808',
+  '64:1::808:808',
+  // embeddings where the last two octets decide (192.0.2.0/24)
+  '::ffff:c000:208',
+  '2002:c000:208::1',
 ]
 
 const allowed = [
@@ -85,6 +101,20 @@ const allowed = [
   '::ffff:808:808',
   '64:ff9b::8.8.8.8',
   '2002:808:808::1',
+  // bracketed, or with a zone: the verdict is the address's own
+  '[2606:4700::1111]',
+  '2606:4700::1111%eth0',
+  '::ffff:8.8.8.8%eth0',
+  // just past special IPv6 blocks, or only sharing a group with one
+  '2001:200::1',
+  '2a00:db8::1',
+  '3fff:1000::1',
+  '2606:ff9b::7f00:1',
+  // public IPv4 as IPv4-compatible, SIIT, and dotted with every octet of several digits
+  '::808:808',
+  '::ffff:0:808:808',
+  '::ffff:93.184.216.34',
+  '64:ff9b::93.184.216.34',
 ]
 
 t.test('refuses private, loopback, link-local, metadata, reserved and their IPv6 embeddings', async (t) => {
