@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import { authorize, authorizeTenantRead, type Action } from '../../src/auth/access.js'
 import type { Principal } from '../../src/auth/tokens.js'
-import { ServiceError } from '../../src/errors.js'
+import { ServiceError } from '../../src/http/errors.js'
 import { startApp } from '../helpers/app.js'
 import { eachDatabase, type TestDatabase } from '../helpers/databases.js'
 
