@@ -221,6 +221,11 @@ export function loadConfig(raw: NodeJS.ProcessEnv = process.env): Config {
   if (publicKey && !isUsablePublicKey(publicKey)) {
     problems.push('AUTH_JWT_PUBLIC_KEY must be a PEM public key: RSA of at least 2048 bits (RS256) or EC P-256 (ES256)')
   }
+  if (production && env.DEV_SEED === 'true') {
+    problems.push(
+      "DEV_SEED=true writes a demo Owner into Delivr's tables and logs a token signed with the real secret: refused with NODE_ENV=production",
+    )
+  }
   const needsDevSecrets = !env.CREDENTIAL_KEYS || (!env.AUTH_JWT_SECRET && !env.AUTH_JWT_PUBLIC_KEY)
   if (production && needsDevSecrets) {
     if (!env.AUTH_JWT_SECRET && !env.AUTH_JWT_PUBLIC_KEY) {
