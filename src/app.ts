@@ -10,7 +10,7 @@ import configPlugin from '../plugins/config.js'
 import dbAvailabilityPlugin from '../plugins/db-availability.js'
 import dbPlugin from '../plugins/db.js'
 import devSeedPlugin from '../plugins/dev-seed.js'
-import errorsPlugin, { frameworkErrors } from '../plugins/errors.js'
+import errorsPlugin, { clientErrorHandler, frameworkErrors } from '../plugins/errors.js'
 import lifecyclePlugin from '../plugins/lifecycle.js'
 import metricsPlugin from '../plugins/metrics.js'
 import outboundPlugin from '../plugins/outbound.js'
@@ -74,6 +74,7 @@ export async function buildApp(options: BuildOptions = {}) {
     // The response serializer picks anyOf branches with its own Ajv: our formats only matter on input.
     serializerOpts: { ajv: { formats: Object.fromEntries(Object.keys(FORMATS).map((name) => [name, true])) } },
     frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   // JSON in and out: a text/plain body is refused with 415 rather than parsed into a string.
