@@ -35,6 +35,10 @@ export interface BuildOptions {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
+// Node looks for requests past their deadline on this interval (30 s by default, which let a
+// trickled body hold its connection long past REQUEST_TIMEOUT_MS).
+const TIMEOUT_CHECK_INTERVAL_MS = 1000
+
 /** Keeps the gateway's x-request-id when it is sane, so one id follows a request across services. */
 function requestId(req: IncomingMessage): string {
   const given = req.headers['x-request-id']
@@ -67,6 +71,13 @@ export async function buildApp(options: BuildOptions = {}) {
     genReqId: requestId,
     bodyLimit: config.http.bodyLimitBytes,
     requestTimeout: config.http.requestTimeoutMs,
+    // Node enforces the headers deadline (60 s unless given at creation) on a request whose body
+    // is still arriving, not the request deadline: both are the request timeout here.
+    http: {
+      requestTimeout: config.http.requestTimeoutMs,
+      headersTimeout: config.http.requestTimeoutMs,
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    },
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
     connectionTimeout: config.http.connectionTimeoutMs,
     // A hop count is valid at run time (proxy-addr) though Fastify's typings omit it.
@@ -76,6 +87,9 @@ export async function buildApp(options: BuildOptions = {}) {
     frameworkErrors,
     clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>()
+
+  // Connections beyond the bound are closed as they arrive, before any byte is read.
+  if (config.http.maxConnections > 0) app.server.maxConnections = config.http.maxConnections
 
   // JSON in and out: a text/plain body is refused with 415 rather than parsed into a string.
   app.removeContentTypeParser('text/plain')

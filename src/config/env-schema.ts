@@ -47,6 +47,12 @@ export const EnvSchema = Type.Object({
     default: 0,
     description: 'Socket inactivity timeout (0: none beyond the request timeout)',
   }),
+  MAX_CONNECTIONS: Type.Integer({
+    minimum: 0,
+    maximum: 1000000,
+    default: 0,
+    description: 'Most connections open at once; more are closed on arrival (0: unlimited)',
+  }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10485760, default: 262144, description: 'Largest request body; larger is 413' }),
   TRUST_PROXY: Type.Optional(
     Type.String({ minLength: 1, description: 'true, a hop count, or comma-separated proxy addresses/CIDRs (the gateway)' }),

@@ -71,6 +71,8 @@ export interface Config {
     requestTimeoutMs: number
     keepAliveTimeoutMs: number
     connectionTimeoutMs: number
+    /** 0: unlimited. */
+    maxConnections: number
     bodyLimitBytes: number
     trustProxy: boolean | number | string[]
     metricsEnabled: boolean
@@ -277,6 +279,7 @@ export function loadConfig(raw: NodeJS.ProcessEnv = process.env): Config {
       requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: env.KEEP_ALIVE_TIMEOUT_MS,
       connectionTimeoutMs: env.CONNECTION_TIMEOUT_MS,
+      maxConnections: env.MAX_CONNECTIONS,
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
       trustProxy: parseTrustProxy(env.TRUST_PROXY),
       metricsEnabled: env.METRICS_ENABLED === 'true',
