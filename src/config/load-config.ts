@@ -39,6 +39,10 @@ export interface AuthConfig {
   publicKey?: string
   issuer?: string
   audience?: string
+  /** Tolerance for the issuer's clock, both ways: iat ahead, exp behind. */
+  clockSkewSeconds: number
+  /** Longest exp - iat accepted. */
+  maxTokenLifetimeSeconds: number
 }
 
 export interface Config {
@@ -262,6 +266,8 @@ export function loadConfig(raw: NodeJS.ProcessEnv = process.env): Config {
       publicKey,
       issuer: env.AUTH_JWT_ISSUER,
       audience: env.AUTH_JWT_AUDIENCE,
+      clockSkewSeconds: env.AUTH_CLOCK_SKEW_SECONDS,
+      maxTokenLifetimeSeconds: env.AUTH_MAX_TOKEN_LIFETIME_SECONDS,
     },
     credentials,
     verifyTimeoutMs: env.VERIFY_TIMEOUT_MS,
