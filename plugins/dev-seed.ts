@@ -9,7 +9,10 @@ export default fp(
     // With AUTH_JWT_PUBLIC_KEY this service cannot sign: the token comes from the issuer.
     const canMint = app.config.auth.secret !== undefined
     const token = canMint
-      ? await mintToken(app.config.auth, { sub: demo.accountId, expiresIn: '12h' })
+      ? await mintToken(app.config.auth, {
+          sub: demo.accountId,
+          expiresIn: `${Math.min(12 * 3600, app.config.auth.maxTokenLifetimeSeconds)}s`,
+        })
       : `<a token from your issuer with sub ${demo.accountId}>`
     const body = {
       tenantId: demo.tenantId,

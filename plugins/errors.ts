@@ -1,6 +1,8 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { STATUS_CODES } from 'node:http'
+import { randomUUID } from 'node:crypto'
+import { STATUS_CODES, type ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import { ForeignKeyConstraintError, TimeoutError as DbTimeoutError, UniqueConstraintError } from 'sequelize'
 import { CredentialDecryptError } from '../src/crypto/credential-cipher.js'
 import { isConnectionFailure, isMissingTable } from '../src/db/availability.js'
@@ -61,6 +63,15 @@ function classify(err: FastifyError | ServiceError, request: FastifyRequest): An
   return { statusCode: 500, message: 'Internal Server Error' }
 }
 
+function errorBody(answer: Answer) {
+  return {
+    statusCode: answer.statusCode,
+    error: STATUS_CODES[answer.statusCode] ?? 'Error',
+    message: answer.message,
+    ...(answer.code ? { code: answer.code } : {}),
+  }
+}
+
 function respond(reply: FastifyReply, answer: Answer) {
   return (
     reply
@@ -70,13 +81,53 @@ function respond(reply: FastifyReply, answer: Answer) {
       // (readiness' 503 when load shedding or the breaker answers first).
       .type('application/json; charset=utf-8')
       .serializer(JSON.stringify)
-      .send({
-        statusCode: answer.statusCode,
-        error: STATUS_CODES[answer.statusCode] ?? 'Error',
-        message: answer.message,
-        ...(answer.code ? { code: answer.code } : {}),
-      })
+      .send(errorBody(answer))
   )
+}
+
+// Neither quotes the method, path or query: they are the caller's, and may carry anything.
+const ROUTE_NOT_FOUND: Answer = { statusCode: 404, message: 'No route matches this method and path', code: 'ROUTE_NOT_FOUND' }
+
+/** What Node's HTTP server refuses before a request reaches Fastify, by the error's code. */
+const CLIENT_ERRORS: Record<string, Answer> = {
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    statusCode: 408,
+    message: 'The request did not arrive in full within the request timeout',
+    code: 'REQUEST_TIMEOUT',
+  },
+  HPE_HEADER_OVERFLOW: {
+    statusCode: 431,
+    message: 'The request line and headers are larger than this server accepts',
+    code: 'HEADERS_TOO_LARGE',
+  },
+}
+const NOT_HTTP: Answer = { statusCode: 400, message: 'The request is not valid HTTP/1.1', code: 'BAD_REQUEST' }
+
+/**
+ * Fastify's `clientErrorHandler` (Node's 'clientError'): a request not received within the
+ * request timeout, headers over the size limit or bytes that are not HTTP never become a request,
+ * so the answer is written to the socket by hand, in the error shape, and the connection closed.
+ */
+export function clientErrorHandler(this: FastifyInstance, err: ConnectionError, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const answer = CLIENT_ERRORS[err.code ?? ''] ?? NOT_HTTP
+  const requestId = randomUUID()
+  this.log.debug({ reqId: requestId, code: err.code, statusCode: answer.statusCode }, 'refused before routing')
+  // As Node does: never write into a response that has already started on this connection.
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
+  if (socket.writable && !inFlight?.headersSent) {
+    const body = JSON.stringify(errorBody(answer))
+    const headers = {
+      ...SECURITY_HEADERS,
+      'x-request-id': requestId,
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': String(Buffer.byteLength(body)),
+      connection: 'close',
+    }
+    const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`)
+    socket.write(`HTTP/1.1 ${answer.statusCode} ${STATUS_CODES[answer.statusCode]}\r\n${head.join('')}\r\n${body}`)
+  }
+  socket.destroy()
 }
 
 /**
@@ -99,6 +150,7 @@ export default fp(
       }
       return respond(reply, answer)
     })
+    app.setNotFoundHandler((_request, reply) => respond(reply, ROUTE_NOT_FOUND))
   },
   { name: 'errors' },
 )

@@ -10,7 +10,7 @@ import configPlugin from '../plugins/config.js'
 import dbAvailabilityPlugin from '../plugins/db-availability.js'
 import dbPlugin from '../plugins/db.js'
 import devSeedPlugin from '../plugins/dev-seed.js'
-import errorsPlugin, { frameworkErrors } from '../plugins/errors.js'
+import errorsPlugin, { clientErrorHandler, frameworkErrors } from '../plugins/errors.js'
 import lifecyclePlugin from '../plugins/lifecycle.js'
 import metricsPlugin from '../plugins/metrics.js'
 import outboundPlugin from '../plugins/outbound.js'
@@ -34,6 +34,10 @@ export interface BuildOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+// Node looks for requests past their deadline on this interval (30 s by default, which let a
+// trickled body hold its connection long past REQUEST_TIMEOUT_MS).
+const TIMEOUT_CHECK_INTERVAL_MS = 1000
 
 /** Keeps the gateway's x-request-id when it is sane, so one id follows a request across services. */
 function requestId(req: IncomingMessage): string {
@@ -67,6 +71,13 @@ export async function buildApp(options: BuildOptions = {}) {
     genReqId: requestId,
     bodyLimit: config.http.bodyLimitBytes,
     requestTimeout: config.http.requestTimeoutMs,
+    // Node enforces the headers deadline (60 s unless given at creation) on a request whose body
+    // is still arriving, not the request deadline: both are the request timeout here.
+    http: {
+      requestTimeout: config.http.requestTimeoutMs,
+      headersTimeout: config.http.requestTimeoutMs,
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    },
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
     connectionTimeout: config.http.connectionTimeoutMs,
     // A hop count is valid at run time (proxy-addr) though Fastify's typings omit it.
@@ -74,7 +85,11 @@ export async function buildApp(options: BuildOptions = {}) {
     // The response serializer picks anyOf branches with its own Ajv: our formats only matter on input.
     serializerOpts: { ajv: { formats: Object.fromEntries(Object.keys(FORMATS).map((name) => [name, true])) } },
     frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>()
+
+  // Connections beyond the bound are closed as they arrive, before any byte is read.
+  if (config.http.maxConnections > 0) app.server.maxConnections = config.http.maxConnections
 
   // JSON in and out: a text/plain body is refused with 415 rather than parsed into a string.
   app.removeContentTypeParser('text/plain')

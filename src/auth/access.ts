@@ -9,13 +9,19 @@ export type Action = 'read' | 'verify' | 'write' | 'credentials'
 const RANK: Record<Role, number> = { Viewer: 1, Editor: 2, Owner: 3 }
 const NEEDS: Record<Exclude<Action, 'credentials'>, Role> = { read: 'Viewer', verify: 'Editor', write: 'Owner' }
 
-const ROLE_SQL = 'SELECT `permission` FROM `collaborators` WHERE `accountId` = ? AND `tenantId` = ? AND `appId` IS NULL'
+// Account and tenant ids are opaque and matched byte for byte. The SQL `=` narrows by index, under
+// whatever collation Delivr's tables have (utf8mb4_unicode_ci takes "ACCT-1", "acct-1 " and
+// "ácct-1" for "acct-1"; even utf8mb4_bin pads trailing spaces); the rows it returns are then
+// compared exactly here, which holds for any charset and collation and on SQLite alike.
+const ROLE_SQL =
+  'SELECT `permission`, `accountId`, `tenantId` FROM `collaborators` WHERE `accountId` = ? AND `tenantId` = ? AND `appId` IS NULL'
 const TENANT_SQL = 'SELECT `id` FROM `tenants` WHERE `id` = ?'
 
 async function tenantRole(models: ReferenceModels, accountId: string, tenantId: string): Promise<Role | undefined> {
   const rows = await readerFor(models.Collaborator.sequelize!)(ROLE_SQL, [accountId, tenantId])
   // Own keys only: `in` would take 'constructor' (which SQLite's untyped column can hold) for a role.
   return rows
+    .filter((r) => r.accountId === accountId && r.tenantId === tenantId)
     .map((r) => r.permission as Role | null)
     .filter((p): p is Role => p !== null && Object.hasOwn(RANK, p))
     .sort((a, b) => RANK[b] - RANK[a])[0]
@@ -52,8 +58,8 @@ export const tenantNotFound = () => notFound('Tenant not found')
 /** Reading a tenant's integrations: members by role, services by scope, for tenants that exist. */
 export async function authorizeTenantRead(models: ReferenceModels, principal: Principal, tenantId: string): Promise<void> {
   if (principal.type === 'service') {
-    const [tenant] = await readerFor(models.Tenant.sequelize!)(TENANT_SQL, [tenantId])
-    if (!tenant) throw tenantNotFound()
+    const tenants = await readerFor(models.Tenant.sequelize!)(TENANT_SQL, [tenantId])
+    if (!tenants.some((t) => t.id === tenantId)) throw tenantNotFound()
   }
   await authorize(models, principal, tenantId, 'read', tenantNotFound)
 }

@@ -6,11 +6,13 @@ const usage = `Mint a development token signed with this service's HS256 secret.
 
   npm run token -- --sub <accountId> [--ttl 1h]
   npm run token -- --sub service:<name> --scope "integrations:read integrations:credentials:read"
+
+--ttl (default 1h) may not exceed AUTH_MAX_TOKEN_LIFETIME_SECONDS (86400 s unless set): the service refuses longer-lived tokens.
 `
 
 try {
   const { values } = parseArgs({
-    options: { sub: { type: 'string' }, scope: { type: 'string' }, ttl: { type: 'string', default: '1h' }, help: { type: 'boolean' } },
+    options: { sub: { type: 'string' }, scope: { type: 'string' }, ttl: { type: 'string' }, help: { type: 'boolean' } },
   })
   if (values.help || !values.sub) {
     console.error(usage)

@@ -47,6 +47,12 @@ export const EnvSchema = Type.Object({
     default: 0,
     description: 'Socket inactivity timeout (0: none beyond the request timeout)',
   }),
+  MAX_CONNECTIONS: Type.Integer({
+    minimum: 0,
+    maximum: 1000000,
+    default: 0,
+    description: 'Most connections open at once; more are closed on arrival (0: unlimited)',
+  }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10485760, default: 262144, description: 'Largest request body; larger is 413' }),
   TRUST_PROXY: Type.Optional(
     Type.String({ minLength: 1, description: 'true, a hop count, or comma-separated proxy addresses/CIDRs (the gateway)' }),
@@ -98,6 +104,18 @@ export const EnvSchema = Type.Object({
   AUTH_JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1, description: 'PEM (SPKI) public key for RS256 / ES256' })),
   AUTH_JWT_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
   AUTH_JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
+  AUTH_CLOCK_SKEW_SECONDS: Type.Integer({
+    minimum: 0,
+    maximum: 600,
+    default: 60,
+    description: 'How far a token issuer clock may be off: iat that far ahead, exp that far behind, are still accepted',
+  }),
+  AUTH_MAX_TOKEN_LIFETIME_SECONDS: Type.Integer({
+    minimum: 60,
+    maximum: 31536000,
+    default: 86400,
+    description: 'Longest a token may live (exp - iat); longer-lived tokens are refused with 401',
+  }),
   CREDENTIAL_KEYS: Type.Optional(Type.String({ minLength: 1, description: 'id:base64-32-bytes, comma separated' })),
   CREDENTIAL_ACTIVE_KEY: Type.Optional(Type.String({ minLength: 1, description: 'Key id that encrypts new writes' })),
   VERIFY_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 10000 }),

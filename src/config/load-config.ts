@@ -39,6 +39,10 @@ export interface AuthConfig {
   publicKey?: string
   issuer?: string
   audience?: string
+  /** Tolerance for the issuer's clock, both ways: iat ahead, exp behind. */
+  clockSkewSeconds: number
+  /** Longest exp - iat accepted. */
+  maxTokenLifetimeSeconds: number
 }
 
 export interface Config {
@@ -71,6 +75,8 @@ export interface Config {
     requestTimeoutMs: number
     keepAliveTimeoutMs: number
     connectionTimeoutMs: number
+    /** 0: unlimited. */
+    maxConnections: number
     bodyLimitBytes: number
     trustProxy: boolean | number | string[]
     metricsEnabled: boolean
@@ -221,6 +227,11 @@ export function loadConfig(raw: NodeJS.ProcessEnv = process.env): Config {
   if (publicKey && !isUsablePublicKey(publicKey)) {
     problems.push('AUTH_JWT_PUBLIC_KEY must be a PEM public key: RSA of at least 2048 bits (RS256) or EC P-256 (ES256)')
   }
+  if (production && env.DEV_SEED === 'true') {
+    problems.push(
+      "DEV_SEED=true writes a demo Owner into Delivr's tables and logs a token signed with the real secret: refused with NODE_ENV=production",
+    )
+  }
   const needsDevSecrets = !env.CREDENTIAL_KEYS || (!env.AUTH_JWT_SECRET && !env.AUTH_JWT_PUBLIC_KEY)
   if (production && needsDevSecrets) {
     if (!env.AUTH_JWT_SECRET && !env.AUTH_JWT_PUBLIC_KEY) {
@@ -255,6 +266,8 @@ export function loadConfig(raw: NodeJS.ProcessEnv = process.env): Config {
       publicKey,
       issuer: env.AUTH_JWT_ISSUER,
       audience: env.AUTH_JWT_AUDIENCE,
+      clockSkewSeconds: env.AUTH_CLOCK_SKEW_SECONDS,
+      maxTokenLifetimeSeconds: env.AUTH_MAX_TOKEN_LIFETIME_SECONDS,
     },
     credentials,
     verifyTimeoutMs: env.VERIFY_TIMEOUT_MS,
@@ -272,6 +285,7 @@ export function loadConfig(raw: NodeJS.ProcessEnv = process.env): Config {
       requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: env.KEEP_ALIVE_TIMEOUT_MS,
       connectionTimeoutMs: env.CONNECTION_TIMEOUT_MS,
+      maxConnections: env.MAX_CONNECTIONS,
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
       trustProxy: parseTrustProxy(env.TRUST_PROXY),
       metricsEnabled: env.METRICS_ENABLED === 'true',

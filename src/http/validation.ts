@@ -78,7 +78,11 @@ export function createSchemaErrorFormatter(discriminators: ReadonlyMap<string, r
         message = `${at}/${String(params.missingProperty)} is required`
         break
       case 'additionalProperties':
-        message = `${at}/${String(params.additionalProperty)} is not a known field`
+        // A query parameter's name is the caller's text as much as its value: not quoted back.
+        message =
+          dataVar === 'querystring'
+            ? `${at} has a parameter this route does not take`
+            : `${at}/${String(params.additionalProperty)} is not a known field`
         break
       case 'discriminator': {
         const tag = String(params.tag)

@@ -166,6 +166,18 @@ t.test('the token CLI mints tokens the service accepts', async (t) => {
     t.match(help.stdout + help.stderr, /npm run token -- --sub <accountId>/)
   })
 
+  t.test('refuses a --ttl longer than the service accepts, printing no token', async (t) => {
+    for (const [ttl, env] of [
+      ['30d', {}],
+      ['2h', { AUTH_MAX_TOKEN_LIFETIME_SECONDS: '3600' }],
+    ] as const) {
+      const run = await runTs(t, ['src/cli/token.ts', '--sub', 'some-account', '--ttl', ttl], { DATA_DIR: dataDir, ...env })
+      t.not(run.code, 0, ttl)
+      t.equal(run.stdout.trim(), '', `${ttl}: prints no token`)
+      t.match(run.stderr, /AUTH_MAX_TOKEN_LIFETIME_SECONDS/, `${ttl}: names the limit`)
+    }
+  })
+
   t.test('without --sub prints usage and fails', async (t) => {
     const missing = await runTs(t, ['src/cli/token.ts'], { DATA_DIR: dataDir })
     t.not(missing.code, 0)

@@ -26,12 +26,19 @@ async function list(h: TestApp, tenantId: string, authorization?: string, tokens
   return h.app.inject({ url: `${LIST}?tenantId=${tenantId}`, headers: authorization === undefined ? {} : { authorization } })
 }
 
-function assertUnauthorized(t: Test, res: LightMyRequestResponse, message: RegExp | string, what: string) {
+function assertUnauthorized(t: Test, res: LightMyRequestResponse, message: RegExp | string, what: string, code = 'UNAUTHORIZED') {
   t.equal(res.statusCode, 401, `${what}: ${res.body}`)
   t.match(res.headers['www-authenticate'], /^Bearer\b/, `${what}: www-authenticate`)
   const body = res.json()
   t.same(Object.keys(body).sort(), ['code', 'error', 'message', 'statusCode'], `${what}: error shape`)
-  t.match(body, { statusCode: 401, error: 'Unauthorized', code: 'UNAUTHORIZED', message }, what)
+  t.match(body, { statusCode: 401, error: 'Unauthorized', code, message }, what)
+}
+
+const now = () => Math.floor(Date.now() / 1000)
+
+/** A token with exactly the given `iat` and `exp` (seconds; left out when undefined). */
+async function signAt({ alg, key }: Signer, claims: JWTPayload, times: { iat?: number; exp?: number }) {
+  return new SignJWT({ ...claims, ...times }).setProtectedHeader({ alg, typ: 'JWT' }).sign(key)
 }
 
 function assertNoTokenLogged(t: Test, h: TestApp, tokens: string[]) {
@@ -85,16 +92,56 @@ eachDatabase(t, async (t, db) => {
     })
 
     t.test('rejects an expired token with 401', async (t) => {
-      const expired = await sign(hmac(secret), { sub: ownerId }, Math.floor(Date.now() / 1000) - 60)
+      const expired = await sign(hmac(secret), { sub: ownerId }, now() - 600)
       assertUnauthorized(t, await list(h, tenantId, `Bearer ${expired}`, tokens), 'Token has expired', 'expired')
     })
 
-    t.test('rejects a token without exp or sub with 401', async (t) => {
-      const noExp = await sign(hmac(secret), { sub: ownerId }, null)
-      assertUnauthorized(t, await list(h, tenantId, `Bearer ${noExp}`, tokens), /"exp"/, 'no exp')
+    t.test('rejects a token without sub with 401, and without exp or iat with 401 TOKEN_LIFETIME', async (t) => {
       const noSub = await sign(hmac(secret), {})
       assertUnauthorized(t, await list(h, tenantId, `Bearer ${noSub}`, tokens), /"sub"/, 'no sub')
+      for (const [what, times] of [
+        ['no exp', { iat: now() }],
+        ['no iat', { exp: now() + 300 }],
+        ['neither', {}],
+      ] as const) {
+        for (const sub of [ownerId, 'service:release']) {
+          const token = await signAt(hmac(secret), { sub, scope: 'integrations:read' }, times)
+          assertUnauthorized(t, await list(h, tenantId, `Bearer ${token}`, tokens), /"(exp|iat)"/, `${what} (${sub})`, 'TOKEN_LIFETIME')
+        }
+      }
     })
+
+    t.test(
+      'refuses with 401 TOKEN_LIFETIME a token issued in the future beyond the clock skew, or living longer than the maximum',
+      async (t) => {
+        const day = 86400
+        const refused: [string, { iat: number; exp: number }, RegExp][] = [
+          ['issued 2 minutes ahead', { iat: now() + 120, exp: now() + 420 }, /issued in the future/],
+          ['issued a year ahead', { iat: now() + 365 * day, exp: now() + 365 * day + 300 }, /issued in the future/],
+          ['a lifetime of years', { iat: now(), exp: now() + 3 * 365 * day }, /lifetime .* longer than 86400 s/],
+          ['a lifetime of a day and a second', { iat: now() - 10, exp: now() - 10 + day + 1 }, /longer than 86400 s/],
+          ['backdated to stretch it', { iat: now() - 2 * day, exp: now() + 300 }, /longer than 86400 s/],
+        ]
+        for (const [what, times, message] of refused) {
+          for (const sub of [ownerId, 'service:release']) {
+            const token = await signAt(hmac(secret), { sub, scope: 'integrations:read' }, times)
+            assertUnauthorized(t, await list(h, tenantId, `Bearer ${token}`, tokens), message, `${what} (${sub})`, 'TOKEN_LIFETIME')
+          }
+        }
+        const accepted: [string, { iat: number; exp: number }][] = [
+          ['issued 30 s ahead (within the skew)', { iat: now() + 30, exp: now() + 330 }],
+          ['a lifetime of exactly a day', { iat: now(), exp: now() + day }],
+          ['expired 20 s ago (within the skew)', { iat: now() - 320, exp: now() - 20 }],
+        ]
+        for (const [what, times] of accepted) {
+          for (const sub of [ownerId, 'service:release']) {
+            const token = await signAt(hmac(secret), { sub, scope: 'integrations:read' }, times)
+            const res = await list(h, tenantId, `Bearer ${token}`, tokens)
+            t.equal(res.statusCode, 200, `${what} (${sub}): ${res.body}`)
+          }
+        }
+      },
+    )
 
     t.test('answers 404, not 401, when a valid token meets a tenant it is not in', async (t) => {
       const outsider = await sign(hmac(secret), { sub: await h.account() })
@@ -106,6 +153,24 @@ eachDatabase(t, async (t, db) => {
     })
 
     t.test('never logs a bearer token', async (t) => assertNoTokenLogged(t, h, tokens))
+  })
+
+  t.test('with AUTH_CLOCK_SKEW_SECONDS=0 and AUTH_MAX_TOKEN_LIFETIME_SECONDS=600', async (t) => {
+    const secret = randomBytes(32).toString('hex')
+    const h = await startApp(t, db, { AUTH_JWT_SECRET: secret, AUTH_CLOCK_SKEW_SECONDS: '0', AUTH_MAX_TOKEN_LIFETIME_SECONDS: '600' })
+    const { tenantId, ownerId } = await h.tenant()
+    const at = async (times: { iat: number; exp: number }) =>
+      list(h, tenantId, `Bearer ${await signAt(hmac(secret), { sub: ownerId }, times)}`)
+    t.equal((await at({ iat: now(), exp: now() + 600 })).statusCode, 200, 'ten minutes is allowed')
+    t.equal(
+      (await h.app.inject({ url: `${LIST}?tenantId=${tenantId}`, headers: { authorization: `Bearer ${await h.userToken(ownerId)}` } }))
+        .statusCode,
+      200,
+      'the test helper mints within the limit',
+    )
+    assertUnauthorized(t, await at({ iat: now(), exp: now() + 601 }), /longer than 600 s/, 'eleven minutes', 'TOKEN_LIFETIME')
+    assertUnauthorized(t, await at({ iat: now() + 5, exp: now() + 300 }), /issued in the future/, 'five seconds ahead', 'TOKEN_LIFETIME')
+    assertUnauthorized(t, await at({ iat: now() - 300, exp: now() - 2 }), 'Token has expired', 'expired two seconds ago')
   })
 
   t.test('with AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE', async (t) => {
@@ -165,10 +230,15 @@ eachDatabase(t, async (t, db) => {
         }
       })
 
+      t.test('refuses an over-long lifetime with 401 TOKEN_LIFETIME here too', async (t) => {
+        const long = await signAt({ alg, key: privateKey }, { sub: ownerId }, { iat: now(), exp: now() + 30 * 86400 })
+        assertUnauthorized(t, await list(h, tenantId, `Bearer ${long}`, tokens), /longer than/, 'thirty days', 'TOKEN_LIFETIME')
+      })
+
       t.test('rejects an alg none token and an expired token with 401', async (t) => {
         const none = new UnsecuredJWT({ sub: ownerId }).setExpirationTime('5m').encode()
         assertUnauthorized(t, await list(h, tenantId, `Bearer ${none}`, tokens), 'Token is invalid', 'alg none')
-        const expired = await sign({ alg, key: privateKey }, { sub: ownerId }, Math.floor(Date.now() / 1000) - 60)
+        const expired = await sign({ alg, key: privateKey }, { sub: ownerId }, now() - 600)
         assertUnauthorized(t, await list(h, tenantId, `Bearer ${expired}`, tokens), 'Token has expired', 'expired')
       })
 

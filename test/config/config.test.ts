@@ -96,6 +96,15 @@ t.test('refuses DB_SYNC=force in production, and elsewhere without the database 
   t.equal(loadConfig(confirmed).database.sync, 'force')
 })
 
+t.test('refuses DEV_SEED=true in production: no demo Owner in Delivr tables, no token signed with the production secret', async (t) => {
+  const dir = dataDir(t)
+  const env = { DATA_DIR: dir, NODE_ENV: 'production', AUTH_JWT_SECRET: jwtSecret(), CREDENTIAL_KEYS: credentialKey('k1') }
+  t.match(refusal({ ...env, DEV_SEED: 'true' }), /DEV_SEED=true .*refused with NODE_ENV=production/)
+  t.equal(loadConfig({ ...env, DEV_SEED: 'false' }).devSeed, false)
+  t.equal(loadConfig({ ...env, NODE_ENV: 'development', DEV_SEED: 'true' }).devSeed, true)
+  t.same(fs.readdirSync(dir), [])
+})
+
 t.test('names the variable of each bad value', async (t) => {
   const dir = dataDir(t)
   const cases: [Record<string, string>, RegExp][] = [
