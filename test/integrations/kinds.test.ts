@@ -53,7 +53,7 @@ eachDatabase(t, async (t, db) => {
       t.notOk(leaks(created.body, secret), 'the secret value is nowhere in the response')
 
       const raw = (await db.query(`SELECT ${sample.secret} AS v FROM ${kind.tableName} WHERE id = '${integration.id}'`)) as { v: string }[]
-      t.match(raw[0]!.v, /^enc:v1:/, 'stored as ciphertext')
+      t.match(raw[0]!.v, /^enc:v2:/, 'stored as ciphertext, the tenant bound')
       t.notOk(raw[0]!.v.includes(secret))
 
       const got = await app.inject({ url: `${url}/${integration.id}`, headers: owner })
