@@ -22,6 +22,7 @@ import credentialsPlugin from '../plugins/credentials.js'
 import swaggerPlugin from '../plugins/swagger.js'
 import { loadConfig, type Config } from './config/load-config.js'
 import { FORMATS } from './http/formats.js'
+import { parseJsonAllowingEmpty } from './http/json-body.js'
 import { KINDS } from './kinds/index.js'
 import { secretFields } from './kinds/define/kind.js'
 
@@ -78,6 +79,7 @@ export async function buildApp(options: BuildOptions = {}) {
 
   // JSON in and out: a text/plain body is refused with 415 rather than parsed into a string.
   app.removeContentTypeParser('text/plain')
+  parseJsonAllowingEmpty(app)
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)

@@ -42,6 +42,12 @@ export function createValidatorCompiler(schemas: readonly TSchema[]) {
 /** A body validator that also refuses strings no database could store as sent (see firstIllFormedString). */
 function wellFormed(validate: ValidateFunction) {
   const check = (data: unknown): boolean => {
+    // No body, or an empty one sent as JSON (see parseJsonAllowingEmpty), where the route takes one:
+    // Fastify hands the validator null for it (a JSON `null` body reads the same).
+    if (data === undefined || data === null) {
+      check.errors = [missingBody]
+      return false
+    }
     if (!validate(data)) {
       check.errors = validate.errors
       return false
@@ -53,6 +59,8 @@ function wellFormed(validate: ValidateFunction) {
   check.errors = null as ErrorObject[] | null | undefined
   return check
 }
+
+const missingBody: ErrorObject = { keyword: 'required', instancePath: '', schemaPath: '#', params: {}, message: 'is required' }
 
 const illFormed = (instancePath: string): ErrorObject => ({
   keyword: 'wellFormed',
@@ -75,7 +83,7 @@ export function createSchemaErrorFormatter(discriminators: ReadonlyMap<string, r
     let message: string
     switch (e.keyword) {
       case 'required':
-        message = `${at}/${String(params.missingProperty)} is required`
+        message = typeof params.missingProperty === 'string' ? `${at}/${params.missingProperty} is required` : `${at} is required`
         break
       case 'additionalProperties':
         message = `${at}/${String(params.additionalProperty)} is not a known field`
