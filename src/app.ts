@@ -21,7 +21,6 @@ import loadSheddingPlugin from '../plugins/load-shedding.js'
 import credentialsPlugin from '../plugins/credentials.js'
 import swaggerPlugin from '../plugins/swagger.js'
 import { loadConfig, type Config } from './config/load-config.js'
-import { FORMATS } from './http/formats.js'
 import { parseJsonAllowingEmpty } from './http/json-body.js'
 import { KINDS } from './kinds/index.js'
 import { secretFields } from './kinds/define/kind.js'
@@ -72,8 +71,6 @@ export async function buildApp(options: BuildOptions = {}) {
     connectionTimeout: config.http.connectionTimeoutMs,
     // A hop count is valid at run time (proxy-addr) though Fastify's typings omit it.
     trustProxy: config.http.trustProxy as FastifyServerOptions['trustProxy'],
-    // The response serializer picks anyOf branches with its own Ajv: our formats only matter on input.
-    serializerOpts: { ajv: { formats: Object.fromEntries(Object.keys(FORMATS).map((name) => [name, true])) } },
     frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>()
 

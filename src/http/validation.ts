@@ -2,13 +2,14 @@ import type { ErrorObject, ValidateFunction } from 'ajv'
 import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
 import type { TSchema } from '@sinclair/typebox'
-import { FORMATS, firstIllFormedString } from './formats.js'
+import { firstIllFormedString, patternPhrase } from './patterns.js'
 
+// Standard formats only (ajv-formats): the published document must not need a format of ours.
 const FORMAT_TEXT: Record<string, string> = {
-  ...Object.fromEntries(Object.entries(FORMATS).map(([name, format]) => [name, format.text])),
   uuid: 'a UUID',
   uri: 'an absolute URL',
   'date-time': 'an RFC 3339 date-time',
+  email: 'an email address',
 }
 
 function createAjv(coerce: boolean, schemas: readonly TSchema[]) {
@@ -23,7 +24,6 @@ function createAjv(coerce: boolean, schemas: readonly TSchema[]) {
     strict: false,
   })
   addFormats.default(ajv)
-  for (const [name, { validate }] of Object.entries(FORMATS)) ajv.addFormat(name, { type: 'string', validate })
   for (const schema of schemas) ajv.addSchema(schema)
   return ajv
 }
@@ -91,6 +91,11 @@ export function createSchemaErrorFormatter(discriminators: ReadonlyMap<string, r
       case 'discriminator': {
         const tag = String(params.tag)
         message = `${at}/${tag} must be one of ${(discriminators.get(tag) ?? []).join(', ')}`
+        break
+      }
+      case 'pattern': {
+        const phrase = patternPhrase(String(params.pattern))
+        message = phrase ? `${at} ${phrase}` : `${at} ${e.message ?? 'is invalid'}`
         break
       }
       case 'format':

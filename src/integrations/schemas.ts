@@ -1,5 +1,7 @@
 import { Type, type TObject, type TProperties, type TSchema } from '@sinclair/typebox'
 import { ref, StringEnum, TenantIdSchema } from '../http/common-schemas.js'
+import { SINGLE_LINE_NOT_BLANK } from '../http/patterns.js'
+import { CURSOR_PATTERN } from './cursor.js'
 import type { VerificationReport } from './service.js'
 import { VERIFICATION_STATUSES } from '../db/models/integration-model.js'
 import { fingerprintKey, hasSecretKey, type KindDefinition, type ProviderSpec } from '../kinds/define/kind.js'
@@ -18,8 +20,7 @@ function withoutDefault<T extends TSchema>(schema: T): T {
 export const DisplayNameSchema = Type.String({
   minLength: 1,
   maxLength: 255,
-  pattern: '\\S',
-  format: 'single-line',
+  ...SINGLE_LINE_NOT_BLANK,
   description: 'Name shown in Delivr',
 })
 export const VerificationStatusSchema = StringEnum(VERIFICATION_STATUSES)
@@ -142,7 +143,7 @@ export function kindSchemas(kind: KindDefinition) {
       isActive: Type.Optional(Type.Boolean()),
       verificationStatus: Type.Optional(VerificationStatusSchema),
       limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
-      cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+      cursor: Type.Optional(Type.String({ ...CURSOR_PATTERN, description: 'nextCursor of the previous page' })),
     },
     closed,
   )
