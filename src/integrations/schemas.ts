@@ -68,7 +68,8 @@ export function kindSchemas(kind: KindDefinition) {
       tenantId: Type.String(),
       [kind.providerField]: providerEnum(kind),
       displayName: Type.String(),
-      ...Object.fromEntries(plain.map(([n, f]) => [n, Nullable(f.schema)])),
+      // Nullable exactly where the column is: a client need not handle null for a NOT NULL column.
+      ...Object.fromEntries(plain.map(([n, f]) => [n, f.column.allowNull ? Nullable(f.schema) : f.schema])),
       ...Object.fromEntries(
         secrets.flatMap(([n]) => [
           [hasSecretKey(n), Type.Boolean({ description: `Whether ${n} is set (its value is never returned)` })],

@@ -158,6 +158,17 @@ t.test('OpenAPI document', async (t) => {
     }
   })
 
+  t.test('a response field is nullable exactly where its column allows NULL', async (t) => {
+    const nullable = (schema: Json) => (schema.anyOf as Json[] | undefined)?.some((s) => s.type === 'null') ?? false
+    for (const kind of KINDS) {
+      const properties = doc.components.schemas[`${kind.name}Integration`].properties as Json
+      for (const [field, spec] of Object.entries(kind.fields).filter(([, f]) => !f.secret)) {
+        t.equal(nullable(properties[field]), spec.column.allowNull, `${kind.name}Integration.${field}`)
+      }
+    }
+    t.equal(doc.components.schemas.ScmIntegration.properties.repositoryUrl.type, 'string', 'repositoryUrl (NOT NULL) is a plain string')
+  })
+
   t.test('names the shared schemas as components', async (t) => {
     const names = Object.keys(doc.components.schemas)
     for (const name of [
