@@ -20,6 +20,7 @@ import securityHeadersPlugin from '../plugins/security-headers.js'
 import loadSheddingPlugin from '../plugins/load-shedding.js'
 import credentialsPlugin from '../plugins/credentials.js'
 import swaggerPlugin from '../plugins/swagger.js'
+import transportResponsesPlugin from '../plugins/transport-responses.js'
 import { loadConfig, type Config } from './config/load-config.js'
 import { parseJsonAllowingEmpty } from './http/json-body.js'
 import { KINDS } from './kinds/index.js'
@@ -89,6 +90,7 @@ export async function buildApp(options: BuildOptions = {}) {
   await app.register(errorsPlugin)
   await app.register(schemasPlugin)
   await app.register(swaggerPlugin)
+  await app.register(transportResponsesPlugin)
   await app.register(securityHeadersPlugin)
   await app.register(loadSheddingPlugin)
   await app.register(dbPlugin)

@@ -73,6 +73,8 @@ export interface Config {
     connectionTimeoutMs: number
     bodyLimitBytes: number
     trustProxy: boolean | number | string[]
+    /** Where clients reach the service, without a trailing slash: the OpenAPI `servers` entry. */
+    publicBaseUrl?: string
     metricsEnabled: boolean
     verifyRateLimit: { max: number; windowMs: number }
     maxEventLoopDelayMs: number
@@ -274,6 +276,7 @@ export function loadConfig(raw: NodeJS.ProcessEnv = process.env): Config {
       connectionTimeoutMs: env.CONNECTION_TIMEOUT_MS,
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
       trustProxy: parseTrustProxy(env.TRUST_PROXY),
+      ...(env.PUBLIC_BASE_URL ? { publicBaseUrl: env.PUBLIC_BASE_URL.replace(/\/+$/, '') } : {}),
       metricsEnabled: env.METRICS_ENABLED === 'true',
       verifyRateLimit: { max: env.RATE_LIMIT_VERIFY_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
       maxEventLoopDelayMs: env.MAX_EVENT_LOOP_DELAY_MS,

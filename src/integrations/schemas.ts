@@ -140,10 +140,10 @@ export function kindSchemas(kind: KindDefinition) {
   const ListQuery = Type.Object(
     {
       tenantId: TenantIdSchema,
-      [kind.providerField]: Type.Optional(providerEnum(kind)),
-      isActive: Type.Optional(Type.Boolean()),
-      verificationStatus: Type.Optional(VerificationStatusSchema),
-      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+      [kind.providerField]: Type.Optional({ ...providerEnum(kind), description: 'Only this provider' }),
+      isActive: Type.Optional(Type.Boolean({ description: 'Only active (true) or inactive (false) integrations' })),
+      verificationStatus: Type.Optional({ ...VerificationStatusSchema, description: 'Only integrations with this status' }),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size' })),
       cursor: Type.Optional(Type.String({ ...CURSOR_PATTERN, description: 'nextCursor of the previous page' })),
     },
     closed,
