@@ -3,11 +3,29 @@ import swaggerUi from '@fastify/swagger-ui'
 import fp from 'fastify-plugin'
 import { KINDS } from '../src/kinds/index.js'
 import { createBodyId } from '../src/integrations/schemas.js'
+import { errorExample } from '../src/http/common-schemas.js'
 
 export const BEARER = 'bearerAuth'
 
+type Media = { schema?: { $ref?: string }; example?: unknown }
 type Document = {
   components?: { schemas?: Record<string, { discriminator?: { propertyName: string; mapping?: Record<string, string> } }> }
+  paths?: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, Media> }> }>>
+}
+
+const ERROR_REF = '#/components/schemas/ErrorResponse'
+
+/** Each error response shows an answer of its own status (a $ref cannot carry one beside it). */
+function withErrorExamples<T>(document: T): T {
+  for (const item of Object.values((document as Document).paths ?? {})) {
+    for (const operation of Object.values(item)) {
+      for (const [code, response] of Object.entries(operation.responses ?? {})) {
+        const media = response.content?.['application/json']
+        if (media?.schema?.$ref === ERROR_REF) media.example = errorExample(Number(code))
+      }
+    }
+  }
+  return document
 }
 
 function withDiscriminatorMappings<T>(document: T): T {
@@ -23,6 +41,7 @@ function withDiscriminatorMappings<T>(document: T): T {
 /** OpenAPI 3.1 from the route schemas; shared schemas keep their `$id` as component name. */
 export default fp(
   async (app) => {
+    const { publicBaseUrl } = app.config.http
     await app.register(swagger, {
       openapi: {
         openapi: '3.1.0',
@@ -31,6 +50,7 @@ export default fp(
           version: '1.0.0',
           description: "A tenant's connections to source control, stores, CI/CD, Slack, Jira and test management. Secrets are write-only.",
         },
+        ...(publicBaseUrl ? { servers: [{ url: publicBaseUrl, description: 'This deployment' }] } : {}),
         components: {
           securitySchemes: { [BEARER]: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
         },
@@ -47,7 +67,7 @@ export default fp(
       // The validator's discriminator takes no mapping; the published document needs one so
       // generated clients type the provider field as 'GITHUB', not as a component name.
       transformObject: (document) =>
-        withDiscriminatorMappings('openapiObject' in document ? document.openapiObject : document.swaggerObject),
+        withErrorExamples(withDiscriminatorMappings('openapiObject' in document ? document.openapiObject : document.swaggerObject)),
       refResolver: {
         buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
       },

@@ -334,7 +334,7 @@ async function main() {
     const leftBehind = refused.filter((x) => stored.has(x.name!))
     const sentNames = new Set(creates.map((x) => x.name))
     const unexplained = rows.filter((r) => !sentNames.has(r.displayName))
-    const incomplete = rows.filter((r) => !r.accessToken?.startsWith('enc:v1:') || !r.accessTokenFingerprint)
+    const incomplete = rows.filter((r) => !r.accessToken?.startsWith('enc:v2:') || !r.accessTokenFingerprint)
 
     // Figures.
     const overlaps = (x: Sample, from: number, to: number) => x.start < to && x.end >= from

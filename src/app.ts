@@ -20,8 +20,9 @@ import securityHeadersPlugin from '../plugins/security-headers.js'
 import loadSheddingPlugin from '../plugins/load-shedding.js'
 import credentialsPlugin from '../plugins/credentials.js'
 import swaggerPlugin from '../plugins/swagger.js'
+import transportResponsesPlugin from '../plugins/transport-responses.js'
 import { loadConfig, type Config } from './config/load-config.js'
-import { FORMATS } from './http/formats.js'
+import { parseJsonAllowingEmpty } from './http/json-body.js'
 import { KINDS } from './kinds/index.js'
 import { secretFields } from './kinds/define/kind.js'
 
@@ -82,8 +83,6 @@ export async function buildApp(options: BuildOptions = {}) {
     connectionTimeout: config.http.connectionTimeoutMs,
     // A hop count is valid at run time (proxy-addr) though Fastify's typings omit it.
     trustProxy: config.http.trustProxy as FastifyServerOptions['trustProxy'],
-    // The response serializer picks anyOf branches with its own Ajv: our formats only matter on input.
-    serializerOpts: { ajv: { formats: Object.fromEntries(Object.keys(FORMATS).map((name) => [name, true])) } },
     frameworkErrors,
     clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -93,6 +92,7 @@ export async function buildApp(options: BuildOptions = {}) {
 
   // JSON in and out: a text/plain body is refused with 415 rather than parsed into a string.
   app.removeContentTypeParser('text/plain')
+  parseJsonAllowingEmpty(app)
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
@@ -105,6 +105,7 @@ export async function buildApp(options: BuildOptions = {}) {
   await app.register(errorsPlugin)
   await app.register(schemasPlugin)
   await app.register(swaggerPlugin)
+  await app.register(transportResponsesPlugin)
   await app.register(securityHeadersPlugin)
   await app.register(loadSheddingPlugin)
   await app.register(dbPlugin)

@@ -14,7 +14,14 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     '/live',
     {
       logLevel: 'warn',
-      schema: { tags: ['health'], security: [], operationId: 'live', summary: 'The process is up', response: { 200: HealthSchema } },
+      schema: {
+        tags: ['health'],
+        security: [],
+        operationId: 'live',
+        summary: 'The process is up',
+        description: 'Liveness: answers while the process runs, without touching the database. No token.',
+        response: { 200: HealthSchema },
+      },
     },
     async () => ({ status: 'ok' as const }),
   )
@@ -28,6 +35,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
         security: [],
         operationId: 'ready',
         summary: 'The database answers and has every table, column and index the service needs',
+        description: 'Readiness: 503 while the database is down, the schema lacks something, or shutdown has begun. No token.',
         response: { 200: HealthSchema, 503: HealthSchema },
       },
     },

@@ -120,7 +120,7 @@ export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: w
         githubRepository: repo ?? null,
         repositoryUrl: `${url.origin}${path}`,
         defaultBranch: body.defaultBranch ?? 'main',
-        accessToken: cipher.encrypt(body.accessToken!, { kind: 'scm', id, field: 'accessToken' }),
+        accessToken: cipher.encrypt(body.accessToken!, { tenantId: body.tenantId!, kind: 'scm', id, field: 'accessToken' }),
         accessTokenFingerprint: cipher.fingerprint(body.accessToken!),
         isActive: true,
         verificationStatus: 'PENDING',
@@ -146,7 +146,7 @@ export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: w
       const principal = await authenticate(header)
       const found = await row(id, 'id, tenantId, scmType, accessToken')
       await authorize(principal, found.tenantId, 'credentials')
-      const accessToken = cipher.decrypt(found.accessToken, { kind: 'scm', id: found.id, field: 'accessToken' })
+      const accessToken = cipher.decrypt(found.accessToken, { tenantId: found.tenantId, kind: 'scm', id: found.id, field: 'accessToken' })
       return { id: found.id, tenantId: found.tenantId, scmType: found.scmType, credentials: { accessToken } }
     },
   }

@@ -68,8 +68,8 @@ function common(id: string, tenantId: string, accountId: string, at: Date, valid
  */
 export async function seed(conn: Connection, secrets: Secrets, tenantCount: number, perTenant: number): Promise<DataSet> {
   const { cipher } = secrets
-  const seal = (kind: string, id: string, field: string, plaintext: string) => ({
-    [field]: cipher.encrypt(plaintext, { kind, id, field }),
+  const seal = (kind: string, tenantId: string, id: string, field: string, plaintext: string) => ({
+    [field]: cipher.encrypt(plaintext, { tenantId, kind, id, field }),
     [`${field}Fingerprint`]: cipher.fingerprint(plaintext),
   })
   const accounts: Row[] = []
@@ -123,7 +123,7 @@ export async function seed(conn: Connection, secrets: Secrets, tenantCount: numb
           githubRepository: provider === 'GITHUB' ? `repo-${k}` : null,
           repositoryUrl: url,
           defaultBranch: 'main',
-          ...seal('scm', id, 'accessToken', `ghp_${token}`),
+          ...seal('scm', tenantId, id, 'accessToken', `ghp_${token}`),
         })
         scm.push({ id, tenant: t, accessToken: `ghp_${token}` })
         scmCount++
@@ -134,7 +134,7 @@ export async function seed(conn: Connection, secrets: Secrets, tenantCount: numb
           displayName: 'Jenkins',
           hostUrl: `https://ci-${t}-${k}.bench.test/jenkins`,
           username: 'release-bot',
-          ...seal('ci-cd', id, 'apiToken', token),
+          ...seal('ci-cd', tenantId, id, 'apiToken', token),
         })
       } else if (slot === 8) {
         cicdRows.push({
@@ -142,7 +142,7 @@ export async function seed(conn: Connection, secrets: Secrets, tenantCount: numb
           cicdType: 'GITHUB_ACTIONS',
           displayName: 'Actions',
           repositoryUrl: `https://github.com/org-${t}/repo-${k}`,
-          ...seal('ci-cd', id, 'accessToken', `ghp_${token}`),
+          ...seal('ci-cd', tenantId, id, 'accessToken', `ghp_${token}`),
         })
       } else {
         slackRows.push({
@@ -151,7 +151,7 @@ export async function seed(conn: Connection, secrets: Secrets, tenantCount: numb
           displayName: 'Slack',
           workspaceId: `T${t}W${k}`,
           workspaceName: `Workspace ${t}`,
-          ...seal('communication', id, 'botToken', `xoxb-${token}`),
+          ...seal('communication', tenantId, id, 'botToken', `xoxb-${token}`),
         })
       }
     }

@@ -5,15 +5,16 @@ import { reencryptAll, type ReencryptLogger, type ReencryptResult } from '../int
 import { openDatabase, type Database } from '../db/database.js'
 import { KINDS } from '../kinds/index.js'
 
-const usage = `Re-encrypt every stored credential under CREDENTIAL_ACTIVE_KEY, so older keys can be removed.
+const usage = `Re-encrypt every stored credential under CREDENTIAL_ACTIVE_KEY, so older keys can be removed, and
+in the current format: enc:v1 values (written before the tenant was bound) become enc:v2.
 
-  npm run rotate-keys                      rewrite secrets stored under any other key
+  npm run rotate-keys                      rewrite secrets stored under any other key or as enc:v1
   npm run rotate-keys -- --dry-run         decrypt and count what would change, write nothing
   npm run rotate-keys -- --batch-size N    rows read per query (default 500)
 
 In the container: node dist/src/cli/rotate-keys.js [options]. Reads DATABASE_URL, CREDENTIAL_KEYS
 and CREDENTIAL_ACTIVE_KEY like the service; never changes the schema. Safe to run again and while
-the service runs. Exits 0 when every secret is under the active key, 1 when a secret cannot be
+the service runs. Exits 0 when every secret is under the active key in the current format, 1 when a secret cannot be
 decrypted (listed by integration id and field), 2 on bad usage or configuration.
 `
 
@@ -51,17 +52,18 @@ function describe(obj: object): string {
 function summary(result: ReencryptResult): string {
   const done = result.dryRun ? 'would re-encrypt' : 're-encrypted'
   const rows = [
-    ['kind', 'scanned', done, 'failed'],
-    ...Object.entries(result.kinds).map(([kind, c]) => [kind, c.scanned, c.reencrypted, c.failed]),
+    ['kind', 'scanned', done, 'of them from v1', 'failed'],
+    ...Object.entries(result.kinds).map(([kind, c]) => [kind, c.scanned, c.reencrypted, c.upgraded, c.failed]),
   ]
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)))
   const table = rows.map((r) =>
     r.map((cell, i) => (i === 0 ? String(cell).padEnd(widths[i]!) : String(cell).padStart(widths[i]!))).join('  '),
   )
   const header = result.dryRun
-    ? `Dry run, nothing written: secrets stored under a key other than the active key "${result.activeKeyId}".`
-    : `Re-encrypted secrets stored under a key other than the active key "${result.activeKeyId}".`
-  const lines = [header, '', ...table]
+    ? `Dry run, nothing written: secrets stored under a key other than the active key "${result.activeKeyId}" or as enc:v1.`
+    : `Re-encrypted secrets stored under a key other than the active key "${result.activeKeyId}" or as enc:v1.`
+  const upgraded = Object.values(result.kinds).reduce((sum, c) => sum + c.upgraded, 0)
+  const lines = [header, '', ...table, '', `${upgraded} row(s) ${result.dryRun ? 'would be' : 'were'} upgraded from enc:v1 to enc:v2.`]
   if (result.failures.length > 0) {
     lines.push('', `${result.failures.length} secret(s) could not be re-encrypted and were left as they are:`)
     for (const f of result.failures) lines.push(`  ${f.kind} ${f.id} ${f.field}: ${f.reason}`)

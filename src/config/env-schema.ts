@@ -57,6 +57,12 @@ export const EnvSchema = Type.Object({
   TRUST_PROXY: Type.Optional(
     Type.String({ minLength: 1, description: 'true, a hop count, or comma-separated proxy addresses/CIDRs (the gateway)' }),
   ),
+  PUBLIC_BASE_URL: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^\\s?#]+$',
+      description: 'an http(s) URL without query or fragment, where clients reach this service (the OpenAPI servers entry)',
+    }),
+  ),
   METRICS_ENABLED: oneOf(['true', 'false'], { default: 'true', description: 'Serve Prometheus metrics at /metrics' }),
   RATE_LIMIT_VERIFY_MAX: Type.Integer({ minimum: 1, maximum: 100000, default: 30, description: 'Verify calls per caller per window' }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, maximum: 3600000, default: 60000 }),

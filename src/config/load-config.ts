@@ -79,6 +79,8 @@ export interface Config {
     maxConnections: number
     bodyLimitBytes: number
     trustProxy: boolean | number | string[]
+    /** Where clients reach the service, without a trailing slash: the OpenAPI `servers` entry. */
+    publicBaseUrl?: string
     metricsEnabled: boolean
     verifyRateLimit: { max: number; windowMs: number }
     maxEventLoopDelayMs: number
@@ -288,6 +290,7 @@ export function loadConfig(raw: NodeJS.ProcessEnv = process.env): Config {
       maxConnections: env.MAX_CONNECTIONS,
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
       trustProxy: parseTrustProxy(env.TRUST_PROXY),
+      ...(env.PUBLIC_BASE_URL ? { publicBaseUrl: env.PUBLIC_BASE_URL.replace(/\/+$/, '') } : {}),
       metricsEnabled: env.METRICS_ENABLED === 'true',
       verifyRateLimit: { max: env.RATE_LIMIT_VERIFY_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
       maxEventLoopDelayMs: env.MAX_EVENT_LOOP_DELAY_MS,

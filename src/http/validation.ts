@@ -2,13 +2,14 @@ import type { ErrorObject, ValidateFunction } from 'ajv'
 import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
 import type { TSchema } from '@sinclair/typebox'
-import { FORMATS, firstIllFormedString } from './formats.js'
+import { firstIllFormedString, patternPhrase } from './patterns.js'
 
+// Standard formats only (ajv-formats): the published document must not need a format of ours.
 const FORMAT_TEXT: Record<string, string> = {
-  ...Object.fromEntries(Object.entries(FORMATS).map(([name, format]) => [name, format.text])),
   uuid: 'a UUID',
   uri: 'an absolute URL',
   'date-time': 'an RFC 3339 date-time',
+  email: 'an email address',
 }
 
 function createAjv(coerce: boolean, schemas: readonly TSchema[]) {
@@ -23,7 +24,6 @@ function createAjv(coerce: boolean, schemas: readonly TSchema[]) {
     strict: false,
   })
   addFormats.default(ajv)
-  for (const [name, { validate }] of Object.entries(FORMATS)) ajv.addFormat(name, { type: 'string', validate })
   for (const schema of schemas) ajv.addSchema(schema)
   return ajv
 }
@@ -42,6 +42,12 @@ export function createValidatorCompiler(schemas: readonly TSchema[]) {
 /** A body validator that also refuses strings no database could store as sent (see firstIllFormedString). */
 function wellFormed(validate: ValidateFunction) {
   const check = (data: unknown): boolean => {
+    // No body, or an empty one sent as JSON (see parseJsonAllowingEmpty), where the route takes one:
+    // Fastify hands the validator null for it (a JSON `null` body reads the same).
+    if (data === undefined || data === null) {
+      check.errors = [missingBody]
+      return false
+    }
     if (!validate(data)) {
       check.errors = validate.errors
       return false
@@ -53,6 +59,8 @@ function wellFormed(validate: ValidateFunction) {
   check.errors = null as ErrorObject[] | null | undefined
   return check
 }
+
+const missingBody: ErrorObject = { keyword: 'required', instancePath: '', schemaPath: '#', params: {}, message: 'is required' }
 
 const illFormed = (instancePath: string): ErrorObject => ({
   keyword: 'wellFormed',
@@ -75,7 +83,7 @@ export function createSchemaErrorFormatter(discriminators: ReadonlyMap<string, r
     let message: string
     switch (e.keyword) {
       case 'required':
-        message = `${at}/${String(params.missingProperty)} is required`
+        message = typeof params.missingProperty === 'string' ? `${at}/${params.missingProperty} is required` : `${at} is required`
         break
       case 'additionalProperties':
         // A query parameter's name is the caller's text as much as its value: not quoted back.
@@ -87,6 +95,11 @@ export function createSchemaErrorFormatter(discriminators: ReadonlyMap<string, r
       case 'discriminator': {
         const tag = String(params.tag)
         message = `${at}/${tag} must be one of ${(discriminators.get(tag) ?? []).join(', ')}`
+        break
+      }
+      case 'pattern': {
+        const phrase = patternPhrase(String(params.pattern))
+        message = phrase ? `${at} ${phrase}` : `${at} ${e.message ?? 'is invalid'}`
         break
       }
       case 'format':

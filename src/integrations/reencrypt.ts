@@ -20,8 +20,10 @@ export interface ReencryptOptions {
 export interface KindCounts {
   /** Rows read. */
   scanned: number
-  /** Rows with a secret under another key, rewritten (or, in a dry run, that would be). */
+  /** Rows with a secret under another key or in an older format, rewritten (or, in a dry run, that would be). */
   reencrypted: number
+  /** Of those, rows with a secret in the `enc:v1` format (the tenant not bound), now `enc:v2`. */
+  upgraded: number
   /** Rows with a secret that cannot be decrypted; listed in `failures`. */
   failed: number
 }
@@ -41,7 +43,7 @@ export interface ReencryptResult {
   failures: ReencryptFailure[]
 }
 
-type RowOutcome = 'current' | 'reencrypted' | 'failed' | 'changed'
+type RowOutcome = 'current' | 'reencrypted' | 'upgraded' | 'failed' | 'changed'
 
 // A row rewritten by the service between our read and our write is read again, a few times at most.
 const ATTEMPTS = 3
@@ -49,7 +51,8 @@ const ATTEMPTS = 3
 const silent = { info() {}, warn() {} }
 
 /**
- * Rewrites every secret not under the active key under it, with a fresh fingerprint (keyed from
+ * Rewrites every secret not under the active key, or in an older stored format (`enc:v1`, without
+ * the tenant bound), under the active key in the current format, with a fresh fingerprint (keyed from
  * the active key). Only those columns change: `updatedAt` is left as it was (`silent`), because
  * the secret a user stored did not change. Each write is conditional on the ciphertext it
  * replaces, so a secret the running service stores meanwhile is never overwritten with the old one.
@@ -83,26 +86,28 @@ interface Run {
 async function reencryptKind(model: IntegrationModel, kind: KindDefinition, run: Run): Promise<KindCounts> {
   const { cipher, dryRun, log } = run
   const fields = secretFields(kind)
-  const attributes = ['id', ...fields]
-  const counts: KindCounts = { scanned: 0, reencrypted: 0, failed: 0 }
+  const attributes = ['id', 'tenantId', ...fields]
+  const counts: KindCounts = { scanned: 0, reencrypted: 0, upgraded: 0, failed: 0 }
 
   /** One attempt at a row's stale secrets; `changed` when another writer got there between read and write. */
   async function reencryptRow(row: IntegrationRecord): Promise<{ outcome: RowOutcome; failures: ReencryptFailure[] }> {
     const changes: FieldValues = {}
     const expected: FieldValues = { id: row.id }
     const failures: ReencryptFailure[] = []
+    let upgraded = false
     for (const field of fields) {
       const stored = row.get(field)
-      if (typeof stored !== 'string' || cipher.keyIdOf(stored) === cipher.activeKeyId) continue
-      const location = { kind: kind.segment, id: row.id, field }
+      if (typeof stored !== 'string' || cipher.isCurrent(stored)) continue
+      const location = { tenantId: row.tenantId, kind: kind.segment, id: row.id, field }
       try {
         const plaintext = cipher.decrypt(stored, location)
         changes[field] = cipher.encrypt(plaintext, location)
         changes[fingerprintKey(field)] = cipher.fingerprint(plaintext)
         expected[field] = stored
+        upgraded ||= cipher.versionOf(stored) === 'v1'
       } catch (err) {
         if (!(err instanceof CredentialDecryptError)) throw err
-        failures.push({ ...location, reason: err.reason })
+        failures.push({ kind: kind.segment, id: row.id, field, reason: err.reason })
       }
     }
     const rewritten = fields.filter((f) => f in changes)
@@ -114,7 +119,8 @@ async function reencryptKind(model: IntegrationModel, kind: KindDefinition, run:
         return { outcome: 'changed', failures }
       }
     }
-    return { outcome: failures.length > 0 ? 'failed' : rewritten.length > 0 ? 'reencrypted' : 'current', failures }
+    const done = upgraded ? 'upgraded' : 'reencrypted'
+    return { outcome: failures.length > 0 ? 'failed' : rewritten.length > 0 ? done : 'current', failures }
   }
 
   async function settle(row: IntegrationRecord): Promise<Exclude<RowOutcome, 'changed'>> {
@@ -140,7 +146,8 @@ async function reencryptKind(model: IntegrationModel, kind: KindDefinition, run:
     for (const row of rows) {
       counts.scanned++
       const outcome = await settle(row)
-      if (outcome === 'reencrypted') counts.reencrypted++
+      if (outcome === 'reencrypted' || outcome === 'upgraded') counts.reencrypted++
+      if (outcome === 'upgraded') counts.upgraded++
       else if (outcome === 'failed') counts.failed++
     }
     if (rows.length > 0) log.info({ kind: kind.segment, ...counts }, dryRun ? 'batch checked' : 'batch done')

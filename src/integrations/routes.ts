@@ -3,7 +3,7 @@ import { integrationService, type ListQuery } from './service.js'
 import type { KindDefinition } from '../kinds/define/kind.js'
 import { kindSchemas } from './schemas.js'
 import { VerificationResultSchema } from '../verification/result-schema.js'
-import { errorResponses, IdParamsSchema, ref } from '../http/common-schemas.js'
+import { errorResponses, IdParamsSchema, ref, withHeaders } from '../http/common-schemas.js'
 
 const VerifyQuery = Type.Object(
   {
@@ -61,7 +61,10 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           description: 'Owner of the tenant only. Secrets are encrypted at rest and never returned.',
           querystring: VerifyQuery,
           body: ref(s.CreateRequest),
-          response: { 201: ref(s.Integration, 'Created; Location names it'), ...errorResponses(400, 401, 403, 404, 409, 422, 503) },
+          response: {
+            201: withHeaders(ref(s.Integration, 'Created; Location names it'), 'location'),
+            ...errorResponses(400, 401, 403, 404, 409, 422, 503),
+          },
         },
       },
       async (request, reply) => {
@@ -81,6 +84,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           ...route,
           operationId: `get${kind.name}Integration`,
           summary: `Get a ${noun}`,
+          description: 'Any role in the tenant, or a service token with `integrations:read`. Secrets show as `has…` and a fingerprint.',
           params: IdParamsSchema,
           response: { 200: ref(s.Integration, 'The integration'), ...errorResponses(400, 401, 403, 404, 503) },
         },
@@ -165,7 +169,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           params: IdParamsSchema,
           response: {
             200: ref(s.VerificationOutcome, 'The verdict and the integration as recorded'),
-            ...errorResponses(400, 401, 403, 404, 422, 503),
+            ...errorResponses(400, 401, 403, 404, 422, 500, 503),
           },
         },
       },
@@ -189,7 +193,10 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           summary: `Read the decrypted secrets of a ${noun}`,
           description: 'Service tokens with the `integrations:credentials:read` scope only.',
           params: IdParamsSchema,
-          response: { 200: ref(s.Credentials, 'The decrypted secrets'), ...errorResponses(400, 401, 403, 404, 500, 503) },
+          response: {
+            200: withHeaders(ref(s.Credentials, 'The decrypted secrets'), 'cache-control'),
+            ...errorResponses(400, 401, 403, 404, 500, 503),
+          },
         },
       },
       async (request, reply) => {
@@ -206,6 +213,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           ...route,
           operationId: `delete${kind.name}Integration`,
           summary: `Delete a ${noun}`,
+          description: 'Owner only. The stored secrets go with it.',
           params: IdParamsSchema,
           response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(400, 401, 403, 404, 503) },
         },

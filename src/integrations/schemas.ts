@@ -1,5 +1,7 @@
 import { Type, type TObject, type TProperties, type TSchema } from '@sinclair/typebox'
 import { ref, StringEnum, TenantIdSchema } from '../http/common-schemas.js'
+import { SINGLE_LINE_NOT_BLANK } from '../http/patterns.js'
+import { CURSOR_PATTERN } from './cursor.js'
 import type { VerificationReport } from './service.js'
 import { VERIFICATION_STATUSES } from '../db/models/integration-model.js'
 import { fingerprintKey, hasSecretKey, type KindDefinition, type ProviderSpec } from '../kinds/define/kind.js'
@@ -18,8 +20,7 @@ function withoutDefault<T extends TSchema>(schema: T): T {
 export const DisplayNameSchema = Type.String({
   minLength: 1,
   maxLength: 255,
-  pattern: '\\S',
-  format: 'single-line',
+  ...SINGLE_LINE_NOT_BLANK,
   description: 'Name shown in Delivr',
 })
 export const VerificationStatusSchema = StringEnum(VERIFICATION_STATUSES)
@@ -67,7 +68,8 @@ export function kindSchemas(kind: KindDefinition) {
       tenantId: Type.String(),
       [kind.providerField]: providerEnum(kind),
       displayName: Type.String(),
-      ...Object.fromEntries(plain.map(([n, f]) => [n, Nullable(f.schema)])),
+      // Nullable exactly where the column is: a client need not handle null for a NOT NULL column.
+      ...Object.fromEntries(plain.map(([n, f]) => [n, f.column.allowNull ? Nullable(f.schema) : f.schema])),
       ...Object.fromEntries(
         secrets.flatMap(([n]) => [
           [hasSecretKey(n), Type.Boolean({ description: `Whether ${n} is set (its value is never returned)` })],
@@ -138,11 +140,11 @@ export function kindSchemas(kind: KindDefinition) {
   const ListQuery = Type.Object(
     {
       tenantId: TenantIdSchema,
-      [kind.providerField]: Type.Optional(providerEnum(kind)),
-      isActive: Type.Optional(Type.Boolean()),
-      verificationStatus: Type.Optional(VerificationStatusSchema),
-      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
-      cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+      [kind.providerField]: Type.Optional({ ...providerEnum(kind), description: 'Only this provider' }),
+      isActive: Type.Optional(Type.Boolean({ description: 'Only active (true) or inactive (false) integrations' })),
+      verificationStatus: Type.Optional({ ...VerificationStatusSchema, description: 'Only integrations with this status' }),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size' })),
+      cursor: Type.Optional(Type.String({ ...CURSOR_PATTERN, description: 'nextCursor of the previous page' })),
     },
     closed,
   )

@@ -94,12 +94,12 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
   }
 
   /** Encrypts the given secrets for this row and returns the columns to store. */
-  function sealSecrets(id: string, values: FieldValues): FieldValues {
+  function sealSecrets({ id, tenantId }: { id: string; tenantId: string }, values: FieldValues): FieldValues {
     const sealed: FieldValues = {}
     for (const field of secrets) {
       const plaintext = values[field]
       if (typeof plaintext !== 'string') continue
-      sealed[field] = deps.cipher.encrypt(plaintext, { kind: kind.segment, id, field })
+      sealed[field] = deps.cipher.encrypt(plaintext, { tenantId, kind: kind.segment, id, field })
       sealed[fingerprintKey(field)] = deps.cipher.fingerprint(plaintext)
     }
     return sealed
@@ -146,7 +146,8 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     const plain: Record<string, string> = {}
     for (const field of secrets) {
       const stored = values[field]
-      if (typeof stored === 'string') plain[field] = deps.cipher.decrypt(stored, { kind: kind.segment, id: String(values.id), field })
+      const location = { tenantId: String(values.tenantId), kind: kind.segment, id: String(values.id), field }
+      if (typeof stored === 'string') plain[field] = deps.cipher.decrypt(stored, location)
     }
     return plain
   }
@@ -213,7 +214,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         displayName: body.displayName as string,
         isActive: (body.isActive as boolean | undefined) ?? true,
         ...values,
-        ...sealSecrets(id, body),
+        ...sealSecrets({ id, tenantId: body.tenantId }, body),
         createdByAccountId: principal.type === 'user' ? principal.accountId : '',
         ...verdict,
       })
@@ -254,7 +255,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         ...changes,
         ...(patch.displayName !== undefined ? { displayName: patch.displayName as string } : {}),
         ...(patch.isActive !== undefined ? { isActive: patch.isActive as boolean } : {}),
-        ...sealSecrets(row.id, patch),
+        ...sealSecrets(row, patch),
         ...(stale ? unverified : {}),
       })
       return toView(row)
@@ -273,7 +274,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         requireValid(result)
         verdict = recorded(spec.id, result, new Date())
       }
-      await repository.update(row, { ...sealSecrets(row.id, body), ...verdict })
+      await repository.update(row, { ...sealSecrets(row, body), ...verdict })
       return toView(row)
     },
 

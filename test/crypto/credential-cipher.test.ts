@@ -2,15 +2,16 @@ import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import { createCredentialCipher, CredentialDecryptError, type SecretLocation } from '../../src/crypto/credential-cipher.js'
 import { parseCredentialKeys } from '../../src/crypto/keyring.js'
+import { sealV1 } from '../helpers/legacy-cipher.js'
 
 const SECRET = 'ghp_crypto_test_secret_0123456789abcdef'
-const AT: SecretLocation = { kind: 'scm', id: 'row-1', field: 'accessToken' }
+const AT: SecretLocation = { tenantId: 'tenant-1', kind: 'scm', id: 'row-1', field: 'accessToken' }
 
 const keyA = randomBytes(32).toString('base64')
 const keyB = randomBytes(32).toString('base64')
 const cipherA = createCredentialCipher(parseCredentialKeys(`a:${keyA}`, undefined))
 
-/** Splits the stored form `enc:v1:<keyId>:<iv>:<tag>:<ciphertext>`. */
+/** Splits the stored form `enc:v2:<keyId>:<iv>:<tag>:<ciphertext>`. */
 function parts(stored: string) {
   const [prefix, version, keyId, iv, tag, body] = stored.split(':') as [string, string, string, string, string, string]
   return { prefix, version, keyId, iv, tag, body }
@@ -53,15 +54,16 @@ t.test('uses a fresh IV for every write', async (t) => {
 
 t.test('stores the key id and never the plaintext', async (t) => {
   const stored = cipherA.encrypt(SECRET, AT)
-  t.match(stored, /^enc:v1:a:[\w-]+:[\w-]+:[\w-]+$/)
+  t.match(stored, /^enc:v2:a:[\w-]+:[\w-]+:[\w-]+$/)
   t.notOk(stored.includes(SECRET))
   t.notOk(stored.includes(Buffer.from(SECRET).toString('base64url')))
   t.notOk(stored.includes(keyA))
 })
 
-t.test('refuses a ciphertext moved to another row, kind or field', async (t) => {
+t.test('refuses a ciphertext moved to another tenant, row, kind or field', async (t) => {
   const stored = cipherA.encrypt(SECRET, AT)
   const elsewhere: SecretLocation[] = [
+    { ...AT, tenantId: 'tenant-2' },
     { ...AT, id: 'row-2' },
     { ...AT, kind: 'ci-cd' },
     { ...AT, field: 'apiToken' },
@@ -122,7 +124,8 @@ t.test('never passes through a value that is not in the encrypted format', async
     SECRET,
     '',
     'enc:v1:a:only-four',
-    `enc:v2:a:${parts(cipherA.encrypt(SECRET, AT)).iv}:x:y`,
+    `enc:v3:a:${parts(cipherA.encrypt(SECRET, AT)).iv}:x:y`,
+    cipherA.encrypt(SECRET, AT).replace(/^enc:v2:/, 'enc:constructor:'),
     `${cipherA.encrypt(SECRET, AT)}:extra`,
   ]
   for (const stored of notEncrypted) {
@@ -130,6 +133,22 @@ t.test('never passes through a value that is not in the encrypted format', async
     t.match(err.message, /Stored accessToken of scm integration row-1 cannot be decrypted: not in the encrypted format/, stored)
     t.notOk(err.message.includes(SECRET))
   }
+})
+
+t.test('still reads an enc:v1 value (no tenant bound), which is not current', async (t) => {
+  const old = sealV1('a', keyA, SECRET, AT)
+  t.equal(cipherA.decrypt(old, AT), SECRET)
+  t.equal(cipherA.decrypt(old, { ...AT, tenantId: 'tenant-2' }), SECRET, 'v1 never bound the tenant')
+  t.match(decryptError(() => cipherA.decrypt(old, { ...AT, id: 'row-2' })).message, /authentication failed/, 'but still the row')
+  t.equal(cipherA.versionOf(old), 'v1')
+  t.equal(cipherA.keyIdOf(old), 'a')
+  t.notOk(cipherA.isCurrent(old), 'under the active key, but v1')
+  t.ok(cipherA.isCurrent(cipherA.encrypt(SECRET, AT)))
+  t.notOk(
+    createCredentialCipher(parseCredentialKeys(`a:${keyA},b:${keyB}`, 'b')).isCurrent(cipherA.encrypt(SECRET, AT)),
+    'v2 under another key',
+  )
+  t.equal(cipherA.versionOf('plain'), undefined)
 })
 
 t.test('fingerprints tell secrets apart without revealing them', async (t) => {

@@ -63,10 +63,12 @@ eachDatabase(t, async (t, db) => {
       accessToken: string
     }[]
     const raw = rows[0]!.accessToken
-    t.match(raw, /^enc:v1:t1:/)
+    t.match(raw, /^enc:v2:t1:/)
     t.notOk(raw.includes(TOKEN))
-    t.equal(app.cipher.decrypt(raw, { kind: 'scm', id: created.id, field: 'accessToken' }), TOKEN)
-    t.throws(() => app.cipher.decrypt(raw, { kind: 'scm', id: 'another-row', field: 'accessToken' }))
+    const location = { tenantId, kind: 'scm', id: created.id, field: 'accessToken' }
+    t.equal(app.cipher.decrypt(raw, location), TOKEN)
+    t.throws(() => app.cipher.decrypt(raw, { ...location, id: 'another-row' }))
+    t.throws(() => app.cipher.decrypt(raw, { ...location, tenantId: 'another-tenant' }))
   })
 
   t.test('accepts GitLab subgroups and Bitbucket repositories, normalising their URLs', async (t) => {

@@ -4,6 +4,7 @@ import { startApp } from '../helpers/app.js'
 import { createTestDatabase } from '../helpers/databases.js'
 import { KINDS } from '../../src/kinds/index.js'
 import { secretFields } from '../../src/kinds/define/kind.js'
+import { SAMPLES } from '../helpers/samples.js'
 
 type Json = Record<string, any>
 
@@ -61,6 +62,9 @@ const leaf = (path: string) => path.split('.').pop()!
 
 const isCreate = (o: Operation) => o.method === 'post' && /^create/.test(o.op.operationId)
 const isCredentialsRead = (o: Operation) => o.method === 'get' && o.path.endsWith('/credentials')
+const isVerify = (o: Operation) => o.method === 'post' && o.path.endsWith('/verify')
+const isStoredVerify = (o: Operation) => isVerify(o) && o.path.endsWith('/{id}/verify')
+const RATE_LIMIT_HEADERS = ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset']
 
 function successCode(o: Operation): string {
   if (o.method === 'delete') return '204'
@@ -145,7 +149,12 @@ t.test('OpenAPI document', async (t) => {
       if (o.method !== 'get') expected.push('403')
       if (isCreate(o)) expected.push('409')
       if (o.method === 'patch') expected.push('409', '422')
-      if (isCredentialsRead(o)) expected.push('403', '500')
+      if (isCredentialsRead(o) || isStoredVerify(o)) expected.push('403', '500')
+      // What the layers around the handler answer: load shedding, the body parser, the router, the rate limit.
+      expected.push('503')
+      if (o.method !== 'get') expected.push('413', '415')
+      if (o.path.includes('{id}')) expected.push('414')
+      if (isVerify(o)) expected.push('429')
       for (const code of expected) t.ok(codes.includes(code), `${name} documents ${code}`)
       t.same(
         codes.filter((c) => c.startsWith('2')),
@@ -156,6 +165,51 @@ t.test('OpenAPI document', async (t) => {
         t.equal(o.op.responses[code].content?.['application/json']?.schema?.$ref, ERROR_REF, `${name} ${code} is an ErrorResponse`)
       }
     }
+  })
+
+  t.test('every operation has a description', async (t) => {
+    for (const o of ops) t.ok(typeof o.op.description === 'string' && o.op.description.length > 0, `${o.method} ${o.path}`)
+  })
+
+  t.test('every response documents the headers clients rely on', async (t) => {
+    for (const o of ops) {
+      for (const [code, response] of Object.entries(o.op.responses as Json)) {
+        const name = `${o.method} ${o.path} ${code}`
+        const headers = Object.keys(response.headers ?? {})
+        t.ok(headers.includes('x-request-id'), `${name}: x-request-id`)
+        if (code === '429' || code === '503') t.ok(headers.includes('retry-after'), `${name}: retry-after`)
+        if (isVerify(o) && (code === '429' || code === '200')) {
+          for (const header of RATE_LIMIT_HEADERS) t.ok(headers.includes(header), `${name}: ${header}`)
+        }
+        if (isCreate(o) && code === '201') t.ok(headers.includes('location'), `${name}: location`)
+        if (isCredentialsRead(o) && code === '200') t.same(response.headers['cache-control'].schema.enum, ['no-store'], `${name}: no-store`)
+      }
+    }
+  })
+
+  t.test('each error response has an example of its own status', async (t) => {
+    for (const o of ops) {
+      for (const [code, response] of Object.entries(o.op.responses as Json)) {
+        const media = response.content?.['application/json']
+        if (Number(code) < 400 || media?.schema?.$ref !== ERROR_REF) continue
+        t.match(media.example, { statusCode: Number(code), error: String, message: String }, `${o.method} ${o.path} ${code}`)
+      }
+    }
+  })
+
+  t.test('a response field is nullable exactly where its column allows NULL', async (t) => {
+    const nullable = (schema: Json) => (schema.anyOf as Json[] | undefined)?.some((s) => s.type === 'null') ?? false
+    for (const kind of KINDS) {
+      const properties = doc.components.schemas[`${kind.name}Integration`].properties as Json
+      for (const [field, spec] of Object.entries(kind.fields).filter(([, f]) => !f.secret)) {
+        t.equal(nullable(properties[field]), spec.column.allowNull, `${kind.name}Integration.${field}`)
+      }
+    }
+    t.equal(doc.components.schemas.ScmIntegration.properties.repositoryUrl.type, 'string', 'repositoryUrl (NOT NULL) is a plain string')
+  })
+
+  t.test('without PUBLIC_BASE_URL there is no servers entry', async (t) => {
+    t.equal(doc.servers, undefined)
   })
 
   t.test('names the shared schemas as components', async (t) => {
@@ -261,4 +315,51 @@ t.test('OpenAPI document', async (t) => {
     t.match(page.headers['content-type'], /^text\/html/)
     t.match(page.body, /swagger-ui/i)
   })
+})
+
+t.test('PUBLIC_BASE_URL is the servers entry', async (t) => {
+  const db = await createTestDatabase(t, 'sqlite')
+  const { app } = await startApp(t, db, { PUBLIC_BASE_URL: 'https://api.delivr.example/integrations/' })
+  const doc = (await app.inject({ url: '/documentation/json' })).json<Json>()
+  t.same(doc.servers, [{ url: 'https://api.delivr.example/integrations', description: 'This deployment' }])
+  t.same(doc.paths['/health/live'].get.security, [], 'health still needs no token')
+})
+
+t.test('the service sends the statuses and headers the document promises', async (t) => {
+  const db = await createTestDatabase(t, 'sqlite')
+  const h = await startApp(t, db, { BODY_LIMIT_BYTES: '2048', RATE_LIMIT_VERIFY_MAX: '1', GITHUB_API_URL: 'http://127.0.0.1:1' })
+  const { app } = h
+  const { tenantId, ownerId } = await h.tenant()
+  const owner = { authorization: `Bearer ${await h.userToken(ownerId)}` }
+  const url = '/api/v1/integrations/scm'
+  const sample = SAMPLES.find((s) => s.kind === 'scm' && s.provider === 'GITHUB')!
+
+  const created = await app.inject({ method: 'POST', url, headers: owner, payload: sample.body(tenantId) })
+  t.equal(created.statusCode, 201)
+  t.equal(created.headers.location, `${url}/${created.json().id}`)
+  t.ok(created.headers['x-request-id'])
+  const id = created.json().id as string
+
+  const service = { authorization: `Bearer ${await h.serviceToken('releases', 'integrations:credentials:read')}` }
+  const read = await app.inject({ url: `${url}/${id}/credentials`, headers: service })
+  t.equal(read.statusCode, 200)
+  t.match(read.headers['cache-control'], /no-store/)
+
+  const answers: [string, Promise<{ statusCode: number; headers: Record<string, unknown> }>][] = [
+    ['413', app.inject({ method: 'POST', url, headers: owner, payload: { ...sample.body(tenantId), displayName: 'x'.repeat(4096) } })],
+    ['415', app.inject({ method: 'DELETE', url: `${url}/${id}`, headers: { ...owner, 'content-type': 'text/plain' }, payload: 'x' })],
+    ['414', app.inject({ url: `${url}/${'a'.repeat(600)}`, headers: owner })],
+  ]
+  for (const [status, answer] of answers) {
+    const res = await answer
+    t.equal(String(res.statusCode), status)
+    t.ok(res.headers['x-request-id'], `${status} carries x-request-id`)
+  }
+
+  const first = await app.inject({ method: 'POST', url: `${url}/${id}/verify`, headers: owner })
+  t.equal(first.statusCode, 503, 'GitHub cannot be reached')
+  for (const header of RATE_LIMIT_HEADERS) t.ok(first.headers[header] !== undefined, `${header} on a verify answer`)
+  const limited = await app.inject({ method: 'POST', url: `${url}/${id}/verify`, headers: owner })
+  t.equal(limited.statusCode, 429)
+  for (const header of ['retry-after', 'x-request-id', ...RATE_LIMIT_HEADERS]) t.ok(limited.headers[header] !== undefined, `429 ${header}`)
 })

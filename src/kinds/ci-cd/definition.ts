@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox'
 import { verifyGithubActions } from './github-actions.js'
 import { verifyJenkins } from './jenkins.js'
-import { baseUrlField, textField, tokenField } from '../define/fields.js'
+import { baseUrlField, httpsUrlSchema, textField, tokenField } from '../define/fields.js'
+import { SINGLE_LINE } from '../../http/patterns.js'
 import { originOf, parseBaseUrl } from '../define/https-url.js'
 import { defineKind } from '../define/kind.js'
 import { parseRepositoryUrl } from '../scm/repository-url.js'
@@ -33,11 +34,15 @@ export const cicd = defineKind({
   fields: {
     hostUrl: baseUrlField('Jenkins base URL (https)', 'https://ci.acme.com/jenkins'),
     username: textField(
-      Type.String({ minLength: 1, maxLength: 255, format: 'single-line', description: 'Jenkins user the API token belongs to' }),
+      Type.String({ minLength: 1, maxLength: 255, ...SINGLE_LINE, description: 'Jenkins user the API token belongs to' }),
     ),
     apiToken: tokenField('Jenkins API token of that user', { maxLength: 512 }),
     repositoryUrl: textField(
-      Type.String({ minLength: 1, maxLength: 512, description: 'https URL of the GitHub repository whose workflows Delivr runs' }),
+      httpsUrlSchema({
+        maxLength: 512,
+        description: 'https URL of the GitHub repository whose workflows Delivr runs',
+        examples: ['https://github.com/acme/mobile-app'],
+      }),
     ),
     accessToken: tokenField('GitHub token with Actions read and write on the repository'),
   },

@@ -24,7 +24,7 @@ export const communication = defineKind({
     },
   ],
   fields: {
-    botToken: tokenField('Slack bot token', { maxLength: 255, pattern: '^xoxb-' }),
+    botToken: tokenField('Slack bot token', { maxLength: 255, prefix: 'xoxb-' }),
     workspaceId: recordedField('Slack workspace (team) id, recorded by verification', 64),
     workspaceName: recordedField('Slack workspace name, recorded by verification'),
   },

@@ -1,6 +1,7 @@
 import { Type, type TSchema } from '@sinclair/typebox'
 import { DataTypes } from 'sequelize'
 import type { FieldSpec } from './kind.js'
+import { HTTPS_URL_RULES, tokenPattern } from '../../http/patterns.js'
 
 interface Options {
   verified?: boolean
@@ -24,8 +25,8 @@ export function recordedField(description: string, maxLength = 255): FieldSpec<n
 
 interface SecretOptions {
   maxLength?: number
+  /** A standard JSON Schema pattern (see describedPattern): no format of our own. */
   pattern?: string
-  format?: string
   check?: FieldSpec['check']
 }
 
@@ -37,7 +38,6 @@ export function secretField(description: string, options: SecretOptions = {}): F
       maxLength: options.maxLength ?? 4096,
       description: `${description} (write-only)`,
       ...(options.pattern ? { pattern: options.pattern } : {}),
-      ...(options.format ? { format: options.format } : {}),
     }),
     column: { type: DataTypes.TEXT, allowNull: true },
     secret: true,
@@ -45,12 +45,21 @@ export function secretField(description: string, options: SecretOptions = {}): F
   }
 }
 
-/** A secret the verifier sends in an HTTP header: printable ASCII without spaces, or it could not be sent. */
-export function tokenField(description: string, options: Omit<SecretOptions, 'format'> = {}): FieldSpec<never> {
-  return secretField(description, { ...options, format: 'token' })
+/**
+ * A secret the verifier sends in an HTTP header: printable ASCII without spaces, or it could not
+ * be sent; `prefix` is how the provider's tokens start (e.g. `xoxb-`).
+ */
+export function tokenField(description: string, options: Omit<SecretOptions, 'pattern'> & { prefix?: string } = {}): FieldSpec<never> {
+  const { prefix, ...rest } = options
+  return secretField(description, { ...rest, ...tokenPattern(prefix) })
+}
+
+/** A URL given by the tenant: https, no credentials, query or fragment (the kind canonicalises it). */
+export function httpsUrlSchema(options: { maxLength: number; description: string; examples: string[] }) {
+  return Type.String({ minLength: 1, ...options, allOf: [...HTTPS_URL_RULES] })
 }
 
 /** A tenant-given https base URL (Jenkins, Jira, Checkmate); canonicalised by the kind's normalize. */
 export function baseUrlField(description: string, example: string): FieldSpec<never> {
-  return textField(Type.String({ minLength: 1, maxLength: 255, description, examples: [example] }))
+  return textField(httpsUrlSchema({ maxLength: 255, description, examples: [example] }))
 }

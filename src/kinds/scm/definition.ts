@@ -5,12 +5,14 @@ import { defineKind, type FieldValues } from '../define/kind.js'
 import { verifyBitbucket } from './bitbucket.js'
 import { verifyGithub } from './github.js'
 import { verifyGitlab } from './gitlab.js'
-import { tokenField } from '../define/fields.js'
+import { httpsUrlSchema, tokenField } from '../define/fields.js'
+import { GIT_BRANCH, SINGLE_LINE } from '../../http/patterns.js'
+import { isValidBranchName } from '../../http/git-branch.js'
 import { originOf } from '../define/https-url.js'
 import { parseRepositoryUrl } from './repository-url.js'
 
 const SCM_CHECKS_TEXT = 'The token is accepted, sees the repository, can push to it, and the default branch exists'
-const Name = (description: string) => Type.String({ minLength: 1, maxLength: 255, format: 'single-line', description })
+const Name = (description: string) => Type.String({ minLength: 1, maxLength: 255, ...SINGLE_LINE, description })
 
 export const scm = defineKind({
   segment: 'scm',
@@ -60,8 +62,7 @@ export const scm = defineKind({
       derivedFrom: 'repositoryUrl',
     },
     repositoryUrl: {
-      schema: Type.String({
-        minLength: 1,
+      schema: httpsUrlSchema({
         maxLength: 512,
         description: 'https URL of the repository; stored in canonical form (lower case, no trailing / or .git)',
         examples: ['https://github.com/acme/mobile-app'],
@@ -71,10 +72,12 @@ export const scm = defineKind({
       patchable: true,
     },
     defaultBranch: {
-      schema: Type.String({ format: 'git-branch', minLength: 1, maxLength: 255, default: 'main' }),
+      schema: Type.String({ ...GIT_BRANCH, minLength: 1, maxLength: 255, default: 'main' }),
       column: { type: DataTypes.STRING(255), allowNull: true, defaultValue: 'main' },
       verified: true,
       patchable: true,
+      // The git rules a pattern cannot say ("@{", ".lock", a lone "@").
+      check: (value) => (typeof value === 'string' && !isValidBranchName(value) ? 'must be a valid git branch name' : undefined),
     },
     accessToken: tokenField('Personal or app access token'),
   },
