@@ -26,7 +26,7 @@ const ERROR_MEANING: Record<number, string> = {
   401: 'No bearer token, or one that is invalid or expired',
   403: 'Authenticated, but the role or scope does not allow this',
   404: 'Unknown, or not visible to the caller',
-  409: 'The same connection already exists in the tenant',
+  409: 'DUPLICATE: the same connection already exists in the tenant; VERIFICATION_STALE: the integration changed while the provider was being asked, so nothing was recorded',
   422: 'Well-formed but refused (see code)',
   500: 'Stored credentials cannot be decrypted with the configured keys',
   503: 'The database or the provider is unavailable; see Retry-After',

@@ -24,6 +24,7 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
   const byIdSql = (columns: readonly string[]) => `${selectSql(columns)} WHERE \`id\` = ?`
   const VIEW_BY_ID = byIdSql(visible)
   const SECRETS_BY_ID = byIdSql(['id', 'tenantId', kind.providerField, ...secrets])
+  const ID_BY_ID = byIdSql(['id'])
 
   /** Filters a page may carry, in the order their placeholders appear. */
   const PAGE_FILTERS = [kind.providerField, 'isActive', 'verificationStatus'] as const
@@ -68,7 +69,21 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
 
     insert: (values: FieldValues) => model.create(values as CreationAttributes<IntegrationRecord>),
 
-    update: (row: IntegrationRecord, values: FieldValues) => row.update(values),
+    /**
+     * Writes `values` and moves the row to its next version. With `ifVersion`, only while the row is still at
+     * that version (compare-and-set). Answers whether a row was written; `row` then shows the new values.
+     */
+    async update(row: IntegrationRecord, values: FieldValues, ifVersion?: number): Promise<boolean> {
+      const changes = { ...values, updatedAt: new Date() }
+      const [written] = await model.update(
+        { ...changes, version: db.sequelize.literal('`version` + 1') },
+        { where: ifVersion === undefined ? { id: row.id } : { id: row.id, version: ifVersion }, silent: true },
+      )
+      if (written > 0) row.set(changes as Partial<IntegrationRecord>, { raw: true })
+      return written > 0
+    },
+
+    exists: async (id: string) => (await first(ID_BY_ID, id)) !== undefined,
 
     remove: (row: IntegrationRecord) => row.destroy(),
   }

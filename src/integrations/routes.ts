@@ -115,11 +115,11 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           operationId: `replace${kind.name}Credentials`,
           summary: `Replace the secrets of a ${noun}`,
           description:
-            'Owner only. Resets the verification status to PENDING, or with `verify=true` records VALID (422 and no change otherwise).',
+            'Owner only. Resets the verification status to PENDING, or with `verify=true` records VALID (422 and no change otherwise; 409 VERIFICATION_STALE and no change when the integration changed while the provider was asked).',
           params: IdParamsSchema,
           querystring: VerifyQuery,
           body: ref(s.CredentialsUpdate),
-          response: { 200: ref(s.Integration, 'The integration'), ...errorResponses(400, 401, 403, 404, 422, 503) },
+          response: { 200: ref(s.Integration, 'The integration'), ...errorResponses(400, 401, 403, 404, 409, 422, 503) },
         },
       },
       (request) => service.replaceCredentials(request.principal, request.params.id, request.body, request.query),
@@ -161,11 +161,11 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           operationId: `verify${kind.name}Integration`,
           summary: `Re-verify the stored credentials of a ${noun}`,
           description:
-            'Editor or Owner. Records verificationStatus, lastVerifiedAt, verificationError and credentialExpiresAt. A provider that cannot answer (503) changes nothing.',
+            'Editor or Owner. Records verificationStatus, lastVerifiedAt, verificationError and credentialExpiresAt. A provider that cannot answer (503) changes nothing; nor does a verdict on an integration changed meanwhile (409 VERIFICATION_STALE) or deleted meanwhile (404).',
           params: IdParamsSchema,
           response: {
             200: ref(s.VerificationOutcome, 'The verdict and the integration as recorded'),
-            ...errorResponses(400, 401, 403, 404, 422, 503),
+            ...errorResponses(400, 401, 403, 404, 409, 422, 503),
           },
         },
       },

@@ -3,7 +3,7 @@ import { authorize, authorizeTenantRead, tenantNotFound, type Action } from '../
 import type { Principal } from '../auth/tokens.js'
 import type { CredentialCipher } from '../crypto/credential-cipher.js'
 import type { Database } from '../db/database.js'
-import { FieldError, notFound, ProviderUnavailableError, unprocessable } from '../http/errors.js'
+import { conflict, FieldError, notFound, ProviderUnavailableError, unprocessable } from '../http/errors.js'
 import type { IntegrationRecord } from '../db/models/integration-model.js'
 import { fingerprintKey, providerFields, secretFields, type FieldValues, type KindDefinition } from '../kinds/define/kind.js'
 import { runVerifier } from '../verification/run.js'
@@ -163,6 +163,21 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     return { provider, values: kind.normalize(kindValues(body, notSecret), provider) }
   }
 
+  /** Writes `values`; 404 when the row went meanwhile. */
+  async function write(row: IntegrationRecord, values: FieldValues) {
+    if (!(await repository.update(row, values))) throw integrationNotFound()
+  }
+
+  /**
+   * Writes what a verification found onto the version of the row it verified, and only there: after another
+   * write it would claim a state nobody checked (409, the row as that write left it); a deleted row stays deleted (404).
+   */
+  async function landVerdict(row: IntegrationRecord, verified: number, values: FieldValues, stale: string) {
+    if (await repository.update(row, values, verified)) return
+    if (await repository.exists(row.id)) throw conflict('VERIFICATION_STALE', stale)
+    throw integrationNotFound()
+  }
+
   async function check(provider: string, values: FieldValues, secretValues: Record<string, string>) {
     try {
       const result = await runVerifier(
@@ -250,7 +265,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         if (value !== current[field]) changes[field] = value
       }
       const stale = newSecrets.length > 0 || Object.keys(changes).some((f) => kind.fields[f]?.verified)
-      await repository.update(row, {
+      await write(row, {
         ...changes,
         ...(patch.displayName !== undefined ? { displayName: patch.displayName as string } : {}),
         ...(patch.isActive !== undefined ? { isActive: patch.isActive as boolean } : {}),
@@ -267,13 +282,19 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
       checkValues(body)
       const missing = spec.required.filter((f) => kind.fields[f]!.secret && typeof body[f] !== 'string')
       if (missing.length > 0) throw new FieldError(missing[0]!, `is required for ${spec.id} integrations`)
-      let verdict: object = unverified
-      if (options.verify) {
-        const result = await check(spec.id, nonSecretValues(row), plainSecrets(body))
-        requireValid(result)
-        verdict = recorded(spec.id, result, new Date())
+      if (!options.verify) {
+        await write(row, { ...sealSecrets(row.id, body), ...unverified })
+        return toView(row)
       }
-      await repository.update(row, { ...sealSecrets(row.id, body), ...verdict })
+      const verified = row.version
+      const result = await check(spec.id, nonSecretValues(row), plainSecrets(body))
+      requireValid(result)
+      await landVerdict(
+        row,
+        verified,
+        { ...sealSecrets(row.id, body), ...recorded(spec.id, result, new Date()) },
+        'The integration changed while the new credentials were being verified; nothing was stored. Send them again',
+      )
       return toView(row)
     },
 
@@ -287,9 +308,15 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     async verifyStored(principal: Principal, id: string) {
       const row = await load(principal, id, 'verify', [...repository.visible, ...secrets])
       const provider = providerOf(row)
+      const verified = row.version
       const result = await check(provider, nonSecretValues(row), storedSecrets(row))
       const at = new Date()
-      await repository.update(row, recorded(provider, result, at))
+      await landVerdict(
+        row,
+        verified,
+        recorded(provider, result, at),
+        'The integration changed while it was being verified; the verdict was not recorded. Verify again',
+      )
       return { result: report(result, at), integration: toView(row) }
     },
 
