@@ -28,6 +28,7 @@ const ERROR_MEANING: Record<number, string> = {
   404: 'Unknown, or not visible to the caller',
   409: 'DUPLICATE: the same connection already exists in the tenant; VERIFICATION_STALE: the integration changed while the provider was being asked, so nothing was recorded',
   422: 'Well-formed but refused (see code)',
+  429: 'RATE_LIMITED: the caller made too many requests that call a provider; see Retry-After',
   500: 'Stored credentials cannot be decrypted with the configured keys',
   503: 'The database or the provider is unavailable; see Retry-After',
 }

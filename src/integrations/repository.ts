@@ -29,6 +29,8 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
   /** Filters a page may carry, in the order their placeholders appear. */
   const PAGE_FILTERS = [kind.providerField, 'isActive', 'verificationStatus'] as const
   const pageSqlCache = new Map<string, string>()
+  /** One statement per unique key of the kind. */
+  const keySqlCache = new Map<string, string>()
 
   /** One statement per combination of filters (at most 16 per kind). */
   function pageSql(filters: readonly string[], afterCursor: boolean): string {
@@ -84,6 +86,17 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
     },
 
     exists: async (id: string) => (await first(ID_BY_ID, id)) !== undefined,
+
+    /** Whether a row has these values in these columns (a unique key of the kind's). */
+    async existsWith(columns: readonly string[], values: readonly unknown[]): Promise<boolean> {
+      const key = columns.join(',')
+      let sql = keySqlCache.get(key)
+      if (!sql) {
+        sql = `SELECT \`id\` FROM \`${kind.tableName}\` WHERE ${columns.map((c) => `\`${c}\` = ?`).join(' AND ')} LIMIT 1`
+        keySqlCache.set(key, sql)
+      }
+      return (await reader(sql, [...values])).length > 0
+    },
 
     remove: (row: IntegrationRecord) => row.destroy(),
   }

@@ -20,7 +20,12 @@ export interface IntegrationDeps {
   observe?: (provider: string, verdict: VerificationResult['verdict'] | 'UNAVAILABLE') => void
 }
 
-export interface WriteOptions {
+export interface ProviderCallOptions {
+  /** Called right before a provider is asked, never otherwise: counts the call against the caller's limit, or throws. */
+  admit?: () => Promise<void>
+}
+
+export interface WriteOptions extends ProviderCallOptions {
   /** Verify against the provider first; refuse (422) and store nothing unless VALID. */
   verify?: boolean
 }
@@ -163,6 +168,19 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     return { provider, values: kind.normalize(kindValues(body, notSecret), provider) }
   }
 
+  /**
+   * Refuses (409) a connection the tenant already has, before its credentials are sent anywhere. Unique keys
+   * that take a value from the provider's answer (the Slack workspace) are left to the database's unique index.
+   */
+  async function refuseDuplicate(tenantId: string, provider: string, values: FieldValues) {
+    const row: FieldValues = { ...values, tenantId, [kind.providerField]: provider }
+    for (const index of kind.indexes.filter((i) => i.unique)) {
+      const key = index.fields.map((f) => row[f])
+      if (key.some((v) => v === undefined || v === null)) continue
+      if (await repository.existsWith(index.fields, key)) throw conflict('DUPLICATE', kind.duplicateMessage)
+    }
+  }
+
   /** Writes `values`; 404 when the row went meanwhile. */
   async function write(row: IntegrationRecord, values: FieldValues) {
     if (!(await repository.update(row, values))) throw integrationNotFound()
@@ -178,7 +196,8 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     throw integrationNotFound()
   }
 
-  async function check(provider: string, values: FieldValues, secretValues: Record<string, string>) {
+  async function check(provider: string, values: FieldValues, secretValues: Record<string, string>, options: ProviderCallOptions) {
+    await options.admit?.()
     try {
       const result = await runVerifier(
         providerSpec(provider),
@@ -217,7 +236,8 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
       const id = uuidv7()
       let verdict = {}
       if (options.verify || providerSpec(provider).verifyOnCreate) {
-        const result = await check(provider, values, plainSecrets(body))
+        await refuseDuplicate(body.tenantId, provider, values)
+        const result = await check(provider, values, plainSecrets(body), options)
         requireValid(result)
         verdict = recorded(provider, result, new Date())
       }
@@ -287,7 +307,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         return toView(row)
       }
       const verified = row.version
-      const result = await check(spec.id, nonSecretValues(row), plainSecrets(body))
+      const result = await check(spec.id, nonSecretValues(row), plainSecrets(body), options)
       requireValid(result)
       await landVerdict(
         row,
@@ -299,17 +319,21 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     },
 
     /** Checks credentials that are not stored; stores nothing. */
-    async verifyDraft(principal: Principal, body: FieldValues & { tenantId: string }): Promise<VerificationReport> {
+    async verifyDraft(
+      principal: Principal,
+      body: FieldValues & { tenantId: string },
+      options: ProviderCallOptions = {},
+    ): Promise<VerificationReport> {
       const { provider, values } = await draft(principal, body)
-      return report(await check(provider, values, plainSecrets(body)), new Date())
+      return report(await check(provider, values, plainSecrets(body), options), new Date())
     },
 
     /** Re-checks the stored credentials and records the verdict; a provider that cannot answer changes nothing. */
-    async verifyStored(principal: Principal, id: string) {
+    async verifyStored(principal: Principal, id: string, options: ProviderCallOptions = {}) {
       const row = await load(principal, id, 'verify', [...repository.visible, ...secrets])
       const provider = providerOf(row)
       const verified = row.version
-      const result = await check(provider, nonSecretValues(row), storedSecrets(row))
+      const result = await check(provider, nonSecretValues(row), storedSecrets(row), options)
       const at = new Date()
       await landVerdict(
         row,
