@@ -64,8 +64,19 @@ export const EnvSchema = Type.Object({
     }),
   ),
   METRICS_ENABLED: oneOf(['true', 'false'], { default: 'true', description: 'Serve Prometheus metrics at /metrics' }),
-  RATE_LIMIT_VERIFY_MAX: Type.Integer({ minimum: 1, maximum: 100000, default: 30, description: 'Verify calls per caller per window' }),
+  RATE_LIMIT_VERIFY_MAX: Type.Integer({
+    minimum: 1,
+    maximum: 100000,
+    default: 30,
+    description: 'Requests that call a provider, per caller per window',
+  }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, maximum: 3600000, default: 60000 }),
+  REDIS_URL: Type.Optional(
+    Type.String({
+      pattern: '^rediss?://[^\\s]+$',
+      description: 'a redis:// or rediss:// URL',
+    }),
+  ),
   MAX_EVENT_LOOP_DELAY_MS: Type.Integer({
     minimum: 0,
     maximum: 60000,
@@ -138,4 +149,4 @@ export const EnvSchema = Type.Object({
 export type Env = Static<typeof EnvSchema>
 
 /** Variables whose values must never be echoed in an error message. */
-export const SECRET_ENV = new Set(['AUTH_JWT_SECRET', 'CREDENTIAL_KEYS', 'DATABASE_URL'])
+export const SECRET_ENV = new Set(['AUTH_JWT_SECRET', 'CREDENTIAL_KEYS', 'DATABASE_URL', 'REDIS_URL'])

@@ -82,7 +82,8 @@ export interface Config {
     /** Where clients reach the service, without a trailing slash: the OpenAPI `servers` entry. */
     publicBaseUrl?: string
     metricsEnabled: boolean
-    verifyRateLimit: { max: number; windowMs: number }
+    /** Requests that call a provider, per caller per window; counted in Redis when `redisUrl` is set, else per process. */
+    verifyRateLimit: { max: number; windowMs: number; redisUrl?: string }
     maxEventLoopDelayMs: number
   }
   /** Create the demo account, tenant and Owner row on first start. */
@@ -292,7 +293,7 @@ export function loadConfig(raw: NodeJS.ProcessEnv = process.env): Config {
       trustProxy: parseTrustProxy(env.TRUST_PROXY),
       ...(env.PUBLIC_BASE_URL ? { publicBaseUrl: env.PUBLIC_BASE_URL.replace(/\/+$/, '') } : {}),
       metricsEnabled: env.METRICS_ENABLED === 'true',
-      verifyRateLimit: { max: env.RATE_LIMIT_VERIFY_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
+      verifyRateLimit: { max: env.RATE_LIMIT_VERIFY_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS, redisUrl: env.REDIS_URL },
       maxEventLoopDelayMs: env.MAX_EVENT_LOOP_DELAY_MS,
     },
     devSeed: env.DEV_SEED ? env.DEV_SEED === 'true' : !production && dev !== undefined,

@@ -41,7 +41,8 @@ const ERRORS: Record<number, ErrorStatus> = {
   },
   404: { meaning: 'Unknown, or not visible to the caller', example: { message: 'Integration not found', code: 'NOT_FOUND' } },
   409: {
-    meaning: 'The same connection already exists in the tenant',
+    meaning:
+      'DUPLICATE: the same connection already exists in the tenant; VERIFICATION_STALE: the integration changed while the provider was being asked, so nothing was recorded',
     example: { message: 'This tenant already has an integration for this repository', code: 'DUPLICATE' },
   },
   413: {
@@ -61,7 +62,7 @@ const ERRORS: Record<number, ErrorStatus> = {
     example: { message: 'Verification answered INVALID: the token was refused. Nothing was stored', code: 'VERIFICATION_FAILED' },
   },
   429: {
-    meaning: 'Too many calls from this caller; see Retry-After and the x-ratelimit headers',
+    meaning: 'RATE_LIMITED: the caller made too many requests that call a provider; see Retry-After and the x-ratelimit headers',
     example: { message: 'Too many verification calls; retry in 42 seconds', code: 'RATE_LIMITED' },
   },
   500: {

@@ -28,6 +28,7 @@ export class FieldError extends ServiceError {
 
 export const notFound = (message: string) => new ServiceError(404, 'NOT_FOUND', message)
 export const forbidden = (message: string) => new ServiceError(403, 'FORBIDDEN', message)
+export const conflict = (code: string, message: string) => new ServiceError(409, code, message)
 export const unprocessable = (code: string, message: string) => new ServiceError(422, code, message)
 export const unauthorized = (message: string) => new ServiceError(401, 'UNAUTHORIZED', message)
 

@@ -24,10 +24,13 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
   const byIdSql = (columns: readonly string[]) => `${selectSql(columns)} WHERE \`id\` = ?`
   const VIEW_BY_ID = byIdSql(visible)
   const SECRETS_BY_ID = byIdSql(['id', 'tenantId', kind.providerField, ...secrets])
+  const ID_BY_ID = byIdSql(['id'])
 
   /** Filters a page may carry, in the order their placeholders appear. */
   const PAGE_FILTERS = [kind.providerField, 'isActive', 'verificationStatus'] as const
   const pageSqlCache = new Map<string, string>()
+  /** One statement per unique key of the kind. */
+  const keySqlCache = new Map<string, string>()
 
   /** One statement per combination of filters (at most 16 per kind). */
   function pageSql(filters: readonly string[], afterCursor: boolean): string {
@@ -68,7 +71,32 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
 
     insert: (values: FieldValues) => model.create(values as CreationAttributes<IntegrationRecord>),
 
-    update: (row: IntegrationRecord, values: FieldValues) => row.update(values),
+    /**
+     * Writes `values` and moves the row to its next version. With `ifVersion`, only while the row is still at
+     * that version (compare-and-set). Answers whether a row was written; `row` then shows the new values.
+     */
+    async update(row: IntegrationRecord, values: FieldValues, ifVersion?: number): Promise<boolean> {
+      const changes = { ...values, updatedAt: new Date() }
+      const [written] = await model.update(
+        { ...changes, version: db.sequelize.literal('`version` + 1') },
+        { where: ifVersion === undefined ? { id: row.id } : { id: row.id, version: ifVersion }, silent: true },
+      )
+      if (written > 0) row.set(changes as Partial<IntegrationRecord>, { raw: true })
+      return written > 0
+    },
+
+    exists: async (id: string) => (await first(ID_BY_ID, id)) !== undefined,
+
+    /** Whether a row has these values in these columns (a unique key of the kind's). */
+    async existsWith(columns: readonly string[], values: readonly unknown[]): Promise<boolean> {
+      const key = columns.join(',')
+      let sql = keySqlCache.get(key)
+      if (!sql) {
+        sql = `SELECT \`id\` FROM \`${kind.tableName}\` WHERE ${columns.map((c) => `\`${c}\` = ?`).join(' AND ')} LIMIT 1`
+        keySqlCache.set(key, sql)
+      }
+      return (await reader(sql, [...values])).length > 0
+    },
 
     remove: (row: IntegrationRecord) => row.destroy(),
   }

@@ -1,4 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
 import { integrationService, type ListQuery } from './service.js'
 import type { KindDefinition } from '../kinds/define/kind.js'
 import { kindSchemas } from './schemas.js'
@@ -29,8 +30,8 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
       },
       kind,
     )
-    // Verify calls reach third parties: limited per caller.
-    const rateLimit = { max: app.config.http.verifyRateLimit.max, timeWindow: app.config.http.verifyRateLimit.windowMs }
+    // Provider calls reach third parties: each one counts against the caller's one budget, whichever route makes it.
+    const admit = (request: FastifyRequest) => () => app.admitProviderCall(request)
     const route = { tags: [kind.segment] }
     const config = { kind: kind.segment, database: true }
 
@@ -58,17 +59,18 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           ...route,
           operationId: `create${kind.name}Integration`,
           summary: `Create a ${noun}`,
-          description: 'Owner of the tenant only. Secrets are encrypted at rest and never returned.',
+          description:
+            "Owner of the tenant only. Secrets are encrypted at rest and never returned. A create that asks the provider (`verify=true`, or a provider that always verifies on create) counts against the caller's rate limit (429); a duplicate is refused (409) before the provider is asked.",
           querystring: VerifyQuery,
           body: ref(s.CreateRequest),
           response: {
             201: withHeaders(ref(s.Integration, 'Created; Location names it'), 'location'),
-            ...errorResponses(400, 401, 403, 404, 409, 422, 503),
+            ...errorResponses(400, 401, 403, 404, 409, 422, 429, 503),
           },
         },
       },
       async (request, reply) => {
-        const created = await service.create(request.principal, request.body, request.query)
+        const created = await service.create(request.principal, request.body, { ...request.query, admit: admit(request) })
         return reply
           .code(201)
           .header('location', `${request.url.replace(/\/?(\?.*)?$/, '')}/${String(created.id)}`)
@@ -119,20 +121,21 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           operationId: `replace${kind.name}Credentials`,
           summary: `Replace the secrets of a ${noun}`,
           description:
-            'Owner only. Resets the verification status to PENDING, or with `verify=true` records VALID (422 and no change otherwise).',
+            'Owner only. Resets the verification status to PENDING, or with `verify=true` records VALID (422 and no change otherwise; 409 VERIFICATION_STALE and no change when the integration changed while the provider was asked).',
           params: IdParamsSchema,
           querystring: VerifyQuery,
           body: ref(s.CredentialsUpdate),
-          response: { 200: ref(s.Integration, 'The integration'), ...errorResponses(400, 401, 403, 404, 422, 503) },
+          response: { 200: ref(s.Integration, 'The integration'), ...errorResponses(400, 401, 403, 404, 409, 422, 429, 503) },
         },
       },
-      (request) => service.replaceCredentials(request.principal, request.params.id, request.body, request.query),
+      (request) =>
+        service.replaceCredentials(request.principal, request.params.id, request.body, { ...request.query, admit: admit(request) }),
     )
 
     app.post(
       '/verify',
       {
-        config: { ...config, rateLimit },
+        config,
         schema: {
           ...route,
           operationId: `verify${kind.name}Draft`,
@@ -142,12 +145,12 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           body: ref(s.CreateRequest),
           response: {
             200: ref(VerificationResultSchema, 'The verdict; nothing was stored'),
-            ...errorResponses(400, 401, 403, 404, 422, 503),
+            ...errorResponses(400, 401, 403, 404, 422, 429, 503),
           },
         },
       },
       async (request) => {
-        const result = await service.verifyDraft(request.principal, request.body)
+        const result = await service.verifyDraft(request.principal, request.body, { admit: admit(request) })
         request.log.info(
           { kind: kind.segment, provider: request.body[kind.providerField], verdict: result.verdict, stored: false },
           'verification',
@@ -159,22 +162,22 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
     app.post(
       '/:id/verify',
       {
-        config: { ...config, rateLimit },
+        config,
         schema: {
           ...route,
           operationId: `verify${kind.name}Integration`,
           summary: `Re-verify the stored credentials of a ${noun}`,
           description:
-            'Editor or Owner. Records verificationStatus, lastVerifiedAt, verificationError and credentialExpiresAt. A provider that cannot answer (503) changes nothing.',
+            'Editor or Owner. Records verificationStatus, lastVerifiedAt, verificationError and credentialExpiresAt. A provider that cannot answer (503) changes nothing; nor does a verdict on an integration changed meanwhile (409 VERIFICATION_STALE) or deleted meanwhile (404).',
           params: IdParamsSchema,
           response: {
             200: ref(s.VerificationOutcome, 'The verdict and the integration as recorded'),
-            ...errorResponses(400, 401, 403, 404, 422, 500, 503),
+            ...errorResponses(400, 401, 403, 404, 409, 422, 429, 500, 503),
           },
         },
       },
       async (request) => {
-        const outcome = await service.verifyStored(request.principal, request.params.id)
+        const outcome = await service.verifyStored(request.principal, request.params.id, { admit: admit(request) })
         request.log.info(
           { kind: kind.segment, provider: outcome.integration[kind.providerField], verdict: outcome.result.verdict, stored: true },
           'verification',

@@ -3,7 +3,7 @@ import { authorize, authorizeTenantRead, tenantNotFound, type Action } from '../
 import type { Principal } from '../auth/tokens.js'
 import type { CredentialCipher } from '../crypto/credential-cipher.js'
 import type { Database } from '../db/database.js'
-import { FieldError, notFound, ProviderUnavailableError, unprocessable } from '../http/errors.js'
+import { conflict, FieldError, notFound, ProviderUnavailableError, unprocessable } from '../http/errors.js'
 import type { IntegrationRecord } from '../db/models/integration-model.js'
 import { fingerprintKey, providerFields, secretFields, type FieldValues, type KindDefinition } from '../kinds/define/kind.js'
 import { runVerifier } from '../verification/run.js'
@@ -20,7 +20,12 @@ export interface IntegrationDeps {
   observe?: (provider: string, verdict: VerificationResult['verdict'] | 'UNAVAILABLE') => void
 }
 
-export interface WriteOptions {
+export interface ProviderCallOptions {
+  /** Called right before a provider is asked, never otherwise: counts the call against the caller's limit, or throws. */
+  admit?: () => Promise<void>
+}
+
+export interface WriteOptions extends ProviderCallOptions {
   /** Verify against the provider first; refuse (422) and store nothing unless VALID. */
   verify?: boolean
 }
@@ -164,7 +169,36 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     return { provider, values: kind.normalize(kindValues(body, notSecret), provider) }
   }
 
-  async function check(provider: string, values: FieldValues, secretValues: Record<string, string>) {
+  /**
+   * Refuses (409) a connection the tenant already has, before its credentials are sent anywhere. Unique keys
+   * that take a value from the provider's answer (the Slack workspace) are left to the database's unique index.
+   */
+  async function refuseDuplicate(tenantId: string, provider: string, values: FieldValues) {
+    const row: FieldValues = { ...values, tenantId, [kind.providerField]: provider }
+    for (const index of kind.indexes.filter((i) => i.unique)) {
+      const key = index.fields.map((f) => row[f])
+      if (key.some((v) => v === undefined || v === null)) continue
+      if (await repository.existsWith(index.fields, key)) throw conflict('DUPLICATE', kind.duplicateMessage)
+    }
+  }
+
+  /** Writes `values`; 404 when the row went meanwhile. */
+  async function write(row: IntegrationRecord, values: FieldValues) {
+    if (!(await repository.update(row, values))) throw integrationNotFound()
+  }
+
+  /**
+   * Writes what a verification found onto the version of the row it verified, and only there: after another
+   * write it would claim a state nobody checked (409, the row as that write left it); a deleted row stays deleted (404).
+   */
+  async function landVerdict(row: IntegrationRecord, verified: number, values: FieldValues, stale: string) {
+    if (await repository.update(row, values, verified)) return
+    if (await repository.exists(row.id)) throw conflict('VERIFICATION_STALE', stale)
+    throw integrationNotFound()
+  }
+
+  async function check(provider: string, values: FieldValues, secretValues: Record<string, string>, options: ProviderCallOptions) {
+    await options.admit?.()
     try {
       const result = await runVerifier(
         providerSpec(provider),
@@ -203,7 +237,8 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
       const id = uuidv7()
       let verdict = {}
       if (options.verify || providerSpec(provider).verifyOnCreate) {
-        const result = await check(provider, values, plainSecrets(body))
+        await refuseDuplicate(body.tenantId, provider, values)
+        const result = await check(provider, values, plainSecrets(body), options)
         requireValid(result)
         verdict = recorded(provider, result, new Date())
       }
@@ -251,7 +286,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         if (value !== current[field]) changes[field] = value
       }
       const stale = newSecrets.length > 0 || Object.keys(changes).some((f) => kind.fields[f]?.verified)
-      await repository.update(row, {
+      await write(row, {
         ...changes,
         ...(patch.displayName !== undefined ? { displayName: patch.displayName as string } : {}),
         ...(patch.isActive !== undefined ? { isActive: patch.isActive as boolean } : {}),
@@ -268,29 +303,45 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
       checkValues(body)
       const missing = spec.required.filter((f) => kind.fields[f]!.secret && typeof body[f] !== 'string')
       if (missing.length > 0) throw new FieldError(missing[0]!, `is required for ${spec.id} integrations`)
-      let verdict: object = unverified
-      if (options.verify) {
-        const result = await check(spec.id, nonSecretValues(row), plainSecrets(body))
-        requireValid(result)
-        verdict = recorded(spec.id, result, new Date())
+      if (!options.verify) {
+        await write(row, { ...sealSecrets(row, body), ...unverified })
+        return toView(row)
       }
-      await repository.update(row, { ...sealSecrets(row, body), ...verdict })
+      const verified = row.version
+      const result = await check(spec.id, nonSecretValues(row), plainSecrets(body), options)
+      requireValid(result)
+      await landVerdict(
+        row,
+        verified,
+        { ...sealSecrets(row, body), ...recorded(spec.id, result, new Date()) },
+        'The integration changed while the new credentials were being verified; nothing was stored. Send them again',
+      )
       return toView(row)
     },
 
     /** Checks credentials that are not stored; stores nothing. */
-    async verifyDraft(principal: Principal, body: FieldValues & { tenantId: string }): Promise<VerificationReport> {
+    async verifyDraft(
+      principal: Principal,
+      body: FieldValues & { tenantId: string },
+      options: ProviderCallOptions = {},
+    ): Promise<VerificationReport> {
       const { provider, values } = await draft(principal, body)
-      return report(await check(provider, values, plainSecrets(body)), new Date())
+      return report(await check(provider, values, plainSecrets(body), options), new Date())
     },
 
     /** Re-checks the stored credentials and records the verdict; a provider that cannot answer changes nothing. */
-    async verifyStored(principal: Principal, id: string) {
+    async verifyStored(principal: Principal, id: string, options: ProviderCallOptions = {}) {
       const row = await load(principal, id, 'verify', [...repository.visible, ...secrets])
       const provider = providerOf(row)
-      const result = await check(provider, nonSecretValues(row), storedSecrets(row))
+      const verified = row.version
+      const result = await check(provider, nonSecretValues(row), storedSecrets(row), options)
       const at = new Date()
-      await repository.update(row, recorded(provider, result, at))
+      await landVerdict(
+        row,
+        verified,
+        recorded(provider, result, at),
+        'The integration changed while it was being verified; the verdict was not recorded. Verify again',
+      )
       return { result: report(result, at), integration: toView(row) }
     },
 

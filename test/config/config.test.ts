@@ -156,6 +156,16 @@ t.test('never echoes a secret value in its message', async (t) => {
     t.match(urlMessage, /DATABASE_URL/)
     t.notOk(urlMessage.includes(password), url)
   }
+  const redisMessage = refusal({ DATA_DIR: dir, REDIS_URL: `http://:${password}@cache.internal:6379` })
+  t.match(redisMessage, /REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/)
+  t.notOk(redisMessage.includes(password), 'REDIS_URL')
+})
+
+t.test('counts provider calls in Redis only when REDIS_URL is set', async (t) => {
+  const dir = dataDir(t)
+  t.equal(loadConfig({ DATA_DIR: dir }).http.verifyRateLimit.redisUrl, undefined)
+  const url = 'rediss://:secret@cache.internal:6380/2'
+  t.equal(loadConfig({ DATA_DIR: dir, REDIS_URL: url }).http.verifyRateLimit.redisUrl, url)
 })
 
 t.test('parses CREDENTIAL_KEYS and picks the active key', async (t) => {

@@ -45,6 +45,8 @@ export interface ProviderDouble {
   readonly connections: number
   /** Scripts the answer to `METHOD path` (path with its query); unscripted requests get a 404. */
   on(method: string, path: string, route: Route): ProviderDouble
+  /** Scripts the answer to every request no `on` script matches, instead of the 404. */
+  otherwise(route: Route): ProviderDouble
 }
 
 export interface DoubleOptions {
@@ -57,6 +59,7 @@ export interface DoubleOptions {
 /** A scriptable stand-in for a provider's API on a loopback port, closed at teardown. */
 export async function startProviderDouble(t: Teardown, options: DoubleOptions = {}): Promise<ProviderDouble> {
   const routes = new Map<string, Route>()
+  let fallback: Route = { status: 404, body: { message: 'Not Found' } }
   const received: ReceivedRequest[] = []
   let connections = 0
 
@@ -67,7 +70,7 @@ export async function startProviderDouble(t: Teardown, options: DoubleOptions = 
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
     req.on('end', () => {
       request.body = Buffer.concat(chunks).toString('utf8')
-      const route = routes.get(`${request.method} ${request.path}`) ?? { status: 404, body: { message: 'Not Found' } }
+      const route = routes.get(`${request.method} ${request.path}`) ?? fallback
       const reply = replyTo(route, request)
       if (reply === 'hang') return
       if (reply.respond) reply.respond(res)
@@ -98,6 +101,10 @@ export async function startProviderDouble(t: Teardown, options: DoubleOptions = 
       routes.set(`${method} ${path}`, route)
       return double
     },
+    otherwise(route) {
+      fallback = route
+      return double
+    },
   }
   return double
 }
@@ -105,6 +112,37 @@ export async function startProviderDouble(t: Teardown, options: DoubleOptions = 
 /** What `route` answers to `request`: for wrapping one route in another. */
 export function replyTo(route: Route, request: ReceivedRequest): Reply | 'hang' {
   return typeof route === 'function' ? route(request) : route
+}
+
+export interface Hold {
+  /** `route`, except that its answers wait (up to the hold's count of requests) until `release()`. */
+  route(route: Route): Route
+  /** Resolves once `n` requests are held: their provider calls are in flight. */
+  arrived(n?: number): Promise<void>
+  /** Sends the held answers; later requests are answered at once. */
+  release(): void
+}
+
+/**
+ * A provider that keeps the caller waiting until the test says: for what happens while a provider call is in
+ * flight. Holds the first `count` requests made through any route it wraps; the rest are answered at once.
+ */
+export function hold(count = Infinity): Hold {
+  let release!: () => void
+  const released = new Promise<void>((resolve) => (release = resolve))
+  let held = 0
+  const waiting: Array<{ n: number; resolve: () => void }> = []
+  return {
+    route: (route) => (request) => {
+      const reply = replyTo(route, request)
+      if (reply === 'hang' || held >= count) return reply
+      held++
+      for (const waiter of waiting.filter((w) => held >= w.n)) waiter.resolve()
+      return { respond: (res) => void released.then(() => (reply.respond ? reply.respond(res) : send(res, reply))) }
+    },
+    arrived: (n = 1) => (held >= n ? Promise.resolve() : new Promise<void>((resolve) => waiting.push({ n, resolve }))),
+    release,
+  }
 }
 
 function send(res: ServerResponse, reply: Reply): void {

@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto'
-import { startProviderDouble, testToken, type ProviderDouble } from './provider-double.js'
+import { startProviderDouble, testToken, type ProviderDouble, type Route } from './provider-double.js'
 
 /** One valid integration per provider, with a fresh secret each time: what a tenant would send. */
 export interface ProviderSample {
@@ -202,24 +202,27 @@ export function slackTeamFor(token: string): string {
   return `T${createHash('sha256').update(token).digest('hex').slice(0, 10).toUpperCase()}`
 }
 
+/** Slack's auth.test accepting any bot token, answering with that token's workspace. */
+export const slackAuthTest: Route = (request) => {
+  const token = String(request.headers.authorization).replace(/^Bearer /, '')
+  return {
+    headers: { 'x-oauth-scopes': 'chat:write,channels:read' },
+    body: {
+      ok: true,
+      url: 'https://acme.slack.com/',
+      team: 'Acme',
+      user: 'delivr',
+      team_id: slackTeamFor(token),
+      user_id: 'U1',
+      bot_id: 'B1',
+    },
+  }
+}
+
 /** A Slack double whose auth.test accepts any bot token, answering with that token's workspace. */
 export async function slackWorkspaceDouble(t: Parameters<typeof startProviderDouble>[0]): Promise<ProviderDouble> {
   const slack = await startProviderDouble(t)
-  slack.on('POST', '/auth.test', (request) => {
-    const token = String(request.headers.authorization).replace(/^Bearer /, '')
-    return {
-      headers: { 'x-oauth-scopes': 'chat:write,channels:read' },
-      body: {
-        ok: true,
-        url: 'https://acme.slack.com/',
-        team: 'Acme',
-        user: 'delivr',
-        team_id: slackTeamFor(token),
-        user_id: 'U1',
-        bot_id: 'B1',
-      },
-    }
-  })
+  slack.on('POST', '/auth.test', slackAuthTest)
   return slack
 }
 

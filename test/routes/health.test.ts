@@ -225,7 +225,7 @@ eachDatabase(t, async (t, db) => {
 
     const after = await startServer(t, db, { DB_SYNC: 'off' })
     t.equal(await waitReady(after, 60_000), 200, 'restarted, still with DB_SYNC=off, it is ready')
-    const readyAfter = (await (await fetch(`http://127.0.0.1:${after.port}/health/ready`)).json())
+    const readyAfter = await (await fetch(`http://127.0.0.1:${after.port}/health/ready`)).json()
     t.same(readyAfter, { status: 'ok', database: 'up', missing: [] }, 'naming nothing missing')
     after.child.kill('SIGTERM')
     t.equal((await within(after.exited, 30_000, 'SIGTERM shutdown')).code, 0, 'and stops cleanly')

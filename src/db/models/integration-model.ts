@@ -27,6 +27,7 @@ export class IntegrationRecord extends Model<InferAttributes<IntegrationRecord>,
   declare createdByAccountId: string
   declare createdAt: CreationOptional<Date>
   declare updatedAt: CreationOptional<Date>
+  declare version: CreationOptional<number>
 }
 
 export type IntegrationModel = ModelStatic<IntegrationRecord>
@@ -85,6 +86,8 @@ export function integrationAttributes(kind: KindDefinition, refs: ReferenceColum
     // Millisecond precision, so what a write answers equals what a later read shows.
     createdAt: { type: DataTypes.DATE(3), allowNull: false },
     updatedAt: { type: DataTypes.DATE(3), allowNull: false },
+    // Moved on by every write, so a verdict reached on an older version can be refused (compare-and-set).
+    version: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
   } as ModelAttributes<IntegrationRecord>
 }
 

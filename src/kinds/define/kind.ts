@@ -17,6 +17,7 @@ export type CommonColumn =
   | 'createdByAccountId'
   | 'createdAt'
   | 'updatedAt'
+  | 'version'
 
 export interface FieldSpec<F extends string = string> {
   /** JSON Schema of the value: request bodies, responses and the provider catalog derive from it. */
