@@ -1,7 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { integrationService, type ListQuery } from './service.js'
-import type { KindDefinition } from '../kinds/define/kind.js'
+import { identifiedByProvider, type KindDefinition } from '../kinds/define/kind.js'
 import { kindSchemas } from './schemas.js'
 import { VerificationResultSchema } from '../verification/result-schema.js'
 import { errorResponses, IdParamsSchema, ref, withHeaders } from '../http/common-schemas.js'
@@ -32,6 +32,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
     )
     // Provider calls reach third parties: each one counts against the caller's one budget, whichever route makes it.
     const admit = (request: FastifyRequest) => () => app.admitProviderCall(request)
+    const verifiesChanges = identifiedByProvider(kind)
     const route = { tags: [kind.segment] }
     const config = { kind: kind.segment, database: true }
 
@@ -102,14 +103,20 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           ...route,
           operationId: `update${kind.name}Integration`,
           summary: `Change a ${noun}`,
-          description:
-            'Owner only. Changing what verification depends on resets the status to PENDING. Moving to another host needs the secret re-entered in the same request (422 otherwise).',
+          description: `Owner only. Changing what verification depends on resets the status to PENDING${
+            verifiesChanges
+              ? ' (for a provider that always verifies on create, verifies instead: 422 and no change unless VALID, 429 beyond the rate limit)'
+              : ''
+          }. Moving to another host needs the secret re-entered in the same request (422 otherwise).`,
           params: IdParamsSchema,
           body: ref(s.UpdateRequest),
-          response: { 200: ref(s.Integration, 'The integration'), ...errorResponses(400, 401, 403, 404, 409, 422, 503) },
+          response: {
+            200: ref(s.Integration, 'The integration'),
+            ...errorResponses(400, 401, 403, 404, 409, 422, ...(verifiesChanges ? [429] : []), 503),
+          },
         },
       },
-      (request) => service.update(request.principal, request.params.id, request.body),
+      (request) => service.update(request.principal, request.params.id, request.body, { admit: admit(request) }),
     )
 
     app.put(
@@ -121,7 +128,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           operationId: `replace${kind.name}Credentials`,
           summary: `Replace the secrets of a ${noun}`,
           description:
-            'Owner only. Resets the verification status to PENDING, or with `verify=true` records VALID (422 and no change otherwise; 409 VERIFICATION_STALE and no change when the integration changed while the provider was asked).',
+            'Owner only. Resets the verification status to PENDING, or with `verify=true` (always, for a provider that always verifies on create) records VALID (422 and no change otherwise; 409 VERIFICATION_STALE and no change when the integration changed while the provider was asked).',
           params: IdParamsSchema,
           querystring: VerifyQuery,
           body: ref(s.CredentialsUpdate),

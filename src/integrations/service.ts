@@ -5,7 +5,14 @@ import type { CredentialCipher } from '../crypto/credential-cipher.js'
 import type { Database } from '../db/database.js'
 import { conflict, FieldError, notFound, ProviderUnavailableError, unprocessable } from '../http/errors.js'
 import type { IntegrationRecord } from '../db/models/integration-model.js'
-import { fingerprintKey, providerFields, secretFields, type FieldValues, type KindDefinition } from '../kinds/define/kind.js'
+import {
+  fingerprintKey,
+  identifiedByProvider,
+  providerFields,
+  secretFields,
+  type FieldValues,
+  type KindDefinition,
+} from '../kinds/define/kind.js'
 import { runVerifier } from '../verification/run.js'
 import type { VerificationResult, VerifyContext } from '../verification/types.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
@@ -256,8 +263,8 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
       return toView(row)
     },
 
-    async update(principal: Principal, id: string, patch: FieldValues) {
-      const row = await load(principal, id, 'write')
+    async update(principal: Principal, id: string, patch: FieldValues, options: ProviderCallOptions = {}) {
+      const row = await load(principal, id, 'write', identifiedByProvider(kind) ? [...repository.visible, ...secrets] : undefined)
       const provider = providerOf(row)
       assertApplies(provider, patch)
       checkValues(patch)
@@ -286,13 +293,26 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         if (value !== current[field]) changes[field] = value
       }
       const stale = newSecrets.length > 0 || Object.keys(changes).some((f) => kind.fields[f]?.verified)
-      await write(row, {
+      const written = {
         ...changes,
         ...(patch.displayName !== undefined ? { displayName: patch.displayName as string } : {}),
         ...(patch.isActive !== undefined ? { isActive: patch.isActive as boolean } : {}),
         ...sealSecrets(row, patch),
-        ...(stale ? unverified : {}),
-      })
+      }
+      if (!stale || !providerSpec(provider).verifyOnCreate) {
+        await write(row, { ...written, ...(stale ? unverified : {}) })
+        return toView(row)
+      }
+      // What identifies the connection comes from the provider's answer: a change it depends on is verified, as on create.
+      const verified = row.version
+      const result = await check(provider, next, { ...storedSecrets(row), ...plainSecrets(patch) }, options)
+      requireValid(result)
+      await landVerdict(
+        row,
+        verified,
+        { ...written, ...recorded(provider, result, new Date()) },
+        'The integration changed while this change was being verified; nothing was stored. Send it again',
+      )
       return toView(row)
     },
 
@@ -303,7 +323,8 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
       checkValues(body)
       const missing = spec.required.filter((f) => kind.fields[f]!.secret && typeof body[f] !== 'string')
       if (missing.length > 0) throw new FieldError(missing[0]!, `is required for ${spec.id} integrations`)
-      if (!options.verify) {
+      // A provider whose answer identifies the connection checks every new secret, as on create.
+      if (!options.verify && !spec.verifyOnCreate) {
         await write(row, { ...sealSecrets(row, body), ...unverified })
         return toView(row)
       }

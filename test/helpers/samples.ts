@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto'
-import { startProviderDouble, testToken, type ProviderDouble, type Route } from './provider-double.js'
+import { startProviderDouble, testToken, type ProviderDouble, type ReceivedRequest, type Reply } from './provider-double.js'
 
 /** One valid integration per provider, with a fresh secret each time: what a tenant would send. */
 export interface ProviderSample {
@@ -203,7 +203,7 @@ export function slackTeamFor(token: string): string {
 }
 
 /** Slack's auth.test accepting any bot token, answering with that token's workspace. */
-export const slackAuthTest: Route = (request) => {
+export const slackAuthTest = (request: ReceivedRequest): Reply => {
   const token = String(request.headers.authorization).replace(/^Bearer /, '')
   return {
     headers: { 'x-oauth-scopes': 'chat:write,channels:read' },

@@ -17,7 +17,11 @@ eachDatabase(t, async (t, db) => {
   const service = { authorization: `Bearer ${await h.serviceToken('releases', 'integrations:read integrations:credentials:read')}` }
   const verifiedAt = db.dialect === 'sqlite' ? '2031-01-02 03:04:05.000 +00:00' : '2031-01-02 03:04:05'
 
-  for (const sample of SAMPLES) {
+  // A provider that takes the connection's identity from its answer (Slack) verifies a new secret instead:
+  // test/integrations/recorded-identity.test.ts.
+  const verifiedOnChange = (sample: (typeof SAMPLES)[number]) =>
+    KINDS.find((k) => k.segment === sample.kind)!.providers.find((p) => p.id === sample.provider)!.verifyOnCreate
+  for (const sample of SAMPLES.filter((s) => !verifiedOnChange(s))) {
     const url = `${BASE}/${sample.kind}`
     const table = KINDS.find((k) => k.segment === sample.kind)!.tableName
     const fingerprint = `${sample.secret}Fingerprint`

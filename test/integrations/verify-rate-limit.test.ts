@@ -126,6 +126,16 @@ eachDatabase(t, async (t, db) => {
     )
   })
 
+  t.test(`communication: a PATCH of the Slack bot token, always verified, answers 429 RATE_LIMITED to call ${MAX + 1}`, async (t) => {
+    const sample = SAMPLES.find((s) => s.provider === 'SLACK')!
+    const creator = await newCaller()
+    const created = await app.inject({ method: 'POST', url: `${BASE}/communication`, headers: creator, payload: sample.body(tenantId) })
+    t.equal(created.statusCode, 201, created.body)
+    const caller = await newCaller()
+    const url = `${BASE}/communication/${created.json().id}`
+    await spendsTheBudget(t, () => app.inject({ method: 'PATCH', url, headers: caller, payload: { botToken: sample.newSecret() } }))
+  })
+
   t.test('every route that calls a provider, of every kind, draws on one budget per caller', async (t) => {
     const caller = await newCaller()
     const github = SAMPLES.find((s) => s.provider === 'GITHUB')!

@@ -115,6 +115,11 @@ export function secretFields(kind: KindDefinition): string[] {
     .map(([name]) => name)
 }
 
+/** Whether a provider of the kind takes what identifies a connection from its answer, and so verifies every change to it. */
+export function identifiedByProvider(kind: KindDefinition): boolean {
+  return kind.providers.some((p) => p.verifyOnCreate)
+}
+
 export function providerFields(provider: ProviderSpec): string[] {
   return [...provider.required, ...provider.optional]
 }
