@@ -58,10 +58,13 @@ function classify(err: FastifyError | ServiceError, request: FastifyRequest): An
   if (status >= 400 && status < 500) {
     // JSON.parse messages quote the body, which may hold a secret.
     const message = err instanceof SyntaxError ? 'Body is not valid JSON' : err.message
-    return { statusCode: status, message, code: err.code }
+    return { statusCode: status, message, code: err.code ?? codeForStatus(status) }
   }
-  return { statusCode: 500, message: 'Internal Server Error' }
+  return { statusCode: 500, message: 'Internal Server Error', code: 'INTERNAL_ERROR' }
 }
+
+/** A code for an error that brought none: its status in words, e.g. PAYLOAD_TOO_LARGE. */
+const codeForStatus = (status: number) => (STATUS_CODES[status] ?? 'ERROR').toUpperCase().replace(/[^A-Z0-9]+/g, '_')
 
 function errorBody(answer: Answer) {
   return {

@@ -1,5 +1,7 @@
 import t from 'tap'
-import { startApp } from '../helpers/app.js'
+import { buildApp } from '../../src/app.js'
+import { loadConfig } from '../../src/config/load-config.js'
+import { startApp, testEnv } from '../helpers/app.js'
 import { createTestDatabase } from '../helpers/databases.js'
 import { startServer, within } from '../helpers/processes.js'
 import { listening, rawExchange } from '../helpers/raw-http.js'
@@ -50,6 +52,18 @@ t.test('answers of the app', async (t) => {
       }
     }
   })
+})
+
+t.test('an unplanned failure answers 500 INTERNAL_ERROR without its message', async (t) => {
+  const db = await createTestDatabase(t, 'sqlite')
+  const app = await buildApp({ config: loadConfig(testEnv(t, db)), logger: false })
+  t.teardown(() => app.close())
+  app.get('/boom', async () => {
+    throw new Error(`driver detail ${SECRET}`)
+  })
+  const res = await app.inject({ url: '/boom' })
+  t.equal(res.statusCode, 500)
+  t.same(res.json(), { statusCode: 500, error: 'Internal Server Error', message: 'Internal Server Error', code: 'INTERNAL_ERROR' })
 })
 
 t.test('what Node refuses before Fastify sees a request is answered in the error shape', async (t) => {
