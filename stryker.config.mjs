@@ -86,6 +86,8 @@ const testFiles = [...new Set([...areas.flatMap((a) => a.focused), ...areas.flat
 // .taprc's thresholds do not apply) and no tap plugins set-up, so load tap's own TypeScript
 // loader here, transpile-only as under `tap` (`npm test` type-checks with tsc instead).
 process.env.TS_NODE_TRANSPILE_ONLY = '1'
+// And the per-file timeout is tap's default of 30 s unless given, not .taprc's.
+process.env.TAP_TIMEOUT = '300'
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -107,4 +109,6 @@ export default {
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   thresholds: { high: 100, low: 90, break: null },
   timeoutMS: 10000,
+  // The dry run runs every selected file once, instrumented; 5 minutes (the default) is short on a busy machine.
+  dryRunTimeoutMinutes: 20,
 }

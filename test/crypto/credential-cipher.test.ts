@@ -97,6 +97,7 @@ t.test('refuses a value under an unknown key id, naming the key but not the secr
   const stored = createCredentialCipher(parseCredentialKeys(`gone:${keyB}`, undefined)).encrypt(SECRET, AT)
   const err = decryptError(() => cipherA.decrypt(stored, AT))
   t.match(err.message, /key "gone" is not configured in CREDENTIAL_KEYS/)
+  t.equal(err.name, 'CredentialDecryptError', 'named so in logs and stack traces')
   t.notOk(err.message.includes(SECRET))
   t.notOk(err.message.includes(keyB))
 })
@@ -149,6 +150,15 @@ t.test('still reads an enc:v1 value (no tenant bound), which is not current', as
     'v2 under another key',
   )
   t.equal(cipherA.versionOf('plain'), undefined)
+})
+
+t.test('reads values and matches fingerprints that an earlier run stored', async (t) => {
+  // Written by this version with a fixed key: a change to the stored format, the bound location or
+  // the fingerprint key would strand every row already in a database.
+  const fixed = createCredentialCipher(parseCredentialKeys(`k7:${Buffer.alloc(32, 7).toString('base64')}`, undefined))
+  const stored = 'enc:v1:k7:f82jn2TxrPXnAMkj:pr5ZCSpIT56_5s2Boxeb1Q:vvOj4lTD0vStca2lARgSnA'
+  t.equal(fixed.decrypt(stored, AT), 'ghp_known_answer')
+  t.equal(fixed.fingerprint('ghp_known_answer'), 'ac59abb30335e5b1')
 })
 
 t.test('fingerprints tell secrets apart without revealing them', async (t) => {
