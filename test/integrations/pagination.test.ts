@@ -38,7 +38,7 @@ eachDatabase(t, async (t, db) => {
           headers: owner,
         })
         t.equal(res.statusCode, 200, res.body)
-        const { items, nextCursor } = res.json() as { items: { id: string }[]; nextCursor: string | null }
+        const { items, nextCursor } = res.json<{ items: { id: string }[]; nextCursor: string | null }>()
         return { ids: items.map((i) => i.id), nextCursor }
       }
 

@@ -84,7 +84,7 @@ eachDatabase(t, async (t, db) => {
   const row = async (kind: string, id: string) => db.query(`SELECT * FROM ${tableOf(kind)} WHERE id = '${id}'`)
 
   t.test('the table covers every kind whose secret is bound to a host', async (t) => {
-    const bound = KINDS.filter((k) => k.secretOrigin).flatMap((k) => k.providers.map((p) => `${k.segment} ${p.id}`))
+    const bound = KINDS.filter((k) => k.secretOrigin !== undefined).flatMap((k) => k.providers.map((p) => `${k.segment} ${p.id}`))
     t.same(bound.sort(), [...HOST_BOUND.map((r) => `${r.kind} ${r.provider}`), 'scm BITBUCKET'].sort())
   })
 

@@ -37,7 +37,7 @@ eachDatabase(t, async (t, db) => {
       for (const headers of [tenant.headers, service]) {
         const res = await app.inject({ url: `${BASE}?tenantId=${tenant.tenantId}`, headers })
         t.equal(res.statusCode, 200, res.body)
-        const { tenantId, kinds } = res.json() as { tenantId: string; kinds: Record<string, { id: string }[]> }
+        const { tenantId, kinds } = res.json<{ tenantId: string; kinds: Record<string, { id: string }[]> }>()
         t.equal(tenantId, tenant.tenantId)
         t.same(
           Object.keys(kinds).sort(),

@@ -106,7 +106,7 @@ export function defineKind<const F extends string, const P extends string>(
     indexes: readonly IndexSpec<NoInfer<F | P> | CommonColumn>[]
   },
 ): KindDefinition {
-  return definition as KindDefinition
+  return definition
 }
 
 export function secretFields(kind: KindDefinition): string[] {
