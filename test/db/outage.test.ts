@@ -165,7 +165,9 @@ eachDatabase(t, async (t, db) => {
     const writes: string[] = []
     const sequelize = h.app.db.sequelize
     sequelize.addHook('beforeQuery', 'count-writes', (options: QueryOptions) => {
-      if (options.type && !['SELECT', 'SHOWINDEXES', 'DESCRIBE'].includes(options.type)) writes.push(options.type)
+      // A write that checks the row's version is Sequelize's BULKUPDATE: still one UPDATE … WHERE statement.
+      const type = options.type === 'BULKUPDATE' ? 'UPDATE' : options.type
+      if (type && !['SELECT', 'SHOWINDEXES', 'DESCRIBE'].includes(type)) writes.push(type)
     })
     t.teardown(() => sequelize.removeHook('beforeQuery', 'count-writes'))
     const counted = async (res: Promise<{ statusCode: number; json(): { id?: string } }>, status: number) => {
