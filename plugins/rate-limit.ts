@@ -1,5 +1,5 @@
 import rateLimit from '@fastify/rate-limit'
-import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
 import { ServiceError } from '../src/http/errors.js'
@@ -9,8 +9,13 @@ declare module 'fastify' {
     /**
      * Counts one provider call against the caller's budget, the same for every route that calls a provider;
      * throws 429 RATE_LIMITED (with Retry-After) when it is spent. Call it right before the provider is asked.
+     * The answer carries x-ratelimit-limit, -remaining and -reset whenever the call was counted.
      */
-    admitProviderCall(request: FastifyRequest): Promise<void>
+    admitProviderCall(request: FastifyRequest, reply: FastifyReply): Promise<void>
+  }
+  interface FastifyContextConfig {
+    /** The route may ask a provider, so it documents the rate-limit headers (see plugins/transport-responses). */
+    callsProvider?: boolean
   }
 }
 
@@ -73,7 +78,7 @@ export default fp(
     // Without options: the plugin's own store and settings, so every route counts in the same place.
     const limit = app.createRateLimit()
 
-    app.decorate('admitProviderCall', async (request: FastifyRequest) => {
+    app.decorate('admitProviderCall', async (request: FastifyRequest, reply: FastifyReply) => {
       let answer: Awaited<ReturnType<typeof limit>>
       try {
         answer = await limit(request)
@@ -84,7 +89,13 @@ export default fp(
         )
         return
       }
-      if (answer.isAllowed || !answer.isExceeded) return
+      if (answer.isAllowed) return
+      reply.headers({
+        'x-ratelimit-limit': answer.max,
+        'x-ratelimit-remaining': answer.remaining,
+        'x-ratelimit-reset': answer.ttlInSeconds,
+      })
+      if (!answer.isExceeded) return
       const seconds = String(Math.max(1, answer.ttlInSeconds))
       throw new ServiceError(429, 'RATE_LIMITED', `Too many provider calls; retry in ${seconds} seconds`, { 'retry-after': seconds })
     })

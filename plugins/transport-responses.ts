@@ -11,7 +11,7 @@ export default fp(
     app.addHook('onRoute', (route) => {
       const schema = route.schema as { response?: Record<string, TSchema>; hide?: boolean } | undefined
       if (!schema?.response || schema.hide) return
-      const rateLimited = Boolean((route.config as { rateLimit?: unknown } | undefined)?.rateLimit)
+      const rateLimited = route.config?.callsProvider === true
       route.schema = {
         ...schema,
         response: withTransportResponses({ method: route.method, url: route.url, rateLimited, response: schema.response }),

@@ -5,7 +5,7 @@ import { errorResponses, withHeaders, type HeaderName } from './common-schemas.j
 export interface RouteShape {
   method: string | string[]
   url: string
-  /** The route opts into per-caller rate limiting (@fastify/rate-limit's `config.rateLimit`). */
+  /** The route may ask a provider, so it draws on the caller's rate limit (`config.callsProvider`). */
   rateLimited: boolean
   response: Record<string, TSchema>
 }

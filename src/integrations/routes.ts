@@ -1,5 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { integrationService, type ListQuery } from './service.js'
 import { identifiedByProvider, type KindDefinition } from '../kinds/define/kind.js'
 import { kindSchemas } from './schemas.js'
@@ -31,10 +31,12 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
       kind,
     )
     // Provider calls reach third parties: each one counts against the caller's one budget, whichever route makes it.
-    const admit = (request: FastifyRequest) => () => app.admitProviderCall(request)
+    const admit = (request: FastifyRequest, reply: FastifyReply) => () => app.admitProviderCall(request, reply)
     const verifiesChanges = identifiedByProvider(kind)
     const route = { tags: [kind.segment] }
     const config = { kind: kind.segment, database: true }
+    // The routes that may ask a provider: they draw on the caller's budget and carry the x-ratelimit headers.
+    const asksProvider = { ...config, callsProvider: true }
 
     app.get(
       '/',
@@ -55,7 +57,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
     app.post(
       '/',
       {
-        config,
+        config: asksProvider,
         schema: {
           ...route,
           operationId: `create${kind.name}Integration`,
@@ -71,7 +73,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        const created = await service.create(request.principal, request.body, { ...request.query, admit: admit(request) })
+        const created = await service.create(request.principal, request.body, { ...request.query, admit: admit(request, reply) })
         return reply
           .code(201)
           .header('location', `${request.url.replace(/\/?(\?.*)?$/, '')}/${String(created.id)}`)
@@ -98,7 +100,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
     app.patch(
       '/:id',
       {
-        config,
+        config: verifiesChanges ? asksProvider : config,
         schema: {
           ...route,
           operationId: `update${kind.name}Integration`,
@@ -116,13 +118,13 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           },
         },
       },
-      (request) => service.update(request.principal, request.params.id, request.body, { admit: admit(request) }),
+      (request, reply) => service.update(request.principal, request.params.id, request.body, { admit: admit(request, reply) }),
     )
 
     app.put(
       '/:id/credentials',
       {
-        config,
+        config: asksProvider,
         schema: {
           ...route,
           operationId: `replace${kind.name}Credentials`,
@@ -135,14 +137,14 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           response: { 200: ref(s.Integration, 'The integration'), ...errorResponses(400, 401, 403, 404, 409, 422, 429, 503) },
         },
       },
-      (request) =>
-        service.replaceCredentials(request.principal, request.params.id, request.body, { ...request.query, admit: admit(request) }),
+      (request, reply) =>
+        service.replaceCredentials(request.principal, request.params.id, request.body, { ...request.query, admit: admit(request, reply) }),
     )
 
     app.post(
       '/verify',
       {
-        config,
+        config: asksProvider,
         schema: {
           ...route,
           operationId: `verify${kind.name}Draft`,
@@ -156,8 +158,8 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           },
         },
       },
-      async (request) => {
-        const result = await service.verifyDraft(request.principal, request.body, { admit: admit(request) })
+      async (request, reply) => {
+        const result = await service.verifyDraft(request.principal, request.body, { admit: admit(request, reply) })
         request.log.info(
           { kind: kind.segment, provider: request.body[kind.providerField], verdict: result.verdict, stored: false },
           'verification',
@@ -169,7 +171,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
     app.post(
       '/:id/verify',
       {
-        config,
+        config: asksProvider,
         schema: {
           ...route,
           operationId: `verify${kind.name}Integration`,
@@ -183,8 +185,8 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           },
         },
       },
-      async (request) => {
-        const outcome = await service.verifyStored(request.principal, request.params.id, { admit: admit(request) })
+      async (request, reply) => {
+        const outcome = await service.verifyStored(request.principal, request.params.id, { admit: admit(request, reply) })
         request.log.info(
           { kind: kind.segment, provider: outcome.integration[kind.providerField], verdict: outcome.result.verdict, stored: true },
           'verification',

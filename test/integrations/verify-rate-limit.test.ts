@@ -61,12 +61,18 @@ eachDatabase(t, async (t, db) => {
       const res = await call(i)
       t.not(res.statusCode, 429, `call ${i} is answered: ${res.body}`)
       t.ok(outboundCalls > calls, `call ${i} asked the provider`)
+      t.match(
+        res.headers,
+        { 'x-ratelimit-limit': String(MAX), 'x-ratelimit-remaining': String(MAX - i), 'x-ratelimit-reset': /^\d+$/ },
+        `call ${i} says what is left of the budget`,
+      )
     }
     const calls = outboundCalls
     const limited = await call(MAX + 1)
     t.equal(limited.statusCode, 429, limited.body)
     t.match(limited.json(), { statusCode: 429, error: 'Too Many Requests', code: 'RATE_LIMITED' })
     t.ok(Number(limited.headers['retry-after']) > 0, 'Retry-After says when')
+    t.match(limited.headers, { 'x-ratelimit-limit': String(MAX), 'x-ratelimit-remaining': '0' }, 'the budget is spent')
     t.equal(outboundCalls, calls, 'the provider was not asked')
   }
 
