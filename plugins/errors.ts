@@ -5,8 +5,8 @@ import { STATUS_CODES, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { ForeignKeyConstraintError, TimeoutError as DbTimeoutError, UniqueConstraintError } from 'sequelize'
 import { CredentialDecryptError } from '../src/crypto/credential-cipher.js'
-import { isConnectionFailure, isMissingTable } from '../src/db/availability.js'
-import { DatabaseUnavailableError, ServiceError, TableMissingError } from '../src/http/errors.js'
+import { isColumnMismatch, isConnectionFailure, isMissingTable } from '../src/db/availability.js'
+import { ColumnMismatchError, DatabaseUnavailableError, ServiceError, TableMissingError } from '../src/http/errors.js'
 import { SECURITY_HEADERS } from '../src/http/security-headers.js'
 import { kindByName } from '../src/kinds/index.js'
 
@@ -30,6 +30,8 @@ function classify(err: FastifyError | ServiceError, request: FastifyRequest): An
   if (isConnectionFailure(err) || err instanceof DbTimeoutError) return classify(new DatabaseUnavailableError(), request)
   // A table dropped under the running service: 503 like any dependency down (readiness says which).
   if (isMissingTable(err)) return classify(new TableMissingError(), request)
+  // A valid value a narrower (older) column refuses: the operator's schema to fix, not the caller's input.
+  if (isColumnMismatch(err)) return classify(new ColumnMismatchError(), request)
   if (err instanceof ServiceError) {
     // RFC 6750: no error code when no credentials were sent at all.
     const headers = err.statusCode === 401 ? { 'www-authenticate': 'Bearer error="invalid_token"', ...err.headers } : err.headers

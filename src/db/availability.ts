@@ -138,3 +138,16 @@ export function isMissingTable(err: unknown): boolean {
   if (cause.errno === ER_NO_SUCH_TABLE || cause.errno === ER_BAD_FIELD_ERROR) return true
   return cause.code === 'SQLITE_ERROR' && /no such (table|column)/.test(cause.message ?? '')
 }
+
+/** MariaDB errnos of a value the column cannot hold: out of range, not in its ENUM, too long, wrong for its type. */
+const COLUMN_REFUSED = new Set([1264, 1265, 1366, 1406])
+
+/**
+ * Whether a statement failed because a column cannot hold a value the service accepted: the table is narrower
+ * than the service's schema (created by an older version, or altered by hand; SQLite never refuses these).
+ */
+export function isColumnMismatch(err: unknown): boolean {
+  if (!(err instanceof DatabaseError)) return false
+  const cause = (err.parent ?? {}) as { errno?: number }
+  return COLUMN_REFUSED.has(cause.errno ?? 0)
+}

@@ -32,13 +32,16 @@ export const conflict = (code: string, message: string) => new ServiceError(409,
 export const unprocessable = (code: string, message: string) => new ServiceError(422, code, message)
 export const unauthorized = (message: string) => new ServiceError(401, 'UNAUTHORIZED', message)
 
+/** How long a caller should wait after a provider failed without saying when it will be back (5xx, timeout, unreachable). */
+export const PROVIDER_RETRY_AFTER_SECONDS = 30
+
 /**
- * The provider could not give a verdict (rate limited, 5xx, timeout, unreachable):
- * nothing is recorded and the caller may retry, after `retryAfterSeconds` when known.
+ * The provider could not give a verdict (rate limited, 5xx, timeout, unreachable): nothing is recorded and the
+ * caller may retry, after `retryAfterSeconds` when the provider said, else after PROVIDER_RETRY_AFTER_SECONDS.
  */
 export class ProviderUnavailableError extends ServiceError {
-  constructor(code: string, message: string, retryAfterSeconds?: number) {
-    super(503, code, message, retryAfterSeconds !== undefined ? { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) } : {})
+  constructor(code: string, message: string, retryAfterSeconds = PROVIDER_RETRY_AFTER_SECONDS) {
+    super(503, code, message, { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) })
     this.name = 'ProviderUnavailableError'
   }
 }
@@ -56,5 +59,18 @@ export class TableMissingError extends ServiceError {
   constructor() {
     super(503, 'DATABASE_TABLE_MISSING', 'The database lacks a table this service needs; try again shortly', { 'retry-after': '5' })
     this.name = 'TableMissingError'
+  }
+}
+
+/** A column cannot hold a value this service accepts: the table is older than the service. Nothing was stored. */
+export class ColumnMismatchError extends ServiceError {
+  constructor() {
+    super(
+      503,
+      'DATABASE_SCHEMA_MISMATCH',
+      "A database column cannot hold a value this service accepts; nothing was stored. Operators: apply this version's schema",
+      { 'retry-after': '60' },
+    )
+    this.name = 'ColumnMismatchError'
   }
 }

@@ -195,12 +195,23 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
   }
 
   /**
-   * Writes what a verification found onto the version of the row it verified, and only there: after another
-   * write it would claim a state nobody checked (409, the row as that write left it); a deleted row stays deleted (404).
+   * Asks the provider, then writes `written` with what it found onto the version of the row that was read, and only
+   * there: after another write it would claim a state nobody checked (409 VERIFICATION_STALE, the row as that write
+   * left it); a deleted row stays deleted (404). With `mustBeValid`, any verdict but VALID is refused (422), nothing written.
    */
-  async function landVerdict(row: IntegrationRecord, verified: number, values: FieldValues, stale: string) {
-    if (await repository.update(row, values, verified)) return
-    if (await repository.exists(row.id)) throw conflict('VERIFICATION_STALE', stale)
+  async function verifyOnto(
+    row: IntegrationRecord,
+    subject: { provider: string; values: FieldValues; secrets: Record<string, string> },
+    landing: { written?: FieldValues; mustBeValid: boolean; stale: string },
+    options: ProviderCallOptions,
+  ): Promise<VerificationReport> {
+    const verified = row.version
+    const result = await check(subject.provider, subject.values, subject.secrets, options)
+    if (landing.mustBeValid) requireValid(result)
+    const at = new Date()
+    const values = { ...landing.written, ...recorded(subject.provider, result, at) }
+    if (await repository.update(row, values, verified)) return report(result, at)
+    if (await repository.exists(row.id)) throw conflict('VERIFICATION_STALE', landing.stale)
     throw integrationNotFound()
   }
 
@@ -304,14 +315,15 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         return toView(row)
       }
       // What identifies the connection comes from the provider's answer: a change it depends on is verified, as on create.
-      const verified = row.version
-      const result = await check(provider, next, { ...storedSecrets(row), ...plainSecrets(patch) }, options)
-      requireValid(result)
-      await landVerdict(
+      await verifyOnto(
         row,
-        verified,
-        { ...written, ...recorded(provider, result, new Date()) },
-        'The integration changed while this change was being verified; nothing was stored. Send it again',
+        { provider, values: next, secrets: { ...storedSecrets(row), ...plainSecrets(patch) } },
+        {
+          written,
+          mustBeValid: true,
+          stale: 'The integration changed while this change was being verified; nothing was stored. Send it again',
+        },
+        options,
       )
       return toView(row)
     },
@@ -328,14 +340,15 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         await write(row, { ...sealSecrets(row, body), ...unverified })
         return toView(row)
       }
-      const verified = row.version
-      const result = await check(spec.id, nonSecretValues(row), plainSecrets(body), options)
-      requireValid(result)
-      await landVerdict(
+      await verifyOnto(
         row,
-        verified,
-        { ...sealSecrets(row, body), ...recorded(spec.id, result, new Date()) },
-        'The integration changed while the new credentials were being verified; nothing was stored. Send them again',
+        { provider: spec.id, values: nonSecretValues(row), secrets: plainSecrets(body) },
+        {
+          written: sealSecrets(row, body),
+          mustBeValid: true,
+          stale: 'The integration changed while the new credentials were being verified; nothing was stored. Send them again',
+        },
+        options,
       )
       return toView(row)
     },
@@ -353,17 +366,13 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     /** Re-checks the stored credentials and records the verdict; a provider that cannot answer changes nothing. */
     async verifyStored(principal: Principal, id: string, options: ProviderCallOptions = {}) {
       const row = await load(principal, id, 'verify', [...repository.visible, ...secrets])
-      const provider = providerOf(row)
-      const verified = row.version
-      const result = await check(provider, nonSecretValues(row), storedSecrets(row), options)
-      const at = new Date()
-      await landVerdict(
+      const result = await verifyOnto(
         row,
-        verified,
-        recorded(provider, result, at),
-        'The integration changed while it was being verified; the verdict was not recorded. Verify again',
+        { provider: providerOf(row), values: nonSecretValues(row), secrets: storedSecrets(row) },
+        { mustBeValid: false, stale: 'The integration changed while it was being verified; the verdict was not recorded. Verify again' },
+        options,
       )
-      return { result: report(result, at), integration: toView(row) }
+      return { result, integration: toView(row) }
     },
 
     async readCredentials(principal: Principal, id: string) {

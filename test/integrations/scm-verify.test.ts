@@ -173,11 +173,13 @@ eachDatabase(t, async (t, db) => {
     const broken = await app.inject({ method: 'POST', url: `${BASE}/${created.id}/verify`, headers: owner })
     t.equal(broken.statusCode, 503)
     t.match(broken.json(), { code: 'PROVIDER_ERROR', message: /GitHub answered 500/ })
+    t.equal(broken.headers['retry-after'], '30', 'a provider that did not say when: the default wait')
 
     github.on('GET', REPO, 'hang')
     const slow = await app.inject({ method: 'POST', url: `${BASE}/${created.id}/verify`, headers: owner })
     t.equal(slow.statusCode, 503)
     t.match(slow.json(), { code: 'PROVIDER_TIMEOUT', message: /did not answer in time/ })
+    t.equal(slow.headers['retry-after'], '30')
 
     const after = (await app.inject({ url: `${BASE}/${created.id}`, headers: owner })).json()
     t.same(after, before, 'status, lastVerifiedAt and error untouched')

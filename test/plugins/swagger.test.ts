@@ -358,6 +358,7 @@ t.test('the service sends the statuses and headers the document promises', async
 
   const first = await app.inject({ method: 'POST', url: `${url}/${id}/verify`, headers: owner })
   t.equal(first.statusCode, 503, 'GitHub cannot be reached')
+  t.ok(first.headers['retry-after'], '503 retry-after')
   for (const header of RATE_LIMIT_HEADERS) t.ok(first.headers[header] !== undefined, `${header} on a verify answer`)
   const limited = await app.inject({ method: 'POST', url: `${url}/${id}/verify`, headers: owner })
   t.equal(limited.statusCode, 429)
