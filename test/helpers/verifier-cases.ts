@@ -201,7 +201,8 @@ export function verifierCases(t: Test, spec: VerifierSpec, cases: VerifierCases)
       target.answer('hang')
       const started = Date.now()
       await outbound(t, target, 'TIMEOUT')
-      t.ok(Date.now() - started < 2000, 'gave up near the timeout')
+      // Bounded by the 300 ms asked for, not VERIFY_TIMEOUT_MS's 10 s default; generous, as a loaded CI machine is slow.
+      t.ok(Date.now() - started < 5000, 'gave up at the timeout asked for, long before the default')
       t.equal(target.double.received.length, 1)
     })
   }

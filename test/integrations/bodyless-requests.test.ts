@@ -3,9 +3,10 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { startApp } from '../helpers/app.js'
+import { providerEnv } from '../helpers/provider-env.js'
 import { eachDatabase } from '../helpers/databases.js'
 import { bodyAt, SAMPLES, slackWorkspaceDouble } from '../helpers/samples.js'
-import { localhostCaFile, localhostCertificate } from '../helpers/tls.js'
+import { localhostCertificate } from '../helpers/tls.js'
 
 const BASE = '/api/v1/integrations'
 // Providers called at the host the integration names, rather than at a configured API.
@@ -37,14 +38,7 @@ eachDatabase(t, async (t, db) => {
   const api = await refusingProvider(t)
   const host = await refusingProvider(t, await localhostCertificate())
   const h = await startApp(t, db, {
-    GITHUB_API_URL: api.origin,
-    BITBUCKET_API_URL: api.origin,
-    APPSTORE_API_URL: api.origin,
-    GOOGLE_TOKEN_URL: `${api.origin}/token`,
-    PLAY_API_URL: api.origin,
-    SLACK_API_URL: slack.origin,
-    OUTBOUND_ALLOWED_HOSTS: `localhost:${host.port}`,
-    OUTBOUND_CA_FILE: await localhostCaFile(t),
+    ...(await providerEnv(t, { api, slack, host })),
   })
   const { app } = h
   const { tenantId, ownerId } = await h.tenant()

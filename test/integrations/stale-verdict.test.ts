@@ -1,11 +1,12 @@
 import t, { type Test } from 'tap'
 import { KINDS } from '../../src/kinds/index.js'
 import { startApp } from '../helpers/app.js'
+import { providerEnv } from '../helpers/provider-env.js'
 import { eachDatabase } from '../helpers/databases.js'
 import { githubRepository } from '../helpers/github-api.js'
 import { hold, startProviderDouble, type Hold, type Reply } from '../helpers/provider-double.js'
 import { bodyAt, SAMPLES, slackAuthTest, type ProviderSample } from '../helpers/samples.js'
-import { localhostCaFile, localhostCertificate } from '../helpers/tls.js'
+import { localhostCertificate } from '../helpers/tls.js'
 
 const BASE = '/api/v1/integrations'
 /** What every provider but Slack answers here: a refusal (an OAuth one for Google's token endpoint), a verdict like any other. */
@@ -25,14 +26,7 @@ eachDatabase(t, async (t, db) => {
   const host = await startProviderDouble(t, { tls: await localhostCertificate(), hostname: 'localhost' })
   const slack = await startProviderDouble(t)
   const h = await startApp(t, db, {
-    GITHUB_API_URL: api.origin,
-    BITBUCKET_API_URL: api.origin,
-    APPSTORE_API_URL: api.origin,
-    GOOGLE_TOKEN_URL: `${api.origin}/token`,
-    PLAY_API_URL: api.origin,
-    SLACK_API_URL: slack.origin,
-    OUTBOUND_ALLOWED_HOSTS: `localhost:${host.port}`,
-    OUTBOUND_CA_FILE: await localhostCaFile(t),
+    ...(await providerEnv(t, { api, slack, host })),
   })
   const { app } = h
   const githubValid = () => {
@@ -64,6 +58,14 @@ eachDatabase(t, async (t, db) => {
       answerAtOnce()
     })
     return gate
+  }
+
+  /** Starts a `PUT …/credentials?verify=true` whose provider call waits; answers the pending answer and the release. */
+  async function replaceHeld(t: Test, kind: string, id: string, owner: Record<string, string>, payload: Json) {
+    const gate = holdProviders(t)
+    const replacing = app.inject({ method: 'PUT', url: `${BASE}/${kind}/${id}/credentials?verify=true`, headers: owner, payload })
+    await gate.arrived()
+    return { replacing, gate }
   }
 
   async function tenant() {
@@ -141,14 +143,7 @@ eachDatabase(t, async (t, db) => {
     const { tenantId, owner } = await tenant()
     const created = await app.inject({ method: 'POST', url: `${BASE}/scm`, headers: owner, payload: github.body(tenantId) })
     const { id } = created.json<{ id: string }>()
-    const gate = holdProviders(t)
-    const replacing = app.inject({
-      method: 'PUT',
-      url: `${BASE}/scm/${id}/credentials?verify=true`,
-      headers: owner,
-      payload: { accessToken: github.newSecret() },
-    })
-    await gate.arrived()
+    const { replacing, gate } = await replaceHeld(t, 'scm', id, owner, { accessToken: github.newSecret() })
     const patched = await app.inject({
       method: 'PATCH',
       url: `${BASE}/scm/${id}`,
@@ -170,14 +165,7 @@ eachDatabase(t, async (t, db) => {
     const { tenantId, owner } = await tenant()
     const created = await app.inject({ method: 'POST', url: `${BASE}/scm`, headers: owner, payload: github.body(tenantId) })
     const { id } = created.json<{ id: string }>()
-    const gate = holdProviders(t)
-    const replacing = app.inject({
-      method: 'PUT',
-      url: `${BASE}/scm/${id}/credentials?verify=true`,
-      headers: owner,
-      payload: { accessToken: github.newSecret() },
-    })
-    await gate.arrived()
+    const { replacing, gate } = await replaceHeld(t, 'scm', id, owner, { accessToken: github.newSecret() })
     t.equal((await app.inject({ method: 'DELETE', url: `${BASE}/scm/${id}`, headers: owner })).statusCode, 204)
     gate.release()
     const res = await replacing
@@ -190,14 +178,7 @@ eachDatabase(t, async (t, db) => {
     const created = await app.inject({ method: 'POST', url: `${BASE}/communication`, headers: owner, payload: slackSample.body(tenantId) })
     t.equal(created.statusCode, 201, created.body)
     const { id } = created.json<{ id: string }>()
-    const gate = holdProviders(t)
-    const first = app.inject({
-      method: 'PUT',
-      url: `${BASE}/communication/${id}/credentials?verify=true`,
-      headers: owner,
-      payload: { botToken: slackSample.newSecret() },
-    })
-    await gate.arrived()
+    const { replacing: first, gate } = await replaceHeld(t, 'communication', id, owner, { botToken: slackSample.newSecret() })
     const second = await app.inject({
       method: 'PUT',
       url: `${BASE}/communication/${id}/credentials?verify=true`,

@@ -2,10 +2,11 @@ import t, { type Test } from 'tap'
 import type { LightMyRequestResponse as Response } from 'fastify'
 import { KINDS } from '../../src/kinds/index.js'
 import { startApp } from '../helpers/app.js'
+import { providerEnv } from '../helpers/provider-env.js'
 import { eachDatabase } from '../helpers/databases.js'
 import { startProviderDouble } from '../helpers/provider-double.js'
 import { bodyAt, SAMPLES, slackWorkspaceDouble } from '../helpers/samples.js'
-import { localhostCaFile, localhostCertificate } from '../helpers/tls.js'
+import { localhostCertificate } from '../helpers/tls.js'
 
 const BASE = '/api/v1/integrations'
 const MAX = 2
@@ -30,14 +31,7 @@ eachDatabase(t, async (t, db) => {
   const h = await startApp(t, db, {
     RATE_LIMIT_VERIFY_MAX: String(MAX),
     RATE_LIMIT_WINDOW_MS: '60000',
-    GITHUB_API_URL: api.origin,
-    BITBUCKET_API_URL: api.origin,
-    APPSTORE_API_URL: api.origin,
-    GOOGLE_TOKEN_URL: `${api.origin}/token`,
-    PLAY_API_URL: api.origin,
-    SLACK_API_URL: slack.origin,
-    OUTBOUND_ALLOWED_HOSTS: `localhost:${host.port}`,
-    OUTBOUND_CA_FILE: await localhostCaFile(t),
+    ...(await providerEnv(t, { api, slack, host })),
   })
   const { app } = h
   // Every provider call goes through the app's one outbound client: counted here.
