@@ -39,7 +39,7 @@ export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: w
       const { payload } = await jwtVerify(token, jwtKey, { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] })
       const sub = payload.sub!
       if (!sub.startsWith('service:')) return { type: 'user', accountId: sub }
-      return { type: 'service', scopes: new Set(typeof payload.scope === 'string' ? payload.scope : ''.split(' ')) }
+      return { type: 'service', scopes: new Set((typeof payload.scope === 'string' ? payload.scope : '').split(' ')) }
     } catch (err) {
       if (err instanceof joseErrors.JOSEError) throw new HttpError(401, 'Token is invalid')
       throw err
