@@ -1,8 +1,9 @@
 import type { Test } from 'tap'
 import { ProviderUnavailableError } from '../../src/http/errors.js'
 import { OutboundError } from '../../src/outbound/index.js'
-import type { CapabilityCheck, VerificationResult, Verifier, VerifyContext, VerifyRequest } from '../../src/verification/types.js'
+import type { CapabilityCheck, Verdict, VerificationResult, Verifier, VerifyContext, VerifyRequest } from '../../src/verification/types.js'
 import {
+  calls,
   rejection,
   startProviderDouble,
   userHost,
@@ -38,6 +39,8 @@ export interface VerifierTarget {
   answer(route: Route): void
   /** Asserts that the secret, in every form it was sent, appears nowhere in `value`. */
   assertNoSecret(t: Test, value: unknown): void
+  /** Asserts that every request `double` received carried the secret the way the provider expects (when the spec says how). */
+  assertSent?(t: Test): void
 }
 
 export interface StartOptions {
@@ -46,6 +49,8 @@ export interface StartOptions {
   others?: number
   /** Put `double` on this host name and leave it off the allow-list (user-given hosts only). */
   unlisted?: { hostname: string; allowedHosts?: string[] }
+  /** Send this secret instead of a fresh valid one, e.g. a token of the wrong kind or a key Apple does not know. */
+  secret?: string
 }
 
 export interface VerifierSpec {
@@ -72,6 +77,8 @@ interface TokenProvider {
   token(): string
   /** The encoded forms the secret travels in, e.g. a Basic credential; they must not appear either. */
   encoded?(token: string): string[]
+  /** The headers every request carries, the secret among them, e.g. `authorization: Bearer <token>`. */
+  headers?(token: string): Record<string, string>
 }
 
 function tokenTarget(
@@ -80,10 +87,18 @@ function tokenTarget(
   token: string,
 ): VerifierTarget {
   const encoded = provider.encoded?.(token) ?? []
+  const headers = provider.headers?.(token)
   return {
     ...parts,
     answer: (route) => parts.double.on(provider.method ?? 'GET', provider.path, route),
     assertNoSecret: (t, value) => assertNoSecret(t, value, token, ...encoded),
+    ...(headers && {
+      assertSent: (t: Test) => {
+        for (const received of parts.double.received) {
+          t.match(received.headers, headers, 'the request carried the secret as the provider expects')
+        }
+      },
+    }),
   }
 }
 
@@ -98,7 +113,7 @@ export function atConfiguredApi(
       const double = await startProviderDouble(t)
       const others: ProviderDouble[] = []
       for (let i = 0; i < (options.others ?? 0); i++) others.push(await startProviderDouble(t))
-      const token = provider.token()
+      const token = options.secret ?? provider.token()
       const context = verifyContext(t, { apis: provider.apis(double.origin), timeoutMs: options.timeoutMs })
       return tokenTarget(provider, { double, others, untouched: [], context, request: provider.request(token) }, token)
     },
@@ -125,7 +140,7 @@ export function atUserHost(
           ? { hostname: options.unlisted.hostname, allowListed: false, allowedHosts: options.unlisted.allowedHosts }
           : {}),
       })
-      const token = provider.token()
+      const token = options.secret ?? provider.token()
       const untouched = configured ? [configured] : []
       return tokenTarget(provider, { double, others, untouched, context, request: provider.request(token, double) }, token)
     },
@@ -167,12 +182,13 @@ export interface VerifierCases {
   missingSecret?: { message: string; checks?: CapabilityCheck[] }
 }
 
+function untouched(t: Test, target: VerifierTarget): void {
+  for (const double of target.untouched) t.equal(double.received.length, 0, 'a provider API this call must not reach received nothing')
+}
+
 /** Registers one test for each scenario in `cases`, run against the doubles `spec` starts. */
 export function verifierCases(t: Test, spec: VerifierSpec, cases: VerifierCases): void {
   const label = spec.label ?? spec.name
-  const untouched = (t: Test, target: VerifierTarget) => {
-    for (const double of target.untouched) t.equal(double.received.length, 0, 'a provider API this call must not reach received nothing')
-  }
   const unavailable = async (t: Test, entry: Scripted, code: string) => {
     const target = await spec.start(t, {})
     if (entry.script) entry.script(target, entry.reply)
@@ -267,6 +283,64 @@ export function verifierCases(t: Test, spec: VerifierSpec, cases: VerifierCases)
       if (missing.checks) t.same(result.checks, missing.checks)
       t.equal(target.double.received.length, 0)
       t.equal(target.double.connections, 0)
+      untouched(t, target)
+    })
+  }
+}
+
+/** A value known in advance, or one that names the double's origin (the host a tenant gave). */
+type AtOrigin<T> = T | ((origin: string) => T)
+
+/** What the provider answers and the result that must come of it: one row of a verdict table, one test. */
+export interface VerdictCase {
+  /** Names the test: what the provider answers and what the verifier makes of it. */
+  name: string
+  /** The answer to the verifier's first call. */
+  reply?: Route
+  /** Scripts further answers, e.g. to the calls after a first one that succeeds. */
+  script?(double: ProviderDouble): void
+  /** Stored values that differ from the spec's request, e.g. another branch. */
+  values?: Record<string, unknown>
+  /** A secret in place of the spec's fresh valid one. */
+  secret?(): string
+  verdict: Verdict
+  message: AtOrigin<string>
+  /** Every check, exactly. */
+  checks: AtOrigin<CapabilityCheck[]>
+  facts?: AtOrigin<VerificationResult['facts']>
+  credential?: VerificationResult['credential']
+  /** Every call made, as `METHOD path` in order; `[]`: nothing is sent, not even a connection is made. */
+  calls?: string[]
+  /** Provider text that must not be passed on. */
+  hidden?: string | RegExp
+}
+
+/**
+ * Registers one test per row: the double answers as the row scripts, and the result is exactly the row's. Every
+ * row also asserts that the secret appears nowhere in the result and, when the spec says how, how it was sent.
+ */
+export function verdictCases(t: Test, spec: VerifierSpec, rows: VerdictCase[]): void {
+  for (const row of rows) {
+    t.test(row.name, async (t) => {
+      const target = await spec.start(t, { secret: row.secret?.() })
+      if (row.reply) target.answer(row.reply)
+      row.script?.(target.double)
+      const request = row.values ? { ...target.request, values: { ...target.request.values, ...row.values } } : target.request
+      const result = await spec.verify(request, target.context)
+
+      const { origin } = target.double
+      t.equal(result.verdict, row.verdict)
+      t.equal(result.message, typeof row.message === 'string' ? row.message : row.message(origin))
+      t.same(result.checks, Array.isArray(row.checks) ? row.checks : row.checks(origin))
+      if (row.facts) t.same(result.facts, typeof row.facts === 'function' ? row.facts(origin) : row.facts)
+      if (row.credential) t.same(result.credential, row.credential)
+      if (row.calls) {
+        t.same(calls(target.double), row.calls)
+        if (row.calls.length === 0) t.equal(target.double.connections, 0, 'not even a connection was made')
+      }
+      target.assertSent?.(t)
+      if (row.hidden) t.notMatch(JSON.stringify(result), row.hidden, 'the provider body is not passed on')
+      target.assertNoSecret(t, result)
       untouched(t, target)
     })
   }
