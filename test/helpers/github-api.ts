@@ -1,6 +1,7 @@
-import type { Verifier, VerifyRequest } from '../../src/verification/types.js'
-import { testToken, type Reply } from './provider-double.js'
-import { atConfiguredApi, atUserHost, type RateLimit, type VerifierSpec } from './verifier-cases.js'
+import type { Test } from 'tap'
+import type { CapabilityCheck, VerificationResult, Verifier, VerifyRequest } from '../../src/verification/types.js'
+import { testToken, type ProviderDouble, type Reply } from './provider-double.js'
+import { atConfiguredApi, atUserHost, verdictCases, type RateLimit, type VerdictCase, type VerifierSpec } from './verifier-cases.js'
 
 /** The repository `GET /repos/Acme/{name}` answers with: private, default branch main, and a token that can push. */
 export function githubRepository(name: string, overrides: Record<string, unknown> = {}) {
@@ -62,6 +63,22 @@ export const secondaryRateLimit: RateLimit = {
   retryAfter: 42,
 }
 
+/** What every request to the GitHub REST API carries: the token as a bearer token, and GitHub's media type and API version. */
+export function githubHeaders(token: string): Record<string, string> {
+  return {
+    authorization: `Bearer ${token}`,
+    accept: 'application/vnd.github+json',
+    'x-github-api-version': '2022-11-28',
+    'user-agent': 'delivr-integrations',
+  }
+}
+
+/** Asserts that GitHub was called and that every request carried `githubHeaders(token)`. */
+export function assertGithubHeaders(t: Test, double: ProviderDouble, token: string): void {
+  t.ok(double.received.length > 0, 'the provider was called')
+  for (const received of double.received) t.match(received.headers, githubHeaders(token))
+}
+
 /**
  * A verifier that reads `path` of the GitHub REST API: at the configured github.com API, and at GitHub Enterprise,
  * `/api/v3` on a repository host the tenant gives. `request` takes the repository URL, github.com's when none is given.
@@ -78,6 +95,7 @@ export function githubSpecs(
       verify,
       path,
       token,
+      headers: githubHeaders,
       apis: (origin) => ({ github: origin }),
       request: (secret) => request(secret),
     }),
@@ -87,8 +105,86 @@ export function githubSpecs(
       verify,
       path: `/api/v3${path}`,
       token,
+      headers: githubHeaders,
       request: (secret, double) => request(secret, `${double.origin}/acme/mobile-app`),
       configured: 'github',
     }),
   }
+}
+
+/** What a verifier that starts with GitHub's repository-access checks (authenticated, repository-visible) has of its own. */
+export interface RepositoryAccessVerifier {
+  /** The repository as the request names it, before GitHub does, e.g. `Acme/Mobile-App`. */
+  repository: string
+  /** The verifier's checks after `authenticated` and `repository-visible`. */
+  later: string[]
+  /** The facts of a result for which GitHub told nothing. */
+  noFacts: VerificationResult['facts']
+}
+
+/**
+ * The answers to the first call, for the repository, that end verification in src/verification/repository-access.ts:
+ * the same verdict, message and checks for every verifier that starts there, and nothing asked after the first call.
+ */
+export function repositoryAccessCases(t: Test, spec: VerifierSpec, verifier: RepositoryAccessVerifier): void {
+  const { repository, later } = verifier
+  const skipped = (names: string[], why: string): CapabilityCheck[] =>
+    names.map((name) => ({ name, ok: false, detail: `not checked: ${why}` }))
+  const accepted = { name: 'authenticated', ok: true, detail: 'GitHub accepted the token' }
+  const rows: VerdictCase[] = [
+    {
+      name: 'a refused token is INVALID and nothing after authentication is checked',
+      reply: badCredentials,
+      verdict: 'INVALID',
+      message: 'GitHub refused the access token',
+      checks: [
+        { name: 'authenticated', ok: false, detail: 'GitHub refused the token' },
+        ...skipped(['repository-visible', ...later], 'the token was refused'),
+      ],
+      hidden: 'Bad credentials',
+    },
+    {
+      name: 'a token GitHub says has expired is EXPIRED',
+      reply: tokenExpired,
+      verdict: 'EXPIRED',
+      message: 'GitHub says the access token has expired',
+      checks: [
+        { name: 'authenticated', ok: false, detail: 'GitHub says the token has expired' },
+        ...skipped(['repository-visible', ...later], 'the token has expired'),
+      ],
+    },
+    {
+      name: 'a repository GitHub answers 404 for is INVALID: not found or not visible',
+      reply: notFound,
+      verdict: 'INVALID',
+      message: `Repository ${repository} was not found or the token cannot see it`,
+      checks: [
+        accepted,
+        { name: 'repository-visible', ok: false, detail: 'repository not found or the token cannot see it' },
+        ...skipped(later, 'the repository is not visible'),
+      ],
+    },
+    {
+      name: 'a 403 for SAML single sign-on is INVALID with a safe explanation',
+      reply: samlRequired,
+      verdict: 'INVALID',
+      message: `GitHub refused access to ${repository}: the organization requires the token to be authorized for SAML single sign-on`,
+      checks: [
+        accepted,
+        {
+          name: 'repository-visible',
+          ok: false,
+          detail: 'GitHub refused access to the repository: the organization requires the token to be authorized for SAML single sign-on',
+        },
+        ...skipped(later, 'the repository is not visible'),
+      ],
+      hidden: /authorization_request|SAML enforcement|Personal Access token access/,
+    },
+  ]
+  const nothingLearnt = { facts: verifier.noFacts, credential: { expiresAt: null, scopes: null }, calls: [`GET ${spec.path}`] }
+  verdictCases(
+    t,
+    spec,
+    rows.map((row) => ({ ...row, ...nothingLearnt })),
+  )
 }

@@ -2,24 +2,15 @@ import t, { type Test } from 'tap'
 import { verifyGithubActions } from '../../../src/kinds/ci-cd/github-actions.js'
 import type { VerifyRequest } from '../../../src/verification/types.js'
 import {
-  badCredentials,
+  assertGithubHeaders,
   githubRepository,
   githubSpecs,
   notFound,
-  samlRequired,
+  repositoryAccessCases,
   secondaryRateLimit,
   spentRateLimit,
-  tokenExpired,
 } from '../../helpers/github-api.js'
-import {
-  calls,
-  startProviderDouble,
-  testToken,
-  userHost,
-  verifyContext,
-  type ProviderDouble,
-  type Route,
-} from '../../helpers/provider-double.js'
+import { calls, startProviderDouble, testToken, userHost, verifyContext, type Route } from '../../helpers/provider-double.js'
 import { assertNoSecret, checksOf, verifierCases, type VerifierTarget } from '../../helpers/verifier-cases.js'
 
 const REPO = '/repos/acme/mobile-app'
@@ -56,18 +47,6 @@ async function github(t: Test) {
   return { double, context: verifyContext(t, { apis: { github: double.origin } }) }
 }
 
-function onlyBearer(t: Test, double: ProviderDouble, token: string) {
-  t.ok(double.received.length > 0, 'the provider was called')
-  for (const received of double.received) {
-    t.match(received.headers, {
-      authorization: `Bearer ${token}`,
-      accept: 'application/vnd.github+json',
-      'x-github-api-version': '2022-11-28',
-      'user-agent': 'delivr-integrations',
-    })
-  }
-}
-
 t.test('a token with write access that can list workflows is VALID, with the workflows GitHub listed', async (t) => {
   const { double, context } = await github(t)
   const token = testToken('ghp_')
@@ -95,7 +74,7 @@ t.test('a token with write access that can list workflows is VALID, with the wor
   })
   t.same(result.credential, { expiresAt: '2031-03-04T05:06:07.000Z', scopes: ['repo', 'workflow'] })
   t.same(calls(double), [`GET ${REPO}`, `GET ${WORKFLOWS}`])
-  onlyBearer(t, double, token)
+  assertGithubHeaders(t, double, token)
   assertNoSecret(t, result, token)
 })
 
@@ -181,7 +160,7 @@ t.test('a token without Actions read access is INVALID and dispatch is not check
     { name: 'can-dispatch', ok: false, detail: 'not checked: the workflows are not readable' },
   ])
   t.notMatch(JSON.stringify(result), 'Resource not accessible', 'the provider body is not passed on')
-  onlyBearer(t, double, token)
+  assertGithubHeaders(t, double, token)
   assertNoSecret(t, result, token)
 })
 
@@ -191,68 +170,6 @@ t.test('a 404 on the workflow list is INVALID too', async (t) => {
   const result = await verifyGithubActions(request(testToken('ghp_')), context)
   t.equal(result.verdict, 'INVALID')
   t.match(result.checks[2], { ok: false, detail: /\(404\)/ })
-})
-
-t.test('a refused token is INVALID and nothing after authentication is asked', async (t) => {
-  const { double, context } = await github(t)
-  const token = testToken('ghp_')
-  double.on('GET', REPO, badCredentials)
-
-  const result = await verifyGithubActions(request(token), context)
-
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'GitHub refused the access token')
-  t.same(
-    result.checks.map((c) => c.detail),
-    [
-      'GitHub refused the token',
-      'not checked: the token was refused',
-      'not checked: the token was refused',
-      'not checked: the token was refused',
-    ],
-  )
-  t.same(result.facts, { fullName: null, workflowCount: null, workflows: null })
-  t.same(calls(double), [`GET ${REPO}`])
-  onlyBearer(t, double, token)
-  assertNoSecret(t, result, token)
-})
-
-t.test('a token GitHub says has expired is EXPIRED', async (t) => {
-  const { double, context } = await github(t)
-  const token = testToken('ghp_')
-  double.on('GET', REPO, tokenExpired)
-  const result = await verifyGithubActions(request(token), context)
-  t.equal(result.verdict, 'EXPIRED')
-  t.equal(result.message, 'GitHub says the access token has expired')
-  t.same(result.checks[2], { name: 'workflows-readable', ok: false, detail: 'not checked: the token has expired' })
-  assertNoSecret(t, result, token)
-})
-
-t.test('a repository the token cannot see is INVALID and its workflows are not asked for', async (t) => {
-  const { double, context } = await github(t)
-  double.on('GET', REPO, notFound)
-  const result = await verifyGithubActions(request(testToken('ghp_')), context)
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'Repository acme/mobile-app was not found or the token cannot see it')
-  t.same(checksOf(result), [
-    ['authenticated', true],
-    ['repository-visible', false],
-    ['workflows-readable', false],
-    ['can-dispatch', false],
-  ])
-  t.same(calls(double), [`GET ${REPO}`])
-})
-
-t.test('a 403 for SAML single sign-on is INVALID with a safe explanation', async (t) => {
-  const { double, context } = await github(t)
-  double.on('GET', REPO, samlRequired)
-  const result = await verifyGithubActions(request(testToken('ghp_')), context)
-  t.equal(result.verdict, 'INVALID')
-  t.equal(
-    result.message,
-    'GitHub refused access to acme/mobile-app: the organization requires the token to be authorized for SAML single sign-on',
-  )
-  t.notMatch(JSON.stringify(result), /authorization_request|SAML enforcement/)
 })
 
 t.test('GitHub Enterprise: /api/v3 on the repository host, called as a user target', async (t) => {
@@ -265,12 +182,19 @@ t.test('GitHub Enterprise: /api/v3 on the repository host, called as a user targ
 
   t.equal(result.verdict, 'VALID')
   t.same(calls(ghe), [`GET /api/v3${REPO}`, `GET /api/v3${WORKFLOWS}`])
-  onlyBearer(t, ghe, token)
+  assertGithubHeaders(t, ghe, token)
   t.equal(configured.received.length, 0, 'the configured github.com API was not called')
   assertNoSecret(t, result, token)
 })
 
 const specs = githubSpecs(verifyGithubActions, REPO, request)
+
+// GitHub refuses the token or the repository at the first call: the same results as for the GitHub source-control verifier.
+repositoryAccessCases(t, specs.github, {
+  repository: 'acme/mobile-app',
+  later: ['workflows-readable', 'can-dispatch'],
+  noFacts: { fullName: null, workflowCount: null, workflows: null },
+})
 
 /** Scripts `reply` as the answer to the workflow list, after the repository. */
 const atWorkflows = {

@@ -2,16 +2,14 @@ import t, { type Test } from 'tap'
 import { verifyGithub } from '../../../src/kinds/scm/github.js'
 import type { VerifyRequest } from '../../../src/verification/types.js'
 import {
-  badCredentials,
+  assertGithubHeaders,
   githubRepository,
   githubSpecs,
-  notFound,
-  samlRequired,
+  repositoryAccessCases,
   secondaryRateLimit,
   spentRateLimit,
-  tokenExpired,
 } from '../../helpers/github-api.js'
-import { startProviderDouble, testToken, userHost, verifyContext, type ProviderDouble } from '../../helpers/provider-double.js'
+import { startProviderDouble, testToken, userHost, verifyContext } from '../../helpers/provider-double.js'
 import { assertNoSecret, checksOf, verifierCases } from '../../helpers/verifier-cases.js'
 
 const REPO = '/repos/Acme/Mobile-App'
@@ -35,14 +33,6 @@ const repository = (overrides: Record<string, unknown> = {}) => githubRepository
 async function github(t: Test) {
   const double = await startProviderDouble(t)
   return { double, context: verifyContext(t, { apis: { github: double.origin } }) }
-}
-
-function onlyTo(t: Test, double: ProviderDouble, token: string) {
-  t.ok(double.received.length > 0, 'the provider was called')
-  t.ok(
-    double.received.every((r) => r.headers.authorization === `Bearer ${token}`),
-    'every request carried the token as a bearer token',
-  )
 }
 
 t.test('a token with push access and an existing branch is VALID, with what GitHub told', async (t) => {
@@ -72,13 +62,7 @@ t.test('a token with push access and an existing branch is VALID, with what GitH
     double.received.map((r) => `${r.method} ${r.path}`),
     [`GET ${REPO}`, `GET ${REPO}/branches/main`],
   )
-  t.match(double.received[0]?.headers, {
-    authorization: `Bearer ${token}`,
-    accept: 'application/vnd.github+json',
-    'x-github-api-version': '2022-11-28',
-    'user-agent': 'delivr-integrations',
-  })
-  onlyTo(t, double, token)
+  assertGithubHeaders(t, double, token)
   assertNoSecret(t, result, token)
 })
 
@@ -139,73 +123,6 @@ t.test('a missing configured branch is INVALID and names the branch', async (t) 
   assertNoSecret(t, result, token)
 })
 
-t.test('a refused token is INVALID and nothing after authentication is checked', async (t) => {
-  const { double, context } = await github(t)
-  const token = testToken('ghp_')
-  double.on('GET', REPO, badCredentials)
-
-  const result = await verifyGithub(request(token), context)
-
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'GitHub refused the access token')
-  t.same(result.checks, [
-    { name: 'authenticated', ok: false, detail: 'GitHub refused the token' },
-    { name: 'repository-visible', ok: false, detail: 'not checked: the token was refused' },
-    { name: 'can-push', ok: false, detail: 'not checked: the token was refused' },
-    { name: 'default-branch-exists', ok: false, detail: 'not checked: the token was refused' },
-  ])
-  t.same(result.facts, { fullName: null, defaultBranch: null, visibility: null })
-  t.same(result.credential, { expiresAt: null, scopes: null })
-  t.notMatch(JSON.stringify(result), 'Bad credentials', 'the provider body is not passed on')
-  onlyTo(t, double, token)
-  assertNoSecret(t, result, token)
-})
-
-t.test('a token GitHub says has expired is EXPIRED', async (t) => {
-  const { double, context } = await github(t)
-  const token = testToken('ghp_')
-  double.on('GET', REPO, tokenExpired)
-  const result = await verifyGithub(request(token), context)
-  t.equal(result.verdict, 'EXPIRED')
-  t.equal(result.message, 'GitHub says the access token has expired')
-  t.same(result.checks[1], { name: 'repository-visible', ok: false, detail: 'not checked: the token has expired' })
-  assertNoSecret(t, result, token)
-})
-
-t.test('a repository GitHub answers 404 for is INVALID: not found or not visible', async (t) => {
-  const { double, context } = await github(t)
-  const token = testToken('ghp_')
-  double.on('GET', REPO, notFound)
-
-  const result = await verifyGithub(request(token), context)
-
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'Repository Acme/Mobile-App was not found or the token cannot see it')
-  t.same(checksOf(result), [
-    ['authenticated', true],
-    ['repository-visible', false],
-    ['can-push', false],
-    ['default-branch-exists', false],
-  ])
-  t.equal(result.checks[1]?.detail, 'repository not found or the token cannot see it')
-  t.equal(result.checks[2]?.detail, 'not checked: the repository is not visible')
-  assertNoSecret(t, result, token)
-})
-
-t.test('a 403 for SAML single sign-on is INVALID with a safe explanation', async (t) => {
-  const { double, context } = await github(t)
-  const token = testToken('ghp_')
-  double.on('GET', REPO, samlRequired)
-  const result = await verifyGithub(request(token), context)
-  t.equal(result.verdict, 'INVALID')
-  t.equal(
-    result.message,
-    'GitHub refused access to Acme/Mobile-App: the organization requires the token to be authorized for SAML single sign-on',
-  )
-  t.notMatch(JSON.stringify(result), /authorization_request|Personal Access token access/)
-  assertNoSecret(t, result, token)
-})
-
 t.test('GitHub Enterprise: the API is /api/v3 on the repository host, called as a user target', async (t) => {
   const configured = await startProviderDouble(t)
   const { double: ghe, context } = await userHost(t, { apis: { github: configured.origin } })
@@ -222,12 +139,19 @@ t.test('GitHub Enterprise: the API is /api/v3 on the repository host, called as 
     ghe.received.map((r) => r.path),
     ['/api/v3/repos/Acme/Mobile-App', '/api/v3/repos/Acme/Mobile-App/branches/main'],
   )
-  onlyTo(t, ghe, token)
+  assertGithubHeaders(t, ghe, token)
   t.equal(configured.received.length, 0, 'the configured github.com API was not called')
   assertNoSecret(t, result, token)
 })
 
 const specs = githubSpecs(verifyGithub, REPO, (token, repositoryUrl) => request(token, repositoryUrl ? { repositoryUrl } : {}))
+
+// GitHub refuses the token or the repository at the first call: the same results as for GitHub Actions.
+repositoryAccessCases(t, specs.github, {
+  repository: 'Acme/Mobile-App',
+  later: ['can-push', 'default-branch-exists'],
+  noFacts: { fullName: null, defaultBranch: null, visibility: null },
+})
 
 verifierCases(t, specs.github, {
   timeout: true,
