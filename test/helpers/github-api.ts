@@ -1,6 +1,6 @@
 import type { Test } from 'tap'
 import type { CapabilityCheck, VerificationResult, Verifier, VerifyRequest } from '../../src/verification/types.js'
-import { testToken, type ProviderDouble, type Reply } from './provider-double.js'
+import { startProviderDouble, testToken, verifyContext, type ProviderDouble, type Reply } from './provider-double.js'
 import { atConfiguredApi, atUserHost, verdictCases, type RateLimit, type VerdictCase, type VerifierSpec } from './verifier-cases.js'
 
 /** The repository `GET /repos/Acme/{name}` answers with: private, default branch main, and a token that can push. */
@@ -61,6 +61,12 @@ export const secondaryRateLimit: RateLimit = {
   title: 'a 429 with Retry-After',
   reply: { status: 429, headers: { 'retry-after': '42' }, body: { message: 'You have exceeded a secondary rate limit.' } },
   retryAfter: 42,
+}
+
+/** A double for the github.com API, and a verify context configured with it. */
+export async function githubApi(t: Test) {
+  const double = await startProviderDouble(t)
+  return { double, context: verifyContext(t, { apis: { github: double.origin } }) }
 }
 
 /** What every request to the GitHub REST API carries: the token as a bearer token, and GitHub's media type and API version. */

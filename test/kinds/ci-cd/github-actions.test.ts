@@ -1,8 +1,9 @@
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { verifyGithubActions } from '../../../src/kinds/ci-cd/github-actions.js'
 import type { VerifyRequest } from '../../../src/verification/types.js'
 import {
   assertGithubHeaders,
+  githubApi,
   githubRepository,
   githubSpecs,
   notFound,
@@ -10,7 +11,7 @@ import {
   secondaryRateLimit,
   spentRateLimit,
 } from '../../helpers/github-api.js'
-import { calls, startProviderDouble, testToken, userHost, verifyContext, type Route } from '../../helpers/provider-double.js'
+import { calls, startProviderDouble, testToken, userHost, type Route } from '../../helpers/provider-double.js'
 import { assertNoSecret, checksOf, verifierCases, type VerifierTarget } from '../../helpers/verifier-cases.js'
 
 const REPO = '/repos/acme/mobile-app'
@@ -42,13 +43,8 @@ const workflows = {
   workflows: [workflow(161335, 'Release', 'release.yml'), workflow(269289, 'CI', 'ci.yml')],
 }
 
-async function github(t: Test) {
-  const double = await startProviderDouble(t)
-  return { double, context: verifyContext(t, { apis: { github: double.origin } }) }
-}
-
 t.test('a token with write access that can list workflows is VALID, with the workflows GitHub listed', async (t) => {
-  const { double, context } = await github(t)
+  const { double, context } = await githubApi(t)
   const token = testToken('ghp_')
   double
     .on('GET', REPO, {
@@ -79,7 +75,7 @@ t.test('a token with write access that can list workflows is VALID, with the wor
 })
 
 t.test('at most ten workflow paths are listed; the count is GitHub’s total', async (t) => {
-  const { double, context } = await github(t)
+  const { double, context } = await githubApi(t)
   const many = Array.from({ length: 12 }, (_, i) => workflow(1000 + i, `Job ${i}`, `job-${i}.yml`))
   double
     .on('GET', REPO, { body: repository({ permissions: { admin: true, maintain: true, push: true, triage: true, pull: true } }) })
@@ -93,7 +89,7 @@ t.test('at most ten workflow paths are listed; the count is GitHub’s total', a
 })
 
 t.test('a read-only token is INVALID: it can list workflows but not dispatch them', async (t) => {
-  const { double, context } = await github(t)
+  const { double, context } = await githubApi(t)
   const token = testToken('ghp_')
   double
     .on('GET', REPO, { body: repository({ permissions: { admin: false, maintain: false, push: false, triage: false, pull: true } }) })
@@ -114,7 +110,7 @@ t.test('a read-only token is INVALID: it can list workflows but not dispatch the
 })
 
 t.test('an archived repository cannot dispatch, whatever the permission says', async (t) => {
-  const { double, context } = await github(t)
+  const { double, context } = await githubApi(t)
   double.on('GET', REPO, { body: repository({ archived: true }) }).on('GET', WORKFLOWS, { body: workflows })
   const result = await verifyGithubActions(request(testToken('ghp_')), context)
   t.equal(result.verdict, 'INVALID')
@@ -122,7 +118,7 @@ t.test('an archived repository cannot dispatch, whatever the permission says', a
 })
 
 t.test('a repository without workflows is VALID with a count of zero', async (t) => {
-  const { double, context } = await github(t)
+  const { double, context } = await githubApi(t)
   double.on('GET', REPO, { body: repository() }).on('GET', WORKFLOWS, { body: { total_count: 0, workflows: [] } })
   const result = await verifyGithubActions(request(testToken('ghp_')), context)
   t.equal(result.verdict, 'VALID')
@@ -130,7 +126,7 @@ t.test('a repository without workflows is VALID with a count of zero', async (t)
 })
 
 t.test('a repository answer without permissions cannot tell whether the token may dispatch: INVALID', async (t) => {
-  const { double, context } = await github(t)
+  const { double, context } = await githubApi(t)
   const { permissions: _omitted, ...withoutPermissions } = repository()
   double.on('GET', REPO, { body: withoutPermissions }).on('GET', WORKFLOWS, { body: workflows })
   const result = await verifyGithubActions(request(testToken('ghp_')), context)
@@ -139,7 +135,7 @@ t.test('a repository answer without permissions cannot tell whether the token ma
 })
 
 t.test('a token without Actions read access is INVALID and dispatch is not checked', async (t) => {
-  const { double, context } = await github(t)
+  const { double, context } = await githubApi(t)
   const token = testToken('github_pat_')
   double.on('GET', REPO, { body: repository() }).on('GET', WORKFLOWS, {
     status: 403,
@@ -165,7 +161,7 @@ t.test('a token without Actions read access is INVALID and dispatch is not check
 })
 
 t.test('a 404 on the workflow list is INVALID too', async (t) => {
-  const { double, context } = await github(t)
+  const { double, context } = await githubApi(t)
   double.on('GET', REPO, { body: repository() }).on('GET', WORKFLOWS, notFound)
   const result = await verifyGithubActions(request(testToken('ghp_')), context)
   t.equal(result.verdict, 'INVALID')

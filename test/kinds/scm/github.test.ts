@@ -1,15 +1,16 @@
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { verifyGithub } from '../../../src/kinds/scm/github.js'
 import type { VerifyRequest } from '../../../src/verification/types.js'
 import {
   assertGithubHeaders,
+  githubApi,
   githubRepository,
   githubSpecs,
   repositoryAccessCases,
   secondaryRateLimit,
   spentRateLimit,
 } from '../../helpers/github-api.js'
-import { startProviderDouble, testToken, userHost, verifyContext } from '../../helpers/provider-double.js'
+import { startProviderDouble, testToken, userHost } from '../../helpers/provider-double.js'
 import { assertNoSecret, checksOf, verifierCases } from '../../helpers/verifier-cases.js'
 
 const REPO = '/repos/Acme/Mobile-App'
@@ -30,13 +31,8 @@ function request(token: string, values: Record<string, unknown> = {}): VerifyReq
 
 const repository = (overrides: Record<string, unknown> = {}) => githubRepository('Mobile-App', overrides)
 
-async function github(t: Test) {
-  const double = await startProviderDouble(t)
-  return { double, context: verifyContext(t, { apis: { github: double.origin } }) }
-}
-
 t.test('a token with push access and an existing branch is VALID, with what GitHub told', async (t) => {
-  const { double, context } = await github(t)
+  const { double, context } = await githubApi(t)
   const token = testToken('ghp_')
   double
     .on('GET', REPO, {
@@ -67,7 +63,7 @@ t.test('a token with push access and an existing branch is VALID, with what GitH
 })
 
 t.test('a fine-grained token without expiry headers reports no expiry and no scopes', async (t) => {
-  const { double, context } = await github(t)
+  const { double, context } = await githubApi(t)
   double.on('GET', REPO, { body: repository({ visibility: 'internal', permissions: { admin: true, push: true, pull: true } }) })
   double.on('GET', `${REPO}/branches/main`, { body: { name: 'main' } })
   const result = await verifyGithub(request(testToken('github_pat_')), context)
@@ -78,7 +74,7 @@ t.test('a fine-grained token without expiry headers reports no expiry and no sco
 })
 
 t.test('a read-only token is INVALID: it can read but not push, and the branch is not checked', async (t) => {
-  const { double, context } = await github(t)
+  const { double, context } = await githubApi(t)
   const token = testToken('ghp_')
   double.on('GET', REPO, { body: repository({ permissions: { admin: false, maintain: false, push: false, triage: false, pull: true } }) })
 
@@ -98,7 +94,7 @@ t.test('a read-only token is INVALID: it can read but not push, and the branch i
 })
 
 t.test('an archived repository cannot be pushed to, whatever the permission says', async (t) => {
-  const { double, context } = await github(t)
+  const { double, context } = await githubApi(t)
   double.on('GET', REPO, { body: repository({ archived: true }) })
   const result = await verifyGithub(request(testToken('ghp_')), context)
   t.equal(result.verdict, 'INVALID')
@@ -106,7 +102,7 @@ t.test('an archived repository cannot be pushed to, whatever the permission says
 })
 
 t.test('a missing configured branch is INVALID and names the branch', async (t) => {
-  const { double, context } = await github(t)
+  const { double, context } = await githubApi(t)
   const token = testToken('ghp_')
   double.on('GET', REPO, { body: repository() }).on('GET', `${REPO}/branches/release/next`, {
     status: 404,
