@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import { verifyJenkins } from '../../../src/kinds/ci-cd/jenkins.js'
 import type { VerifyRequest } from '../../../src/verification/types.js'
 import { testToken, userHost, type ProviderDouble } from '../../helpers/provider-double.js'
-import { assertNoSecret as assertNoToken, atUserHost, checksOf, verifierCases } from '../../helpers/verifier-cases.js'
+import { assertNoSecret as assertNoToken, atUserHost, verdictCases, verifierCases } from '../../helpers/verifier-cases.js'
 
 const API = '/jenkins/api/json?tree=mode,nodeDescription,jobs[name]'
 const USER = 'ci-bot'
@@ -90,138 +90,126 @@ t.test('a trailing slash on the URL and a Jenkins without jobs or version header
   t.same(result.facts, { jenkinsVersion: null, jobCount: 0, url: `${double.origin}/jenkins` })
 })
 
-t.test('a refused user name or API token is INVALID and the API is not checked', async (t) => {
-  const { double, context } = await userHost(t)
-  const token = testToken('11')
-  double.on('GET', API, {
-    status: 401,
-    headers: { ...jenkinsHeaders, 'www-authenticate': 'Basic realm="Jenkins"', 'content-type': 'text/html;charset=utf-8' },
-    body: '<html><body><h2>HTTP ERROR 401 Invalid password/token for user: ci-bot</h2></body></html>',
-  })
-
-  const result = await verifyJenkins(request(double, token), context)
-
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'Jenkins refused the user name or API token')
-  t.same(result.checks, [
-    { name: 'authenticated', ok: false, detail: 'Jenkins refused the user name or API token of ci-bot' },
-    { name: 'api-readable', ok: false, detail: 'not checked: the credentials were refused' },
-  ])
-  t.same(result.facts, { jenkinsVersion: null, jobCount: null, url: `${double.origin}/jenkins` })
-  t.notMatch(JSON.stringify(result), 'Invalid password', 'the provider body is not passed on')
-  t.equal(basicCredentials(double.received[0]?.headers.authorization), `${USER}:${token}`)
-  assertNoSecret(t, result, token)
-})
-
-t.test('a 403 Jenkins answers as anonymous means the credentials were not applied: INVALID', async (t) => {
-  const { double, context } = await userHost(t)
-  double.on('GET', API, forbidden('anonymous'))
-  const result = await verifyJenkins(request(double, testToken('11')), context)
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'Jenkins refused the user name or API token')
-  t.same(checksOf(result), [
-    ['authenticated', false],
-    ['api-readable', false],
-  ])
-})
-
-t.test('a user without Overall/Read is INVALID: authenticated, but the API is not readable', async (t) => {
-  const { double, context } = await userHost(t)
-  const token = testToken('11')
-  double.on('GET', API, forbidden(USER))
-
-  const result = await verifyJenkins(request(double, token), context)
-
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'Jenkins accepted ci-bot but the user lacks the Overall/Read permission')
-  t.same(result.checks, [
-    { name: 'authenticated', ok: true, detail: 'Jenkins accepted the API token of ci-bot' },
-    { name: 'api-readable', ok: false, detail: 'ci-bot lacks the Overall/Read permission' },
-  ])
-  t.notMatch(JSON.stringify(result), /Access Denied|JENKINS-39402/, 'the provider body and headers are not passed on')
-  assertNoSecret(t, result, token)
-})
-
-t.test('a sign-in page behind a same-origin redirect is INVALID: it did not answer like a Jenkins API', async (t) => {
-  const { double, context } = await userHost(t)
-  const token = testToken('11')
-  double
-    .on('GET', API, { status: 302, headers: { location: '/oauth2/sign_in?rd=%2Fjenkins%2Fapi%2Fjson' } })
-    .on('GET', '/oauth2/sign_in?rd=%2Fjenkins%2Fapi%2Fjson', {
-      headers: { 'content-type': 'text/html; charset=utf-8' },
-      body: '<!DOCTYPE html><html><head><title>Sign In</title></head><body><form method="POST">…</form></body></html>',
-    })
-
-  const result = await verifyJenkins(request(double, token), context)
-
-  t.equal(result.verdict, 'INVALID')
-  t.equal(
-    result.message,
-    `${double.origin}/jenkins did not answer like a Jenkins API; check the URL and any sign-in proxy in front of Jenkins`,
-  )
-  t.same(result.checks, [
-    {
-      name: 'authenticated',
-      ok: false,
-      detail: `${double.origin}/jenkins did not answer like a Jenkins API (answered 200 without the Jenkins JSON)`,
-    },
-    { name: 'api-readable', ok: false, detail: 'not checked: the host did not answer like Jenkins' },
-  ])
-  t.equal(double.received.length, 2, 'the same-origin redirect was followed')
-  assertNoSecret(t, result, token)
-})
-
-t.test('JSON that is not Jenkins’ root object and a 404 at the API path are not Jenkins either', async (t) => {
-  const { double, context } = await userHost(t)
-  double.on('GET', API, { body: { status: 'ok', version: '1.0' } })
-  const json = await verifyJenkins(request(double, testToken('11')), context)
-  t.equal(json.verdict, 'INVALID')
-  t.match(json.checks[0], { ok: false, detail: /did not answer like a Jenkins API/ })
-
-  const { double: wrongPath, context: wrongContext } = await userHost(t)
-  const notFound = await verifyJenkins(request(wrongPath, testToken('11')), wrongContext)
-  t.equal(notFound.verdict, 'INVALID')
-  t.match(notFound.checks[0], { ok: false, detail: /did not answer like a Jenkins API \(answered 404\)/ })
-})
-
-verifierCases(
-  t,
-  atUserHost({
-    name: 'Jenkins',
-    verify: verifyJenkins,
-    path: API,
-    token: () => testToken('11'),
-    encoded: (token) => [basicCredential(token)],
-    request: (token, double) => request(double, token),
+const jenkins = atUserHost({
+  name: 'Jenkins',
+  verify: verifyJenkins,
+  path: API,
+  token: () => testToken('11'),
+  encoded: (token) => [basicCredential(token)],
+  headers: (token) => ({
+    authorization: `Basic ${basicCredential(token)}`,
+    accept: 'application/json',
+    'user-agent': 'delivr-integrations',
   }),
+  request: (token, double) => request(double, token),
+})
+
+const refused = [
+  { name: 'authenticated', ok: false, detail: 'Jenkins refused the user name or API token of ci-bot' },
+  { name: 'api-readable', ok: false, detail: 'not checked: the credentials were refused' },
+]
+
+/** What a host at `origin` that answers, but not like Jenkins' API, is told. */
+const notJenkins = (origin: string) =>
+  `${origin}/jenkins did not answer like a Jenkins API; check the URL and any sign-in proxy in front of Jenkins`
+const notJenkinsChecks = (why: string) => (origin: string) => [
+  { name: 'authenticated', ok: false, detail: `${origin}/jenkins did not answer like a Jenkins API (${why})` },
+  { name: 'api-readable', ok: false, detail: 'not checked: the host did not answer like Jenkins' },
+]
+
+const SIGN_IN = '/oauth2/sign_in?rd=%2Fjenkins%2Fapi%2Fjson'
+
+// Jenkins refuses the credentials, or the host answers but not as Jenkins: each row's verdict, message and checks,
+// the Basic credential on every request, and neither the provider's text nor any form of the token in the result.
+verdictCases(t, jenkins, [
   {
-    timeout: true,
-    crossOriginRedirect: { status: 302, decoy: { headers: jenkinsHeaders, body: root } },
-    notAllowListed: { hostname: 'ci.acme.test', allowedHosts: ['localhost:443'], decoy: { headers: jenkinsHeaders, body: root } },
-    rateLimited: [
-      {
-        title: 'a 429 with Retry-After',
-        reply: { status: 429, headers: { 'retry-after': '20' }, body: 'Too Many Requests' },
-        retryAfter: 20,
-      },
-    ],
-    noVerdict: [
-      {
-        title: 'a Jenkins that is starting up (503)',
-        reply: {
-          status: 503,
-          headers: { ...jenkinsHeaders, 'content-type': 'text/html;charset=utf-8' },
-          body: '<html><body>Please wait while Jenkins is getting ready to work…</body></html>',
-        },
-        message: 'Jenkins answered 503; try again later',
-      },
-    ],
-    missingSecret: {
-      message: 'No API token was given',
-      checks: [
-        { name: 'authenticated', ok: false, detail: 'no API token was given' },
-        { name: 'api-readable', ok: false, detail: 'not checked: no API token was given' },
-      ],
+    name: 'a refused user name or API token is INVALID and the API is not checked',
+    reply: {
+      status: 401,
+      headers: { ...jenkinsHeaders, 'www-authenticate': 'Basic realm="Jenkins"', 'content-type': 'text/html;charset=utf-8' },
+      body: '<html><body><h2>HTTP ERROR 401 Invalid password/token for user: ci-bot</h2></body></html>',
     },
+    verdict: 'INVALID',
+    message: 'Jenkins refused the user name or API token',
+    checks: refused,
+    facts: (origin) => ({ jenkinsVersion: null, jobCount: null, url: `${origin}/jenkins` }),
+    calls: [`GET ${API}`],
+    hidden: 'Invalid password',
   },
-)
+  {
+    name: 'a 403 Jenkins answers as anonymous means the credentials were not applied: INVALID',
+    reply: forbidden('anonymous'),
+    verdict: 'INVALID',
+    message: 'Jenkins refused the user name or API token',
+    checks: refused,
+  },
+  {
+    name: 'a user without Overall/Read is INVALID: authenticated, but the API is not readable',
+    reply: forbidden(USER),
+    verdict: 'INVALID',
+    message: 'Jenkins accepted ci-bot but the user lacks the Overall/Read permission',
+    checks: [
+      { name: 'authenticated', ok: true, detail: 'Jenkins accepted the API token of ci-bot' },
+      { name: 'api-readable', ok: false, detail: 'ci-bot lacks the Overall/Read permission' },
+    ],
+    hidden: /Access Denied|JENKINS-39402/,
+  },
+  {
+    name: 'a sign-in page behind a same-origin redirect is INVALID: it did not answer like a Jenkins API',
+    reply: { status: 302, headers: { location: SIGN_IN } },
+    script: (double) =>
+      double.on('GET', SIGN_IN, {
+        headers: { 'content-type': 'text/html; charset=utf-8' },
+        body: '<!DOCTYPE html><html><head><title>Sign In</title></head><body><form method="POST">…</form></body></html>',
+      }),
+    verdict: 'INVALID',
+    message: notJenkins,
+    checks: notJenkinsChecks('answered 200 without the Jenkins JSON'),
+    // The same-origin redirect was followed.
+    calls: [`GET ${API}`, `GET ${SIGN_IN}`],
+  },
+  {
+    name: 'JSON that is not Jenkins’ root object is not Jenkins: INVALID',
+    reply: { body: { status: 'ok', version: '1.0' } },
+    verdict: 'INVALID',
+    message: notJenkins,
+    checks: notJenkinsChecks('answered 200 without the Jenkins JSON'),
+  },
+  {
+    name: 'a 404 at the API path is not Jenkins either: INVALID',
+    verdict: 'INVALID',
+    message: notJenkins,
+    checks: notJenkinsChecks('answered 404'),
+  },
+])
+
+verifierCases(t, jenkins, {
+  timeout: true,
+  crossOriginRedirect: { status: 302, decoy: { headers: jenkinsHeaders, body: root } },
+  notAllowListed: { hostname: 'ci.acme.test', allowedHosts: ['localhost:443'], decoy: { headers: jenkinsHeaders, body: root } },
+  rateLimited: [
+    {
+      title: 'a 429 with Retry-After',
+      reply: { status: 429, headers: { 'retry-after': '20' }, body: 'Too Many Requests' },
+      retryAfter: 20,
+    },
+  ],
+  noVerdict: [
+    {
+      title: 'a Jenkins that is starting up (503)',
+      reply: {
+        status: 503,
+        headers: { ...jenkinsHeaders, 'content-type': 'text/html;charset=utf-8' },
+        body: '<html><body>Please wait while Jenkins is getting ready to work…</body></html>',
+      },
+      message: 'Jenkins answered 503; try again later',
+    },
+  ],
+  missingSecret: {
+    message: 'No API token was given',
+    checks: [
+      { name: 'authenticated', ok: false, detail: 'no API token was given' },
+      { name: 'api-readable', ok: false, detail: 'not checked: no API token was given' },
+    ],
+  },
+})
