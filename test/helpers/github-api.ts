@@ -1,7 +1,15 @@
 import type { Test } from 'tap'
-import type { CapabilityCheck, VerificationResult, Verifier, VerifyRequest } from '../../src/verification/types.js'
+import type { VerificationResult, Verifier, VerifyRequest } from '../../src/verification/types.js'
 import { startProviderDouble, testToken, verifyContext, type ProviderDouble, type Reply } from './provider-double.js'
-import { atConfiguredApi, atUserHost, verdictCases, type RateLimit, type VerdictCase, type VerifierSpec } from './verifier-cases.js'
+import {
+  atConfiguredApi,
+  atUserHost,
+  notChecked,
+  verdictCases,
+  type RateLimit,
+  type VerdictCase,
+  type VerifierSpec,
+} from './verifier-cases.js'
 
 /** The repository `GET /repos/Acme/{name}` answers with: private, default branch main, and a token that can push. */
 export function githubRepository(name: string, overrides: Record<string, unknown> = {}) {
@@ -134,8 +142,6 @@ export interface RepositoryAccessVerifier {
  */
 export function repositoryAccessCases(t: Test, spec: VerifierSpec, verifier: RepositoryAccessVerifier): void {
   const { repository, later } = verifier
-  const skipped = (names: string[], why: string): CapabilityCheck[] =>
-    names.map((name) => ({ name, ok: false, detail: `not checked: ${why}` }))
   const accepted = { name: 'authenticated', ok: true, detail: 'GitHub accepted the token' }
   const rows: VerdictCase[] = [
     {
@@ -145,7 +151,7 @@ export function repositoryAccessCases(t: Test, spec: VerifierSpec, verifier: Rep
       message: 'GitHub refused the access token',
       checks: [
         { name: 'authenticated', ok: false, detail: 'GitHub refused the token' },
-        ...skipped(['repository-visible', ...later], 'the token was refused'),
+        ...notChecked('the token was refused', 'repository-visible', ...later),
       ],
       hidden: 'Bad credentials',
     },
@@ -156,7 +162,7 @@ export function repositoryAccessCases(t: Test, spec: VerifierSpec, verifier: Rep
       message: 'GitHub says the access token has expired',
       checks: [
         { name: 'authenticated', ok: false, detail: 'GitHub says the token has expired' },
-        ...skipped(['repository-visible', ...later], 'the token has expired'),
+        ...notChecked('the token has expired', 'repository-visible', ...later),
       ],
     },
     {
@@ -167,7 +173,7 @@ export function repositoryAccessCases(t: Test, spec: VerifierSpec, verifier: Rep
       checks: [
         accepted,
         { name: 'repository-visible', ok: false, detail: 'repository not found or the token cannot see it' },
-        ...skipped(later, 'the repository is not visible'),
+        ...notChecked('the repository is not visible', ...later),
       ],
     },
     {
@@ -182,7 +188,7 @@ export function repositoryAccessCases(t: Test, spec: VerifierSpec, verifier: Rep
           ok: false,
           detail: 'GitHub refused access to the repository: the organization requires the token to be authorized for SAML single sign-on',
         },
-        ...skipped(later, 'the repository is not visible'),
+        ...notChecked('the repository is not visible', ...later),
       ],
       hidden: /authorization_request|SAML enforcement|Personal Access token access/,
     },

@@ -288,6 +288,11 @@ export function verifierCases(t: Test, spec: VerifierSpec, cases: VerifierCases)
   }
 }
 
+/** The checks a verifier did not run after one failed, as it reports them. */
+export function notChecked(why: string, ...names: string[]): CapabilityCheck[] {
+  return names.map((name) => ({ name, ok: false, detail: `not checked: ${why}` }))
+}
+
 /** A value known in advance, or one that names the double's origin (the host a tenant gave). */
 type AtOrigin<T> = T | ((origin: string) => T)
 

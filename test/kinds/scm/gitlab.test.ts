@@ -2,7 +2,7 @@ import t from 'tap'
 import { verifyGitlab } from '../../../src/kinds/scm/gitlab.js'
 import type { VerifyRequest } from '../../../src/verification/types.js'
 import { calls, testToken, userHost, type ProviderDouble } from '../../helpers/provider-double.js'
-import { assertNoSecret, atUserHost, checksOf, verifierCases } from '../../helpers/verifier-cases.js'
+import { assertNoSecret, atUserHost, checksOf, notChecked, verdictCases, verifierCases } from '../../helpers/verifier-cases.js'
 
 const PROJECT = '/api/v4/projects/acme%2Fmobile%2Fapp'
 const SELF = '/api/v4/personal_access_tokens/self'
@@ -129,127 +129,127 @@ t.test('a missing branch is INVALID; the branch name is sent URL-encoded', async
   assertNoSecret(t, result, token)
 })
 
-t.test('a refused token is INVALID and the token is not asked about itself', async (t) => {
-  const { double, context } = await userHost(t)
-  const token = testToken('glpat-')
-  double.on('GET', PROJECT, { status: 401, body: { message: '401 Unauthorized' } })
-
-  const result = await verifyGitlab(request(double, token), context)
-
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'GitLab refused the access token')
-  t.same(
-    result.checks.map((c) => c.detail),
-    [
-      'GitLab refused the token',
-      'not checked: the token was refused',
-      'not checked: the token was refused',
-      'not checked: the token was refused',
-    ],
-  )
-  t.same(calls(double), [`GET ${PROJECT}`])
-  assertNoSecret(t, result, token)
+const gitlab = atUserHost({
+  name: 'GitLab',
+  verify: verifyGitlab,
+  path: PROJECT,
+  token: () => testToken('glpat-'),
+  headers: (token) => ({ 'private-token': token, accept: 'application/json', 'user-agent': 'delivr-integrations' }),
+  request: (token, double) => request(double, token),
 })
 
-t.test('a token GitLab calls expired is EXPIRED', async (t) => {
-  const { double, context } = await userHost(t)
-  const token = testToken('glpat-')
-  double.on('GET', PROJECT, {
-    status: 401,
-    headers: { 'www-authenticate': 'Bearer realm="Protected by OAuth 2.0", error="invalid_token", error_description="Token is expired."' },
-    body: { error: 'invalid_token', error_description: 'Token is expired. You can either do re-authorization or token refresh.' },
-  })
-  const result = await verifyGitlab(request(double, token), context)
-  t.equal(result.verdict, 'EXPIRED')
-  t.equal(result.message, 'GitLab says the access token has expired')
-  t.notMatch(JSON.stringify(result), 're-authorization', 'the provider body is not passed on')
-  assertNoSecret(t, result, token)
-})
+const refused = [
+  { name: 'authenticated', ok: false, detail: 'GitLab refused the token' },
+  ...notChecked('the token was refused', 'repository-visible', 'can-push', 'default-branch-exists'),
+]
+const accepted = { name: 'authenticated', ok: true, detail: 'GitLab accepted the token' }
 
-t.test('a revoked token is INVALID, not EXPIRED', async (t) => {
-  const { double, context } = await userHost(t)
-  double.on('GET', PROJECT, {
-    status: 401,
-    body: { error: 'invalid_token', error_description: 'Token was revoked. You have to re-authorize from the user.' },
-  })
-  const result = await verifyGitlab(request(double, testToken('glpat-')), context)
-  t.equal(result.verdict, 'INVALID')
-})
-
-t.test('a project GitLab answers 404 for is INVALID: not found or not visible', async (t) => {
-  const { double, context } = await userHost(t)
-  const token = testToken('glpat-')
-  double.on('GET', PROJECT, { status: 404, body: { message: '404 Project Not Found' } }).on('GET', SELF, { body: tokenInfo })
-
-  const result = await verifyGitlab(request(double, token), context)
-
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'Repository acme/mobile/app was not found or the token cannot see it')
-  t.same(checksOf(result), [
-    ['authenticated', true],
-    ['repository-visible', false],
-    ['can-push', false],
-    ['default-branch-exists', false],
-  ])
-  t.same(result.facts, { fullName: null, defaultBranch: null, visibility: null })
-  assertNoSecret(t, result, token)
-})
-
-t.test('a token without an API scope is INVALID and says which scope is missing', async (t) => {
-  const { double, context } = await userHost(t)
-  double.on('GET', PROJECT, {
-    status: 403,
-    body: {
-      error: 'insufficient_scope',
-      error_description: 'The request requires higher privileges than provided by the access token.',
-      scope: 'api read_api',
-    },
-  })
-  const result = await verifyGitlab(request(double, testToken('glpat-')), context)
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'GitLab refused access to acme/mobile/app: the token lacks the api or read_api scope')
-})
-
-verifierCases(
-  t,
-  atUserHost({
-    name: 'GitLab',
-    verify: verifyGitlab,
-    path: PROJECT,
-    token: () => testToken('glpat-'),
-    request: (token, double) => request(double, token),
-  }),
+// GitLab refuses the token or the project: the verdict, message and checks, the calls made (a token GitLab accepted
+// is still asked about itself), the token in PRIVATE-TOKEN, and neither GitLab's text nor the token in the result.
+verdictCases(t, gitlab, [
   {
-    timeout: true,
-    crossOriginRedirect: { status: 302, decoy: { body: project() } },
-    notAllowListed: { hostname: 'gitlab.example.test', allowedHosts: ['localhost:443'], decoy: { body: project() } },
-    rateLimited: [
-      {
-        title: 'a 429 with Retry-After and RateLimit headers',
-        reply: () => {
-          const reset = Math.floor(Date.now() / 1000) + 30
-          return {
-            status: 429,
-            headers: {
-              'retry-after': '30',
-              'ratelimit-limit': '2000',
-              'ratelimit-observed': '2001',
-              'ratelimit-remaining': '0',
-              'ratelimit-reset': String(reset),
-              'ratelimit-resettime': new Date(reset * 1000).toUTCString(),
-            },
-            body: 'Retry later',
-          }
-        },
-        retryAfter: 30,
+    name: 'a refused token is INVALID and the token is not asked about itself',
+    reply: { status: 401, body: { message: '401 Unauthorized' } },
+    verdict: 'INVALID',
+    message: 'GitLab refused the access token',
+    checks: refused,
+    calls: [`GET ${PROJECT}`],
+  },
+  {
+    name: 'a token GitLab calls expired is EXPIRED',
+    reply: {
+      status: 401,
+      headers: {
+        'www-authenticate': 'Bearer realm="Protected by OAuth 2.0", error="invalid_token", error_description="Token is expired."',
       },
+      body: { error: 'invalid_token', error_description: 'Token is expired. You can either do re-authorization or token refresh.' },
+    },
+    verdict: 'EXPIRED',
+    message: 'GitLab says the access token has expired',
+    checks: [
+      { name: 'authenticated', ok: false, detail: 'GitLab says the token has expired' },
+      ...notChecked('the token has expired', 'repository-visible', 'can-push', 'default-branch-exists'),
     ],
-    noVerdict: [
-      {
-        title: 'a server error',
-        reply: { status: 500, body: { message: '500 Internal Server Error' } },
-        message: 'GitLab answered 500; try again later',
+    hidden: 're-authorization',
+  },
+  {
+    name: 'a revoked token is INVALID, not EXPIRED',
+    reply: {
+      status: 401,
+      body: { error: 'invalid_token', error_description: 'Token was revoked. You have to re-authorize from the user.' },
+    },
+    verdict: 'INVALID',
+    message: 'GitLab refused the access token',
+    checks: refused,
+  },
+  {
+    name: 'a project GitLab answers 404 for is INVALID: not found or not visible',
+    reply: { status: 404, body: { message: '404 Project Not Found' } },
+    script: (double) => double.on('GET', SELF, { body: tokenInfo }),
+    verdict: 'INVALID',
+    message: 'Repository acme/mobile/app was not found or the token cannot see it',
+    checks: [
+      accepted,
+      { name: 'repository-visible', ok: false, detail: 'repository not found or the token cannot see it' },
+      ...notChecked('the repository is not visible', 'can-push', 'default-branch-exists'),
+    ],
+    facts: { fullName: null, defaultBranch: null, visibility: null },
+    calls: [`GET ${PROJECT}`, `GET ${SELF}`],
+  },
+  {
+    name: 'a token without an API scope is INVALID and says which scope is missing',
+    reply: {
+      status: 403,
+      body: {
+        error: 'insufficient_scope',
+        error_description: 'The request requires higher privileges than provided by the access token.',
+        scope: 'api read_api',
       },
+    },
+    verdict: 'INVALID',
+    message: 'GitLab refused access to acme/mobile/app: the token lacks the api or read_api scope',
+    checks: [
+      accepted,
+      {
+        name: 'repository-visible',
+        ok: false,
+        detail: 'GitLab refused access to the repository: the token lacks the api or read_api scope',
+      },
+      ...notChecked('the repository is not visible', 'can-push', 'default-branch-exists'),
     ],
   },
-)
+])
+
+verifierCases(t, gitlab, {
+  timeout: true,
+  crossOriginRedirect: { status: 302, decoy: { body: project() } },
+  notAllowListed: { hostname: 'gitlab.example.test', allowedHosts: ['localhost:443'], decoy: { body: project() } },
+  rateLimited: [
+    {
+      title: 'a 429 with Retry-After and RateLimit headers',
+      reply: () => {
+        const reset = Math.floor(Date.now() / 1000) + 30
+        return {
+          status: 429,
+          headers: {
+            'retry-after': '30',
+            'ratelimit-limit': '2000',
+            'ratelimit-observed': '2001',
+            'ratelimit-remaining': '0',
+            'ratelimit-reset': String(reset),
+            'ratelimit-resettime': new Date(reset * 1000).toUTCString(),
+          },
+          body: 'Retry later',
+        }
+      },
+      retryAfter: 30,
+    },
+  ],
+  noVerdict: [
+    {
+      title: 'a server error',
+      reply: { status: 500, body: { message: '500 Internal Server Error' } },
+      message: 'GitLab answered 500; try again later',
+    },
+  ],
+})
