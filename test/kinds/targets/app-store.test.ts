@@ -3,7 +3,7 @@ import t, { type Test } from 'tap'
 import { verifyAppStore } from '../../../src/kinds/targets/app-store.js'
 import type { VerifyRequest } from '../../../src/verification/types.js'
 import { replyTo, startProviderDouble, verifyContext, type ReceivedRequest, type Reply, type Route } from '../../helpers/provider-double.js'
-import { checksOf, verifierCases, type VerifierSpec } from '../../helpers/verifier-cases.js'
+import { notChecked, verdictCases, verifierCases, type VerdictCase, type VerifierSpec } from '../../helpers/verifier-cases.js'
 
 const KEY_ID = '2X9R4HXF34'
 const ISSUER_ID = '57246542-96fe-1a63-e053-0824d011072a'
@@ -91,9 +91,9 @@ async function appStore(t: Test, key: AppleKey, reply?: Route, timeoutMs?: numbe
   return { double, context, answer }
 }
 
-function assertNoSecret(t: Test, result: unknown, key: AppleKey, sent: ReceivedRequest[] = []) {
+function assertNoSecret(t: Test, result: unknown, pem: string, sent: ReceivedRequest[] = []) {
   const text = JSON.stringify(result)
-  const body = key.pem.split('\n').find((line) => line.length > 40) ?? key.pem
+  const body = pem.split('\n').find((line) => line.length > 40) ?? pem
   t.notMatch(text, body, 'the private key appears nowhere in the output')
   for (const r of sent) {
     const jwt = r.headers.authorization?.replace('Bearer ', '') ?? ''
@@ -127,144 +127,123 @@ t.test('a key that lists the app is VALID, with what App Store Connect told', as
   const claims = decode(payload)
   t.match(claims, { iss: ISSUER_ID, aud: 'appstoreconnect-v1' })
   t.equal(Number(claims.exp) - Number(claims.iat), 600, 'the token lives ten minutes')
-  assertNoSecret(t, result, key, double.received)
-})
-
-t.test('without an App Store app ID, the app with the exact bundle ID is taken', async (t) => {
-  const key = appleKey()
-  const { context } = await appStore(t, key, { body: listing(app('1234567890', 'com.acme.app', 'Acme')) })
-  const result = await verifyAppStore(request(key.pem, { appStoreAppId: undefined }), context)
-  t.equal(result.verdict, 'VALID')
-  t.equal(result.facts.appStoreAppId, '1234567890')
-})
-
-t.test('a key from another key pair is INVALID: Apple refuses the signature', async (t) => {
-  const registered = appleKey()
-  const other = appleKey()
-  const { double, context } = await appStore(t, registered, { body: listing(app('1234567890', 'com.acme.app', 'Acme')) })
-
-  const result = await verifyAppStore(request(other.pem), context)
-
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'App Store Connect refused the key, key ID or issuer ID')
-  t.same(result.checks, [
-    { name: 'authenticated', ok: false, detail: 'App Store Connect refused the token signed with this key' },
-    { name: 'app-listed', ok: false, detail: 'not checked: the key was refused' },
-  ])
-  t.same(result.facts, { appStoreAppId: null, appName: null, bundleId: null })
-  t.equal(double.received.length, 1)
-  t.notMatch(JSON.stringify(result), /NOT_AUTHORIZED|credentials are missing/, 'the provider body is not passed on')
-  assertNoSecret(t, result, other, double.received)
-})
-
-t.test('the right key with another key ID or issuer ID is INVALID too', async (t) => {
-  const key = appleKey()
-  const { double, context } = await appStore(t, key, { body: listing(app('1234567890', 'com.acme.app', 'Acme')) })
-  const wrongKid = await verifyAppStore(request(key.pem, { keyId: 'ZZZZZZZZZZ' }), context)
-  const wrongIssuer = await verifyAppStore(request(key.pem, { issuerId: '00000000-0000-0000-0000-000000000000' }), context)
-  t.equal(wrongKid.verdict, 'INVALID')
-  t.equal(wrongIssuer.verdict, 'INVALID')
-  t.equal(double.received.length, 2)
-})
-
-t.test('a key that cannot sign ES256 tokens is INVALID and nothing is sent', async (t) => {
-  const double = await startProviderDouble(t)
-  const context = verifyContext(t, { apis: { appStore: double.origin } })
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
-  const unusable = {
-    'not a key': 'this is not a key',
-    'a broken PEM': '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----',
-    'a P-384 key': appleKey('P-384').pem,
-    'an RSA key': rsa,
-  }
-  for (const [what, pem] of Object.entries(unusable)) {
-    const result = await verifyAppStore(request(pem), context)
-    t.equal(result.verdict, 'INVALID', what)
-    t.equal(result.message, 'The private key cannot sign App Store Connect tokens: it must be the .p8 key App Store Connect issued', what)
-    t.same(checksOf(result), [
-      ['authenticated', false],
-      ['app-listed', false],
-    ])
-    t.equal(result.checks[1]?.detail, 'not checked: no token could be signed')
-    t.notMatch(JSON.stringify(result), 'PRIVATE KEY', what)
-  }
-  t.equal(double.received.length, 0, 'App Store Connect was not called')
-})
-
-t.test('an app the key does not list is INVALID', async (t) => {
-  const key = appleKey()
-  const { double, context } = await appStore(t, key, { body: listing(app('1470000001', 'com.acme.app.widget', 'Acme Widget')) })
-
-  const result = await verifyAppStore(request(key.pem), context)
-
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'App Store Connect lists no app with bundle ID com.acme.app for this key')
-  t.same(result.checks, [
-    { name: 'authenticated', ok: true, detail: 'App Store Connect accepted the key' },
-    { name: 'app-listed', ok: false, detail: 'no app with bundle ID com.acme.app is listed for this key' },
-  ])
-  t.same(result.facts, { appStoreAppId: null, appName: null, bundleId: null })
-  assertNoSecret(t, result, key, double.received)
-})
-
-t.test('a listed app whose Apple ID is not the configured one is INVALID', async (t) => {
-  const key = appleKey()
-  const { context } = await appStore(t, key, { body: listing(app('1234567890', 'com.acme.app', 'Acme')) })
-  const result = await verifyAppStore(request(key.pem, { appStoreAppId: '999' }), context)
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'The app with bundle ID com.acme.app has Apple ID 1234567890, not the configured 999')
-  t.same(checksOf(result), [
-    ['authenticated', true],
-    ['app-listed', false],
-  ])
-})
-
-t.test('a key without access to apps (403) is INVALID with a safe message', async (t) => {
-  const key = appleKey()
-  const { double, context } = await appStore(t, key, {
-    status: 403,
-    body: {
-      errors: [
-        {
-          status: '403',
-          code: 'FORBIDDEN_ERROR',
-          title: 'This request is forbidden for security reasons',
-          detail: 'The API key in use does not allow this request',
-        },
-      ],
-    },
-  })
-
-  const result = await verifyAppStore(request(key.pem), context)
-
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'App Store Connect does not let this key list apps; give the key a role with access to the app')
-  t.same(result.checks, [
-    { name: 'authenticated', ok: true, detail: 'App Store Connect accepted the key' },
-    { name: 'app-listed', ok: false, detail: 'the key is not allowed to list apps (403)' },
-  ])
-  t.notMatch(JSON.stringify(result), /FORBIDDEN_ERROR|security reasons|does not allow/)
-  assertNoSecret(t, result, key, double.received)
+  assertNoSecret(t, result, key.pem, double.received)
 })
 
 const appStoreConnect: VerifierSpec = {
   name: 'App Store Connect',
   verify: verifyAppStore,
   path: LIST,
-  async start(t, { timeoutMs }) {
+  async start(t, { timeoutMs, secret }) {
     const key = appleKey()
     const { double, context, answer } = await appStore(t, key, undefined, timeoutMs)
+    const pem = secret ?? key.pem
     return {
       double,
       others: [],
       untouched: [],
       context,
-      request: request(key.pem),
+      request: request(pem),
       answer,
-      assertNoSecret: (t, value) => assertNoSecret(t, value, key, double.received),
+      assertNoSecret: (t, value) => assertNoSecret(t, value, pem, double.received),
     }
   },
 }
+
+const listed = (...apps: unknown[]): Reply => ({ body: listing(...apps) })
+const acme = app('1234567890', 'com.acme.app', 'Acme')
+const widget = app('1470000001', 'com.acme.app.widget', 'Acme Widget')
+const accepted = { name: 'authenticated', ok: true, detail: 'App Store Connect accepted the key' }
+const noFacts = { appStoreAppId: null, appName: null, bundleId: null }
+
+/** Apple refuses the signed token (401): the key, its key ID or the issuer ID is not the one it knows. */
+const refused = (name: string, change: Pick<VerdictCase, 'secret' | 'values'>): VerdictCase => ({
+  name,
+  ...change,
+  reply: listed(acme),
+  verdict: 'INVALID',
+  message: 'App Store Connect refused the key, key ID or issuer ID',
+  checks: [
+    { name: 'authenticated', ok: false, detail: 'App Store Connect refused the token signed with this key' },
+    ...notChecked('the key was refused', 'app-listed'),
+  ],
+  facts: noFacts,
+  calls: [`GET ${LIST}`],
+  hidden: /NOT_AUTHORIZED|credentials are missing/,
+})
+
+/** A private key that cannot sign an ES256 token: INVALID before anything is sent. */
+const unusable = (what: string, pem: () => string): VerdictCase => ({
+  name: `a key that cannot sign ES256 tokens (${what}) is INVALID and nothing is sent`,
+  secret: pem,
+  verdict: 'INVALID',
+  message: 'The private key cannot sign App Store Connect tokens: it must be the .p8 key App Store Connect issued',
+  checks: [
+    { name: 'authenticated', ok: false, detail: 'the private key is not a PKCS#8 P-256 key (.p8 file), so no token could be signed' },
+    ...notChecked('no token could be signed', 'app-listed'),
+  ],
+  calls: [],
+  hidden: 'PRIVATE KEY',
+})
+
+// The App Store Connect double lists apps only for a token signed with the key it knows, and refuses any other token
+// as Apple does. Each row: what the key and the listing are, and the verdict, message and checks that come of it.
+verdictCases(t, appStoreConnect, [
+  {
+    name: 'without an App Store app ID, the app with the exact bundle ID is taken',
+    values: { appStoreAppId: undefined },
+    reply: listed(acme),
+    verdict: 'VALID',
+    message: 'Verified: the key can read Acme in App Store Connect',
+    checks: [accepted, { name: 'app-listed', ok: true, detail: 'Acme (com.acme.app) is listed with Apple ID 1234567890' }],
+    facts: { appStoreAppId: '1234567890', appName: 'Acme', bundleId: 'com.acme.app' },
+  },
+  refused('a key from another key pair is INVALID: Apple refuses the signature', { secret: () => appleKey().pem }),
+  refused('the right key with another key ID is INVALID too', { values: { keyId: 'ZZZZZZZZZZ' } }),
+  refused('the right key with another issuer ID is INVALID too', { values: { issuerId: '00000000-0000-0000-0000-000000000000' } }),
+  unusable('not a key', () => 'this is not a key'),
+  unusable('a broken PEM', () => '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----'),
+  unusable('a P-384 key', () => appleKey('P-384').pem),
+  unusable('an RSA key', () =>
+    generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  ),
+  {
+    name: 'an app the key does not list is INVALID',
+    reply: listed(widget),
+    verdict: 'INVALID',
+    message: 'App Store Connect lists no app with bundle ID com.acme.app for this key',
+    checks: [accepted, { name: 'app-listed', ok: false, detail: 'no app with bundle ID com.acme.app is listed for this key' }],
+    facts: noFacts,
+  },
+  {
+    name: 'a listed app whose Apple ID is not the configured one is INVALID',
+    values: { appStoreAppId: '999' },
+    reply: listed(acme),
+    verdict: 'INVALID',
+    message: 'The app with bundle ID com.acme.app has Apple ID 1234567890, not the configured 999',
+    checks: [accepted, { name: 'app-listed', ok: false, detail: 'the app with bundle ID com.acme.app has Apple ID 1234567890, not 999' }],
+  },
+  {
+    name: 'a key without access to apps (403) is INVALID with a safe message',
+    reply: {
+      status: 403,
+      body: {
+        errors: [
+          {
+            status: '403',
+            code: 'FORBIDDEN_ERROR',
+            title: 'This request is forbidden for security reasons',
+            detail: 'The API key in use does not allow this request',
+          },
+        ],
+      },
+    },
+    verdict: 'INVALID',
+    message: 'App Store Connect does not let this key list apps; give the key a role with access to the app',
+    checks: [accepted, { name: 'app-listed', ok: false, detail: 'the key is not allowed to list apps (403)' }],
+    hidden: /FORBIDDEN_ERROR|security reasons|does not allow/,
+  },
+])
 
 verifierCases(t, appStoreConnect, {
   timeout: true,
