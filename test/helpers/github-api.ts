@@ -26,6 +26,15 @@ export function githubRepository(name: string, overrides: Record<string, unknown
   }
 }
 
+/** The headers GitHub answers a classic token with: when it expires and what it may do. */
+export const classicTokenHeaders = {
+  'github-authentication-token-expiration': '2031-03-04 05:06:07 UTC',
+  'x-oauth-scopes': 'repo, workflow',
+}
+
+/** What a verifier reads from `classicTokenHeaders`. */
+export const classicTokenCredential = { expiresAt: '2031-03-04T05:06:07.000Z', scopes: ['repo', 'workflow'] }
+
 const documentation = 'https://docs.github.com/rest'
 
 /** GitHub's 401 for a token it does not accept. */

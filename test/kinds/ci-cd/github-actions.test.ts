@@ -3,7 +3,8 @@ import { verifyGithubActions } from '../../../src/kinds/ci-cd/github-actions.js'
 import type { VerifyRequest } from '../../../src/verification/types.js'
 import {
   assertGithubHeaders,
-  githubApi,
+  classicTokenCredential,
+  classicTokenHeaders,
   githubRepository,
   githubSpecs,
   notFound,
@@ -11,8 +12,16 @@ import {
   secondaryRateLimit,
   spentRateLimit,
 } from '../../helpers/github-api.js'
-import { calls, startProviderDouble, testToken, userHost, type Route } from '../../helpers/provider-double.js'
-import { assertNoSecret, checksOf, verifierCases, type VerifierTarget } from '../../helpers/verifier-cases.js'
+import {
+  calls,
+  startProviderDouble,
+  testToken,
+  userHost,
+  type ProviderDouble,
+  type Reply,
+  type Route,
+} from '../../helpers/provider-double.js'
+import { assertNoSecret, notChecked, verdictCases, verifierCases, type VerifierTarget } from '../../helpers/verifier-cases.js'
 
 const REPO = '/repos/acme/mobile-app'
 const WORKFLOWS = `${REPO}/actions/workflows`
@@ -43,130 +52,140 @@ const workflows = {
   workflows: [workflow(161335, 'Release', 'release.yml'), workflow(269289, 'CI', 'ci.yml')],
 }
 
-t.test('a token with write access that can list workflows is VALID, with the workflows GitHub listed', async (t) => {
-  const { double, context } = await githubApi(t)
-  const token = testToken('ghp_')
-  double
-    .on('GET', REPO, {
-      headers: { 'github-authentication-token-expiration': '2031-03-04 05:06:07 UTC', 'x-oauth-scopes': 'repo, workflow' },
-      body: repository(),
-    })
-    .on('GET', WORKFLOWS, { body: workflows })
+const { permissions: _omitted, ...withoutPermissions } = repository()
 
-  const result = await verifyGithubActions(request(token), context)
+const specs = githubSpecs(verifyGithubActions, REPO, request)
 
-  t.equal(result.verdict, 'VALID')
-  t.equal(result.message, 'Verified: token can read and dispatch workflows in Acme/mobile-app')
-  t.same(result.checks, [
-    { name: 'authenticated', ok: true, detail: 'GitHub accepted the token' },
-    { name: 'repository-visible', ok: true, detail: 'token can see Acme/mobile-app' },
-    { name: 'workflows-readable', ok: true, detail: 'token can list the 2 workflows of Acme/mobile-app' },
-    { name: 'can-dispatch', ok: true, detail: 'token can dispatch workflows (permission: write)' },
-  ])
-  t.same(result.facts, {
-    fullName: 'Acme/mobile-app',
-    workflowCount: 2,
-    workflows: '.github/workflows/release.yml, .github/workflows/ci.yml',
-  })
-  t.same(result.credential, { expiresAt: '2031-03-04T05:06:07.000Z', scopes: ['repo', 'workflow'] })
-  t.same(calls(double), [`GET ${REPO}`, `GET ${WORKFLOWS}`])
-  assertGithubHeaders(t, double, token)
-  assertNoSecret(t, result, token)
+const accepted = { name: 'authenticated', ok: true, detail: 'GitHub accepted the token' }
+const seen = { name: 'repository-visible', ok: true, detail: 'token can see Acme/mobile-app' }
+const listed = (count: number) => ({
+  name: 'workflows-readable',
+  ok: true,
+  detail: `token can list the ${count} workflows of Acme/mobile-app`,
 })
+const facts = { fullName: 'Acme/mobile-app', workflowCount: 2, workflows: '.github/workflows/release.yml, .github/workflows/ci.yml' }
+const many = Array.from({ length: 12 }, (_, i) => workflow(1000 + i, `Job ${i}`, `job-${i}.yml`))
 
-t.test('at most ten workflow paths are listed; the count is GitHub’s total', async (t) => {
-  const { double, context } = await githubApi(t)
-  const many = Array.from({ length: 12 }, (_, i) => workflow(1000 + i, `Job ${i}`, `job-${i}.yml`))
-  double
-    .on('GET', REPO, { body: repository({ permissions: { admin: true, maintain: true, push: true, triage: true, pull: true } }) })
-    .on('GET', WORKFLOWS, { body: { total_count: 42, workflows: many } })
-  const result = await verifyGithubActions(request(testToken('github_pat_')), context)
-  t.equal(result.verdict, 'VALID')
-  t.equal(result.facts.workflowCount, 42)
-  t.equal(String(result.facts.workflows).split(', ').length, 10)
-  t.match(result.checks[3], { detail: 'token can dispatch workflows (permission: admin)' })
-  t.same(result.credential, { expiresAt: null, scopes: null }, 'a fine-grained token reports neither')
-})
+/** Scripts GitHub's answer for the repository and, when it gets that far, for its workflow list. */
+const answers =
+  (repo: Reply, list: Reply = { body: workflows }) =>
+  (double: ProviderDouble) =>
+    double.on('GET', REPO, repo).on('GET', WORKFLOWS, list)
 
-t.test('a read-only token is INVALID: it can list workflows but not dispatch them', async (t) => {
-  const { double, context } = await githubApi(t)
-  const token = testToken('ghp_')
-  double
-    .on('GET', REPO, { body: repository({ permissions: { admin: false, maintain: false, push: false, triage: false, pull: true } }) })
-    .on('GET', WORKFLOWS, { body: workflows })
+/** A token whose workflows GitHub lists but that may not dispatch them, and why. */
+const cannotDispatch = (detail: string) => [accepted, seen, listed(2), { name: 'can-dispatch', ok: false, detail }]
 
-  const result = await verifyGithubActions(request(token), context)
-
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'The token cannot dispatch workflows in Acme/mobile-app: dispatching needs write access (permission: read)')
-  t.same(checksOf(result), [
-    ['authenticated', true],
-    ['repository-visible', true],
-    ['workflows-readable', true],
-    ['can-dispatch', false],
-  ])
-  t.equal(result.facts.workflowCount, 2, 'what was learnt is still reported')
-  assertNoSecret(t, result, token)
-})
-
-t.test('an archived repository cannot dispatch, whatever the permission says', async (t) => {
-  const { double, context } = await githubApi(t)
-  double.on('GET', REPO, { body: repository({ archived: true }) }).on('GET', WORKFLOWS, { body: workflows })
-  const result = await verifyGithubActions(request(testToken('ghp_')), context)
-  t.equal(result.verdict, 'INVALID')
-  t.same(result.checks[3], { name: 'can-dispatch', ok: false, detail: 'the repository is archived' })
-})
-
-t.test('a repository without workflows is VALID with a count of zero', async (t) => {
-  const { double, context } = await githubApi(t)
-  double.on('GET', REPO, { body: repository() }).on('GET', WORKFLOWS, { body: { total_count: 0, workflows: [] } })
-  const result = await verifyGithubActions(request(testToken('ghp_')), context)
-  t.equal(result.verdict, 'VALID')
-  t.same(result.facts, { fullName: 'Acme/mobile-app', workflowCount: 0, workflows: '' })
-})
-
-t.test('a repository answer without permissions cannot tell whether the token may dispatch: INVALID', async (t) => {
-  const { double, context } = await githubApi(t)
-  const { permissions: _omitted, ...withoutPermissions } = repository()
-  double.on('GET', REPO, { body: withoutPermissions }).on('GET', WORKFLOWS, { body: workflows })
-  const result = await verifyGithubActions(request(testToken('ghp_')), context)
-  t.equal(result.verdict, 'INVALID')
-  t.same(result.checks[3], { name: 'can-dispatch', ok: false, detail: 'GitHub did not report the permissions of the token' })
-})
-
-t.test('a token without Actions read access is INVALID and dispatch is not checked', async (t) => {
-  const { double, context } = await githubApi(t)
-  const token = testToken('github_pat_')
-  double.on('GET', REPO, { body: repository() }).on('GET', WORKFLOWS, {
-    status: 403,
-    headers: { 'x-accepted-github-permissions': 'actions=read', 'x-ratelimit-remaining': '4998' },
-    body: {
-      message: 'Resource not accessible by personal access token',
-      documentation_url: 'https://docs.github.com/rest/actions/workflows#list-repository-workflows',
-      status: '403',
+// What GitHub answers for the repository and its workflow list, and the verdict, message and checks that come of it;
+// every request carries the token as a bearer token with GitHub's headers, and no result the token.
+verdictCases(t, specs.github, [
+  {
+    name: 'a token with write access that can list workflows is VALID, with the workflows GitHub listed',
+    script: answers({ headers: classicTokenHeaders, body: repository() }),
+    verdict: 'VALID',
+    message: 'Verified: token can read and dispatch workflows in Acme/mobile-app',
+    checks: [accepted, seen, listed(2), { name: 'can-dispatch', ok: true, detail: 'token can dispatch workflows (permission: write)' }],
+    facts,
+    credential: classicTokenCredential,
+    calls: [`GET ${REPO}`, `GET ${WORKFLOWS}`],
+  },
+  {
+    name: 'at most ten workflow paths are listed; the count is GitHub’s total',
+    // A fine-grained token reports neither expiry nor scopes.
+    secret: () => testToken('github_pat_'),
+    script: answers(
+      { body: repository({ permissions: { admin: true, maintain: true, push: true, triage: true, pull: true } }) },
+      { body: { total_count: 42, workflows: many } },
+    ),
+    verdict: 'VALID',
+    message: 'Verified: token can read and dispatch workflows in Acme/mobile-app',
+    checks: [accepted, seen, listed(42), { name: 'can-dispatch', ok: true, detail: 'token can dispatch workflows (permission: admin)' }],
+    facts: {
+      fullName: 'Acme/mobile-app',
+      workflowCount: 42,
+      workflows: many
+        .slice(0, 10)
+        .map((w) => w.path)
+        .join(', '),
     },
-  })
-
-  const result = await verifyGithubActions(request(token), context)
-
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'The token cannot read the Actions workflows of Acme/mobile-app; it needs read access to Actions')
-  t.same(result.checks.slice(2), [
-    { name: 'workflows-readable', ok: false, detail: 'GitHub refused to list the workflows (403); the token needs read access to Actions' },
-    { name: 'can-dispatch', ok: false, detail: 'not checked: the workflows are not readable' },
-  ])
-  t.notMatch(JSON.stringify(result), 'Resource not accessible', 'the provider body is not passed on')
-  assertGithubHeaders(t, double, token)
-  assertNoSecret(t, result, token)
-})
-
-t.test('a 404 on the workflow list is INVALID too', async (t) => {
-  const { double, context } = await githubApi(t)
-  double.on('GET', REPO, { body: repository() }).on('GET', WORKFLOWS, notFound)
-  const result = await verifyGithubActions(request(testToken('ghp_')), context)
-  t.equal(result.verdict, 'INVALID')
-  t.match(result.checks[2], { ok: false, detail: /\(404\)/ })
-})
+    credential: { expiresAt: null, scopes: null },
+  },
+  {
+    name: 'a read-only token is INVALID: it can list workflows but not dispatch them',
+    script: answers({ body: repository({ permissions: { admin: false, maintain: false, push: false, triage: false, pull: true } }) }),
+    verdict: 'INVALID',
+    message: 'The token cannot dispatch workflows in Acme/mobile-app: dispatching needs write access (permission: read)',
+    checks: cannotDispatch('dispatching needs write access (permission: read)'),
+    // What was learnt is still reported.
+    facts,
+  },
+  {
+    name: 'an archived repository cannot dispatch, whatever the permission says',
+    script: answers({ body: repository({ archived: true }) }),
+    verdict: 'INVALID',
+    message: 'The token cannot dispatch workflows in Acme/mobile-app: the repository is archived',
+    checks: cannotDispatch('the repository is archived'),
+  },
+  {
+    name: 'a repository without workflows is VALID with a count of zero',
+    script: answers({ body: repository() }, { body: { total_count: 0, workflows: [] } }),
+    verdict: 'VALID',
+    message: 'Verified: token can read and dispatch workflows in Acme/mobile-app',
+    checks: [accepted, seen, listed(0), { name: 'can-dispatch', ok: true, detail: 'token can dispatch workflows (permission: write)' }],
+    facts: { fullName: 'Acme/mobile-app', workflowCount: 0, workflows: '' },
+  },
+  {
+    name: 'a repository answer without permissions cannot tell whether the token may dispatch: INVALID',
+    script: answers({ body: withoutPermissions }),
+    verdict: 'INVALID',
+    message: 'The token cannot dispatch workflows in Acme/mobile-app: GitHub did not report the permissions of the token',
+    checks: cannotDispatch('GitHub did not report the permissions of the token'),
+  },
+  {
+    name: 'a token without Actions read access is INVALID and dispatch is not checked',
+    secret: () => testToken('github_pat_'),
+    script: answers(
+      { body: repository() },
+      {
+        status: 403,
+        headers: { 'x-accepted-github-permissions': 'actions=read', 'x-ratelimit-remaining': '4998' },
+        body: {
+          message: 'Resource not accessible by personal access token',
+          documentation_url: 'https://docs.github.com/rest/actions/workflows#list-repository-workflows',
+          status: '403',
+        },
+      },
+    ),
+    verdict: 'INVALID',
+    message: 'The token cannot read the Actions workflows of Acme/mobile-app; it needs read access to Actions',
+    checks: [
+      accepted,
+      seen,
+      {
+        name: 'workflows-readable',
+        ok: false,
+        detail: 'GitHub refused to list the workflows (403); the token needs read access to Actions',
+      },
+      ...notChecked('the workflows are not readable', 'can-dispatch'),
+    ],
+    hidden: 'Resource not accessible',
+  },
+  {
+    name: 'a 404 on the workflow list is INVALID too',
+    script: answers({ body: repository() }, notFound),
+    verdict: 'INVALID',
+    message: 'The token cannot read the Actions workflows of Acme/mobile-app; it needs read access to Actions',
+    checks: [
+      accepted,
+      seen,
+      {
+        name: 'workflows-readable',
+        ok: false,
+        detail: 'GitHub refused to list the workflows (404); the token needs read access to Actions',
+      },
+      ...notChecked('the workflows are not readable', 'can-dispatch'),
+    ],
+  },
+])
 
 t.test('GitHub Enterprise: /api/v3 on the repository host, called as a user target', async (t) => {
   const configured = await startProviderDouble(t)
@@ -182,8 +201,6 @@ t.test('GitHub Enterprise: /api/v3 on the repository host, called as a user targ
   t.equal(configured.received.length, 0, 'the configured github.com API was not called')
   assertNoSecret(t, result, token)
 })
-
-const specs = githubSpecs(verifyGithubActions, REPO, request)
 
 // GitHub refuses the token or the repository at the first call: the same results as for the GitHub source-control verifier.
 repositoryAccessCases(t, specs.github, {

@@ -3,15 +3,16 @@ import { verifyGithub } from '../../../src/kinds/scm/github.js'
 import type { VerifyRequest } from '../../../src/verification/types.js'
 import {
   assertGithubHeaders,
-  githubApi,
+  classicTokenCredential,
+  classicTokenHeaders,
   githubRepository,
   githubSpecs,
   repositoryAccessCases,
   secondaryRateLimit,
   spentRateLimit,
 } from '../../helpers/github-api.js'
-import { startProviderDouble, testToken, userHost } from '../../helpers/provider-double.js'
-import { assertNoSecret, checksOf, verifierCases } from '../../helpers/verifier-cases.js'
+import { startProviderDouble, testToken, userHost, type ProviderDouble, type Reply } from '../../helpers/provider-double.js'
+import { assertNoSecret, notChecked, verdictCases, verifierCases } from '../../helpers/verifier-cases.js'
 
 const REPO = '/repos/Acme/Mobile-App'
 
@@ -31,93 +32,103 @@ function request(token: string, values: Record<string, unknown> = {}): VerifyReq
 
 const repository = (overrides: Record<string, unknown> = {}) => githubRepository('Mobile-App', overrides)
 
-t.test('a token with push access and an existing branch is VALID, with what GitHub told', async (t) => {
-  const { double, context } = await githubApi(t)
-  const token = testToken('ghp_')
-  double
-    .on('GET', REPO, {
-      headers: { 'github-authentication-token-expiration': '2031-03-04 05:06:07 UTC', 'x-oauth-scopes': 'repo, workflow' },
-      body: repository(),
-    })
-    .on('GET', `${REPO}/branches/main`, { body: { name: 'main', protected: true } })
+const specs = githubSpecs(verifyGithub, REPO, (token, repositoryUrl) => request(token, repositoryUrl ? { repositoryUrl } : {}))
 
-  const result = await verifyGithub(request(token), context)
+const BRANCH = `${REPO}/branches/main`
+const readOnly = { admin: false, maintain: false, push: false, triage: false, pull: true }
+const accepted = { name: 'authenticated', ok: true, detail: 'GitHub accepted the token' }
+const seen = (visibility: string) => ({ name: 'repository-visible', ok: true, detail: `token can see Acme/Mobile-App (${visibility})` })
+const facts = { fullName: 'Acme/Mobile-App', defaultBranch: 'main', visibility: 'private' }
 
-  t.equal(result.verdict, 'VALID')
-  t.equal(result.message, 'Verified: token can push to Acme/Mobile-App')
-  t.same(checksOf(result), [
-    ['authenticated', true],
-    ['repository-visible', true],
-    ['can-push', true],
-    ['default-branch-exists', true],
-  ])
-  t.match(result.checks[2], { detail: 'token can push to Acme/Mobile-App (permission: write)' })
-  t.same(result.facts, { fullName: 'Acme/Mobile-App', defaultBranch: 'main', visibility: 'private' })
-  t.same(result.credential, { expiresAt: '2031-03-04T05:06:07.000Z', scopes: ['repo', 'workflow'] })
-  t.same(
-    double.received.map((r) => `${r.method} ${r.path}`),
-    [`GET ${REPO}`, `GET ${REPO}/branches/main`],
-  )
-  assertGithubHeaders(t, double, token)
-  assertNoSecret(t, result, token)
-})
+/** Scripts GitHub's answer for the repository and, when it gets that far, for the branch. */
+const answers =
+  (repo: Reply, branch: Reply = { body: { name: 'main', protected: true } }) =>
+  (double: ProviderDouble) =>
+    double.on('GET', REPO, repo).on('GET', BRANCH, branch)
 
-t.test('a fine-grained token without expiry headers reports no expiry and no scopes', async (t) => {
-  const { double, context } = await githubApi(t)
-  double.on('GET', REPO, { body: repository({ visibility: 'internal', permissions: { admin: true, push: true, pull: true } }) })
-  double.on('GET', `${REPO}/branches/main`, { body: { name: 'main' } })
-  const result = await verifyGithub(request(testToken('github_pat_')), context)
-  t.equal(result.verdict, 'VALID')
-  t.equal(result.facts.visibility, 'internal')
-  t.match(result.checks[2], { detail: /permission: admin/ })
-  t.same(result.credential, { expiresAt: null, scopes: null })
-})
-
-t.test('a read-only token is INVALID: it can read but not push, and the branch is not checked', async (t) => {
-  const { double, context } = await githubApi(t)
-  const token = testToken('ghp_')
-  double.on('GET', REPO, { body: repository({ permissions: { admin: false, maintain: false, push: false, triage: false, pull: true } }) })
-
-  const result = await verifyGithub(request(token), context)
-
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'The token can read Acme/Mobile-App but cannot push to it (permission: read)')
-  t.same(result.checks[2], { name: 'can-push', ok: false, detail: 'token can read but not push (permission: read)' })
-  t.same(result.checks[3], { name: 'default-branch-exists', ok: false, detail: 'not checked: the token cannot push' })
-  t.same(checksOf(result).slice(0, 2), [
-    ['authenticated', true],
-    ['repository-visible', true],
-  ])
-  t.same(result.facts, { fullName: 'Acme/Mobile-App', defaultBranch: 'main', visibility: 'private' })
-  t.equal(double.received.length, 1, 'the branch was not asked for')
-  assertNoSecret(t, result, token)
-})
-
-t.test('an archived repository cannot be pushed to, whatever the permission says', async (t) => {
-  const { double, context } = await githubApi(t)
-  double.on('GET', REPO, { body: repository({ archived: true }) })
-  const result = await verifyGithub(request(testToken('ghp_')), context)
-  t.equal(result.verdict, 'INVALID')
-  t.match(result.checks[2], { ok: false, detail: /archived/ })
-})
-
-t.test('a missing configured branch is INVALID and names the branch', async (t) => {
-  const { double, context } = await githubApi(t)
-  const token = testToken('ghp_')
-  double.on('GET', REPO, { body: repository() }).on('GET', `${REPO}/branches/release/next`, {
-    status: 404,
-    body: { message: 'Branch not found', documentation_url: 'https://docs.github.com/rest', status: '404' },
-  })
-
-  const result = await verifyGithub(request(token, { defaultBranch: 'release/next' }), context)
-
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'Branch release/next does not exist in Acme/Mobile-App')
-  t.same(result.checks[3], { name: 'default-branch-exists', ok: false, detail: 'branch release/next does not exist in Acme/Mobile-App' })
-  t.equal(result.facts.defaultBranch, 'main', 'facts keep the default branch GitHub reports')
-  t.equal(double.received[1]?.path, `${REPO}/branches/release/next`)
-  assertNoSecret(t, result, token)
-})
+// What GitHub answers for the repository and its branch, and the verdict, message and checks that come of it; every
+// request carries the token as a bearer token with GitHub's headers, and no result the token.
+verdictCases(t, specs.github, [
+  {
+    name: 'a token with push access and an existing branch is VALID, with what GitHub told',
+    script: answers({ headers: classicTokenHeaders, body: repository() }),
+    verdict: 'VALID',
+    message: 'Verified: token can push to Acme/Mobile-App',
+    checks: [
+      accepted,
+      seen('private'),
+      { name: 'can-push', ok: true, detail: 'token can push to Acme/Mobile-App (permission: write)' },
+      { name: 'default-branch-exists', ok: true, detail: 'branch main exists' },
+    ],
+    facts,
+    credential: classicTokenCredential,
+    calls: [`GET ${REPO}`, `GET ${BRANCH}`],
+  },
+  {
+    name: 'a fine-grained token without expiry headers reports no expiry and no scopes',
+    secret: () => testToken('github_pat_'),
+    script: answers(
+      { body: repository({ visibility: 'internal', permissions: { admin: true, push: true, pull: true } }) },
+      { body: { name: 'main' } },
+    ),
+    verdict: 'VALID',
+    message: 'Verified: token can push to Acme/Mobile-App',
+    checks: [
+      accepted,
+      seen('internal'),
+      { name: 'can-push', ok: true, detail: 'token can push to Acme/Mobile-App (permission: admin)' },
+      { name: 'default-branch-exists', ok: true, detail: 'branch main exists' },
+    ],
+    facts: { ...facts, visibility: 'internal' },
+    credential: { expiresAt: null, scopes: null },
+  },
+  {
+    name: 'a read-only token is INVALID: it can read but not push, and the branch is not checked',
+    script: answers({ body: repository({ permissions: readOnly }) }),
+    verdict: 'INVALID',
+    message: 'The token can read Acme/Mobile-App but cannot push to it (permission: read)',
+    checks: [
+      accepted,
+      seen('private'),
+      { name: 'can-push', ok: false, detail: 'token can read but not push (permission: read)' },
+      ...notChecked('the token cannot push', 'default-branch-exists'),
+    ],
+    facts,
+    calls: [`GET ${REPO}`],
+  },
+  {
+    name: 'an archived repository cannot be pushed to, whatever the permission says',
+    script: answers({ body: repository({ archived: true }) }),
+    verdict: 'INVALID',
+    message: 'Acme/Mobile-App is archived, so the token cannot push to it',
+    checks: [
+      accepted,
+      seen('private'),
+      { name: 'can-push', ok: false, detail: 'Acme/Mobile-App is archived, so nothing can be pushed to it' },
+      ...notChecked('the repository is archived', 'default-branch-exists'),
+    ],
+  },
+  {
+    name: 'a missing configured branch is INVALID and names the branch',
+    values: { defaultBranch: 'release/next' },
+    script: (double) =>
+      double.on('GET', REPO, { body: repository() }).on('GET', `${REPO}/branches/release/next`, {
+        status: 404,
+        body: { message: 'Branch not found', documentation_url: 'https://docs.github.com/rest', status: '404' },
+      }),
+    verdict: 'INVALID',
+    message: 'Branch release/next does not exist in Acme/Mobile-App',
+    checks: [
+      accepted,
+      seen('private'),
+      { name: 'can-push', ok: true, detail: 'token can push to Acme/Mobile-App (permission: write)' },
+      { name: 'default-branch-exists', ok: false, detail: 'branch release/next does not exist in Acme/Mobile-App' },
+    ],
+    // Facts keep the default branch GitHub reports.
+    facts,
+    calls: [`GET ${REPO}`, `GET ${REPO}/branches/release/next`],
+  },
+])
 
 t.test('GitHub Enterprise: the API is /api/v3 on the repository host, called as a user target', async (t) => {
   const configured = await startProviderDouble(t)
@@ -139,8 +150,6 @@ t.test('GitHub Enterprise: the API is /api/v3 on the repository host, called as 
   t.equal(configured.received.length, 0, 'the configured github.com API was not called')
   assertNoSecret(t, result, token)
 })
-
-const specs = githubSpecs(verifyGithub, REPO, (token, repositoryUrl) => request(token, repositoryUrl ? { repositoryUrl } : {}))
 
 // GitHub refuses the token or the repository at the first call: the same results as for GitHub Actions.
 repositoryAccessCases(t, specs.github, {
