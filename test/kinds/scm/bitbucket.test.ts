@@ -1,7 +1,7 @@
 import t from 'tap'
 import { verifyBitbucket } from '../../../src/kinds/scm/bitbucket.js'
 import type { VerifyRequest } from '../../../src/verification/types.js'
-import { testToken } from '../../helpers/provider-double.js'
+import { testToken, type ProviderDouble, type Reply } from '../../helpers/provider-double.js'
 import { atConfiguredApi, notChecked, verdictCases, verifierCases } from '../../helpers/verifier-cases.js'
 
 const REPO = '/2.0/repositories/acme/mobile-app'
@@ -41,7 +41,7 @@ function permission(level: string) {
   }
 }
 
-const notFound = (message: string) => ({ status: 404, body: { type: 'error', error: { message } } })
+const notFound = (message: string): Reply => ({ status: 404, body: { type: 'error', error: { message } } })
 
 const bitbucket = atConfiguredApi({
   name: 'Bitbucket',
@@ -54,85 +54,78 @@ const bitbucket = atConfiguredApi({
 })
 
 const BRANCH = `${REPO}/refs/branches/main`
+const publicRepository = { ...repository, is_private: false }
+const permissionDenied = { status: 403, body: { type: 'error', error: { message: 'Access denied' } } }
 const accepted = { name: 'authenticated', ok: true, detail: 'Bitbucket accepted the token' }
 const seen = (visibility: string) => ({ name: 'repository-visible', ok: true, detail: `token can see acme/mobile-app (${visibility})` })
 const facts = (visibility: string) => ({ fullName: 'acme/mobile-app', defaultBranch: 'main', visibility })
+
+/** Scripts Bitbucket's answers for the repository, the token's permission on it and, when it gets that far, the main branch. */
+const answers = (repo: Reply, permissions: Reply) => (double: ProviderDouble) =>
+  double
+    .on('GET', REPO, repo)
+    .on('GET', PERMISSIONS, permissions)
+    .on('GET', BRANCH, { body: { type: 'branch', name: 'main' } })
+
+/** The checks of a token that may push (`how` says why) to the branch, which exists. */
+const pushes = (how: string) => [
+  accepted,
+  seen('private'),
+  { name: 'can-push', ok: true, detail: `token can push to acme/mobile-app (${how})` },
+  { name: 'default-branch-exists', ok: true, detail: 'branch main exists' },
+]
+
+/** The checks of a token that can see the public repository but has only `permission` on it. */
+const readsOnly = (permission: string) => [
+  accepted,
+  seen('public'),
+  { name: 'can-push', ok: false, detail: `token can read but not push (permission: ${permission})` },
+  ...notChecked('the token cannot push', 'default-branch-exists'),
+]
 
 // What Bitbucket answers for the repository, the token's permission on it and the branch, and the verdict, message
 // and checks that come of it; every request carries the token as a bearer token, and no result the token.
 verdictCases(t, bitbucket, [
   {
     name: 'a token with write permission on an existing branch is VALID',
-    script: (double) =>
-      double
-        .on('GET', REPO, { headers: { 'x-oauth-scopes': 'pullrequest, repository:write' }, body: repository })
-        .on('GET', PERMISSIONS, { body: permission('write') })
-        .on('GET', BRANCH, { body: { type: 'branch', name: 'main' } }),
+    script: answers({ headers: { 'x-oauth-scopes': 'pullrequest, repository:write' }, body: repository }, { body: permission('write') }),
     verdict: 'VALID',
     message: 'Verified: token can push to acme/mobile-app',
-    checks: [
-      accepted,
-      seen('private'),
-      { name: 'can-push', ok: true, detail: 'token can push to acme/mobile-app (permission: write)' },
-      { name: 'default-branch-exists', ok: true, detail: 'branch main exists' },
-    ],
+    checks: pushes('permission: write'),
     facts: facts('private'),
     credential: { expiresAt: null, scopes: ['pullrequest', 'repository:write'] },
     calls: [`GET ${REPO}`, `GET ${PERMISSIONS}`, `GET ${BRANCH}`],
   },
   {
     name: 'a read-only token is INVALID: it can read but not push',
-    script: (double) =>
-      double.on('GET', REPO, { body: { ...repository, is_private: false } }).on('GET', PERMISSIONS, { body: permission('read') }),
+    script: answers({ body: publicRepository }, { body: permission('read') }),
     verdict: 'INVALID',
     message: 'The token can read acme/mobile-app but cannot push to it (permission: read)',
-    checks: [
-      accepted,
-      seen('public'),
-      { name: 'can-push', ok: false, detail: 'token can read but not push (permission: read)' },
-      ...notChecked('the token cannot push', 'default-branch-exists'),
-    ],
+    checks: readsOnly('read'),
     facts: facts('public'),
     // The branch was not asked for.
     calls: [`GET ${REPO}`, `GET ${PERMISSIONS}`],
   },
   {
     name: 'a public repository with no permission entry reads as permission none',
-    script: (double) =>
-      double
-        .on('GET', REPO, { body: { ...repository, is_private: false } })
-        .on('GET', PERMISSIONS, { body: { pagelen: 10, values: [], page: 1, size: 0 } }),
+    script: answers({ body: publicRepository }, { body: { pagelen: 10, values: [], page: 1, size: 0 } }),
     verdict: 'INVALID',
     message: 'The token can read acme/mobile-app but cannot push to it (permission: none)',
-    checks: [
-      accepted,
-      seen('public'),
-      { name: 'can-push', ok: false, detail: 'token can read but not push (permission: none)' },
-      ...notChecked('the token cannot push', 'default-branch-exists'),
-    ],
+    checks: readsOnly('none'),
   },
   {
     name: 'an access token that cannot list user permissions can push by its repository:write scope',
-    script: (double) =>
-      double
-        .on('GET', REPO, { headers: { 'x-oauth-scopes': 'repository:write', 'x-credential-type': 'repo_access_token' }, body: repository })
-        .on('GET', PERMISSIONS, { status: 403, body: { type: 'error', error: { message: 'Access denied' } } })
-        .on('GET', BRANCH, { body: { type: 'branch', name: 'main' } }),
+    script: answers(
+      { headers: { 'x-oauth-scopes': 'repository:write', 'x-credential-type': 'repo_access_token' }, body: repository },
+      permissionDenied,
+    ),
     verdict: 'VALID',
     message: 'Verified: token can push to acme/mobile-app',
-    checks: [
-      accepted,
-      seen('private'),
-      { name: 'can-push', ok: true, detail: 'token can push to acme/mobile-app (scope: repository:write)' },
-      { name: 'default-branch-exists', ok: true, detail: 'branch main exists' },
-    ],
+    checks: pushes('scope: repository:write'),
   },
   {
     name: 'without a permission answer or a write scope, push access is unknown and the result INVALID',
-    script: (double) =>
-      double
-        .on('GET', REPO, { headers: { 'x-oauth-scopes': 'repository' }, body: repository })
-        .on('GET', PERMISSIONS, { status: 403, body: { type: 'error', error: { message: 'Access denied' } } }),
+    script: answers({ headers: { 'x-oauth-scopes': 'repository' }, body: repository }, permissionDenied),
     verdict: 'INVALID',
     message: "Could not tell whether the token can push to acme/mobile-app: Bitbucket did not report the token's permission (403)",
     checks: [
