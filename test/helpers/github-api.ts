@@ -1,6 +1,6 @@
 import type { Test } from 'tap'
 import type { VerificationResult, Verifier, VerifyRequest } from '../../src/verification/types.js'
-import { startProviderDouble, testToken, verifyContext, type ProviderDouble, type Reply } from './provider-double.js'
+import { testToken, type Reply } from './provider-double.js'
 import {
   atConfiguredApi,
   atUserHost,
@@ -80,12 +80,6 @@ export const secondaryRateLimit: RateLimit = {
   retryAfter: 42,
 }
 
-/** A double for the github.com API, and a verify context configured with it. */
-export async function githubApi(t: Test) {
-  const double = await startProviderDouble(t)
-  return { double, context: verifyContext(t, { apis: { github: double.origin } }) }
-}
-
 /** What every request to the GitHub REST API carries: the token as a bearer token, and GitHub's media type and API version. */
 export function githubHeaders(token: string): Record<string, string> {
   return {
@@ -94,12 +88,6 @@ export function githubHeaders(token: string): Record<string, string> {
     'x-github-api-version': '2022-11-28',
     'user-agent': 'delivr-integrations',
   }
-}
-
-/** Asserts that GitHub was called and that every request carried `githubHeaders(token)`. */
-export function assertGithubHeaders(t: Test, double: ProviderDouble, token: string): void {
-  t.ok(double.received.length > 0, 'the provider was called')
-  for (const received of double.received) t.match(received.headers, githubHeaders(token))
 }
 
 /**
@@ -151,17 +139,24 @@ export interface RepositoryAccessVerifier {
  */
 export function repositoryAccessCases(t: Test, spec: VerifierSpec, verifier: RepositoryAccessVerifier): void {
   const { repository, later } = verifier
-  const accepted = { name: 'authenticated', ok: true, detail: 'GitHub accepted the token' }
+  /** GitHub refused the token: authentication failed, and `why` nothing else was checked. */
+  const refused = (detail: string, why: string) => [
+    { name: 'authenticated', ok: false, detail },
+    ...notChecked(why, 'repository-visible', ...later),
+  ]
+  /** GitHub accepted the token but did not show the repository: `detail` says why. */
+  const invisible = (detail: string) => [
+    { name: 'authenticated', ok: true, detail: 'GitHub accepted the token' },
+    { name: 'repository-visible', ok: false, detail },
+    ...notChecked('the repository is not visible', ...later),
+  ]
   const rows: VerdictCase[] = [
     {
       name: 'a refused token is INVALID and nothing after authentication is checked',
       reply: badCredentials,
       verdict: 'INVALID',
       message: 'GitHub refused the access token',
-      checks: [
-        { name: 'authenticated', ok: false, detail: 'GitHub refused the token' },
-        ...notChecked('the token was refused', 'repository-visible', ...later),
-      ],
+      checks: refused('GitHub refused the token', 'the token was refused'),
       hidden: 'Bad credentials',
     },
     {
@@ -169,36 +164,23 @@ export function repositoryAccessCases(t: Test, spec: VerifierSpec, verifier: Rep
       reply: tokenExpired,
       verdict: 'EXPIRED',
       message: 'GitHub says the access token has expired',
-      checks: [
-        { name: 'authenticated', ok: false, detail: 'GitHub says the token has expired' },
-        ...notChecked('the token has expired', 'repository-visible', ...later),
-      ],
+      checks: refused('GitHub says the token has expired', 'the token has expired'),
     },
     {
       name: 'a repository GitHub answers 404 for is INVALID: not found or not visible',
       reply: notFound,
       verdict: 'INVALID',
       message: `Repository ${repository} was not found or the token cannot see it`,
-      checks: [
-        accepted,
-        { name: 'repository-visible', ok: false, detail: 'repository not found or the token cannot see it' },
-        ...notChecked('the repository is not visible', ...later),
-      ],
+      checks: invisible('repository not found or the token cannot see it'),
     },
     {
       name: 'a 403 for SAML single sign-on is INVALID with a safe explanation',
       reply: samlRequired,
       verdict: 'INVALID',
       message: `GitHub refused access to ${repository}: the organization requires the token to be authorized for SAML single sign-on`,
-      checks: [
-        accepted,
-        {
-          name: 'repository-visible',
-          ok: false,
-          detail: 'GitHub refused access to the repository: the organization requires the token to be authorized for SAML single sign-on',
-        },
-        ...notChecked('the repository is not visible', ...later),
-      ],
+      checks: invisible(
+        'GitHub refused access to the repository: the organization requires the token to be authorized for SAML single sign-on',
+      ),
       hidden: /authorization_request|SAML enforcement|Personal Access token access/,
     },
   ]

@@ -2,7 +2,6 @@ import t from 'tap'
 import { verifyGithubActions } from '../../../src/kinds/ci-cd/github-actions.js'
 import type { VerifyRequest } from '../../../src/verification/types.js'
 import {
-  assertGithubHeaders,
   classicTokenCredential,
   classicTokenHeaders,
   githubRepository,
@@ -12,16 +11,8 @@ import {
   secondaryRateLimit,
   spentRateLimit,
 } from '../../helpers/github-api.js'
-import {
-  calls,
-  startProviderDouble,
-  testToken,
-  userHost,
-  type ProviderDouble,
-  type Reply,
-  type Route,
-} from '../../helpers/provider-double.js'
-import { assertNoSecret, notChecked, verdictCases, verifierCases, type VerifierTarget } from '../../helpers/verifier-cases.js'
+import { testToken, type ProviderDouble, type Reply, type Route } from '../../helpers/provider-double.js'
+import { notChecked, verdictCases, verifierCases, type VerifierTarget } from '../../helpers/verifier-cases.js'
 
 const REPO = '/repos/acme/mobile-app'
 const WORKFLOWS = `${REPO}/actions/workflows`
@@ -72,6 +63,24 @@ const answers =
   (double: ProviderDouble) =>
     double.on('GET', REPO, repo).on('GET', WORKFLOWS, list)
 
+const dispatches = (role: string) => ({ name: 'can-dispatch', ok: true, detail: `token can dispatch workflows (permission: ${role})` })
+
+/** GitHub refuses the workflow list with `status`: INVALID, and dispatch is not checked. */
+const workflowsRefused = (status: number) => ({
+  verdict: 'INVALID' as const,
+  message: 'The token cannot read the Actions workflows of Acme/mobile-app; it needs read access to Actions',
+  checks: [
+    accepted,
+    seen,
+    {
+      name: 'workflows-readable',
+      ok: false,
+      detail: `GitHub refused to list the workflows (${status}); the token needs read access to Actions`,
+    },
+    ...notChecked('the workflows are not readable', 'can-dispatch'),
+  ],
+})
+
 /** A token whose workflows GitHub lists but that may not dispatch them, and why. */
 const cannotDispatch = (detail: string) => [accepted, seen, listed(2), { name: 'can-dispatch', ok: false, detail }]
 
@@ -83,7 +92,7 @@ verdictCases(t, specs.github, [
     script: answers({ headers: classicTokenHeaders, body: repository() }),
     verdict: 'VALID',
     message: 'Verified: token can read and dispatch workflows in Acme/mobile-app',
-    checks: [accepted, seen, listed(2), { name: 'can-dispatch', ok: true, detail: 'token can dispatch workflows (permission: write)' }],
+    checks: [accepted, seen, listed(2), dispatches('write')],
     facts,
     credential: classicTokenCredential,
     calls: [`GET ${REPO}`, `GET ${WORKFLOWS}`],
@@ -98,7 +107,7 @@ verdictCases(t, specs.github, [
     ),
     verdict: 'VALID',
     message: 'Verified: token can read and dispatch workflows in Acme/mobile-app',
-    checks: [accepted, seen, listed(42), { name: 'can-dispatch', ok: true, detail: 'token can dispatch workflows (permission: admin)' }],
+    checks: [accepted, seen, listed(42), dispatches('admin')],
     facts: {
       fullName: 'Acme/mobile-app',
       workflowCount: 42,
@@ -130,7 +139,7 @@ verdictCases(t, specs.github, [
     script: answers({ body: repository() }, { body: { total_count: 0, workflows: [] } }),
     verdict: 'VALID',
     message: 'Verified: token can read and dispatch workflows in Acme/mobile-app',
-    checks: [accepted, seen, listed(0), { name: 'can-dispatch', ok: true, detail: 'token can dispatch workflows (permission: write)' }],
+    checks: [accepted, seen, listed(0), dispatches('write')],
     facts: { fullName: 'Acme/mobile-app', workflowCount: 0, workflows: '' },
   },
   {
@@ -155,52 +164,28 @@ verdictCases(t, specs.github, [
         },
       },
     ),
-    verdict: 'INVALID',
-    message: 'The token cannot read the Actions workflows of Acme/mobile-app; it needs read access to Actions',
-    checks: [
-      accepted,
-      seen,
-      {
-        name: 'workflows-readable',
-        ok: false,
-        detail: 'GitHub refused to list the workflows (403); the token needs read access to Actions',
-      },
-      ...notChecked('the workflows are not readable', 'can-dispatch'),
-    ],
+    ...workflowsRefused(403),
     hidden: 'Resource not accessible',
   },
   {
     name: 'a 404 on the workflow list is INVALID too',
     script: answers({ body: repository() }, notFound),
-    verdict: 'INVALID',
-    message: 'The token cannot read the Actions workflows of Acme/mobile-app; it needs read access to Actions',
-    checks: [
-      accepted,
-      seen,
-      {
-        name: 'workflows-readable',
-        ok: false,
-        detail: 'GitHub refused to list the workflows (404); the token needs read access to Actions',
-      },
-      ...notChecked('the workflows are not readable', 'can-dispatch'),
-    ],
+    ...workflowsRefused(404),
   },
 ])
 
-t.test('GitHub Enterprise: /api/v3 on the repository host, called as a user target', async (t) => {
-  const configured = await startProviderDouble(t)
-  const { double: ghe, context } = await userHost(t, { apis: { github: configured.origin } })
-  const token = testToken('ghp_')
-  ghe.on('GET', `/api/v3${REPO}`, { body: repository() }).on('GET', `/api/v3${WORKFLOWS}`, { body: workflows })
-
-  const result = await verifyGithubActions(request(token, `https://localhost:${ghe.port}/acme/mobile-app`), context)
-
-  t.equal(result.verdict, 'VALID')
-  t.same(calls(ghe), [`GET /api/v3${REPO}`, `GET /api/v3${WORKFLOWS}`])
-  assertGithubHeaders(t, ghe, token)
-  t.equal(configured.received.length, 0, 'the configured github.com API was not called')
-  assertNoSecret(t, result, token)
-})
+// GitHub Enterprise: the same API at /api/v3 on the repository host, called as a user target; github.com receives nothing.
+verdictCases(t, specs.enterprise, [
+  {
+    name: 'GitHub Enterprise: /api/v3 on the repository host, called as a user target',
+    script: (double) => double.on('GET', `/api/v3${REPO}`, { body: repository() }).on('GET', `/api/v3${WORKFLOWS}`, { body: workflows }),
+    verdict: 'VALID',
+    message: 'Verified: token can read and dispatch workflows in Acme/mobile-app',
+    checks: [accepted, seen, listed(2), dispatches('write')],
+    facts,
+    calls: [`GET /api/v3${REPO}`, `GET /api/v3${WORKFLOWS}`],
+  },
+])
 
 // GitHub refuses the token or the repository at the first call: the same results as for the GitHub source-control verifier.
 repositoryAccessCases(t, specs.github, {

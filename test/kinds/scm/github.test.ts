@@ -2,7 +2,6 @@ import t from 'tap'
 import { verifyGithub } from '../../../src/kinds/scm/github.js'
 import type { VerifyRequest } from '../../../src/verification/types.js'
 import {
-  assertGithubHeaders,
   classicTokenCredential,
   classicTokenHeaders,
   githubRepository,
@@ -11,8 +10,8 @@ import {
   secondaryRateLimit,
   spentRateLimit,
 } from '../../helpers/github-api.js'
-import { startProviderDouble, testToken, userHost, type ProviderDouble, type Reply } from '../../helpers/provider-double.js'
-import { assertNoSecret, notChecked, verdictCases, verifierCases } from '../../helpers/verifier-cases.js'
+import { testToken, type ProviderDouble, type Reply } from '../../helpers/provider-double.js'
+import { notChecked, verdictCases, verifierCases } from '../../helpers/verifier-cases.js'
 
 const REPO = '/repos/Acme/Mobile-App'
 
@@ -38,6 +37,8 @@ const BRANCH = `${REPO}/branches/main`
 const readOnly = { admin: false, maintain: false, push: false, triage: false, pull: true }
 const accepted = { name: 'authenticated', ok: true, detail: 'GitHub accepted the token' }
 const seen = (visibility: string) => ({ name: 'repository-visible', ok: true, detail: `token can see Acme/Mobile-App (${visibility})` })
+const canPush = (role: string) => ({ name: 'can-push', ok: true, detail: `token can push to Acme/Mobile-App (permission: ${role})` })
+const branchExists = { name: 'default-branch-exists', ok: true, detail: 'branch main exists' }
 const facts = { fullName: 'Acme/Mobile-App', defaultBranch: 'main', visibility: 'private' }
 
 /** Scripts GitHub's answer for the repository and, when it gets that far, for the branch. */
@@ -54,12 +55,7 @@ verdictCases(t, specs.github, [
     script: answers({ headers: classicTokenHeaders, body: repository() }),
     verdict: 'VALID',
     message: 'Verified: token can push to Acme/Mobile-App',
-    checks: [
-      accepted,
-      seen('private'),
-      { name: 'can-push', ok: true, detail: 'token can push to Acme/Mobile-App (permission: write)' },
-      { name: 'default-branch-exists', ok: true, detail: 'branch main exists' },
-    ],
+    checks: [accepted, seen('private'), canPush('write'), branchExists],
     facts,
     credential: classicTokenCredential,
     calls: [`GET ${REPO}`, `GET ${BRANCH}`],
@@ -73,12 +69,7 @@ verdictCases(t, specs.github, [
     ),
     verdict: 'VALID',
     message: 'Verified: token can push to Acme/Mobile-App',
-    checks: [
-      accepted,
-      seen('internal'),
-      { name: 'can-push', ok: true, detail: 'token can push to Acme/Mobile-App (permission: admin)' },
-      { name: 'default-branch-exists', ok: true, detail: 'branch main exists' },
-    ],
+    checks: [accepted, seen('internal'), canPush('admin'), branchExists],
     facts: { ...facts, visibility: 'internal' },
     credential: { expiresAt: null, scopes: null },
   },
@@ -121,7 +112,7 @@ verdictCases(t, specs.github, [
     checks: [
       accepted,
       seen('private'),
-      { name: 'can-push', ok: true, detail: 'token can push to Acme/Mobile-App (permission: write)' },
+      canPush('write'),
       { name: 'default-branch-exists', ok: false, detail: 'branch release/next does not exist in Acme/Mobile-App' },
     ],
     // Facts keep the default branch GitHub reports.
@@ -130,26 +121,21 @@ verdictCases(t, specs.github, [
   },
 ])
 
-t.test('GitHub Enterprise: the API is /api/v3 on the repository host, called as a user target', async (t) => {
-  const configured = await startProviderDouble(t)
-  const { double: ghe, context } = await userHost(t, { apis: { github: configured.origin } })
-  const token = testToken('ghp_')
-  ghe
-    .on('GET', '/api/v3/repos/Acme/Mobile-App', { body: repository({ visibility: 'internal' }) })
-    .on('GET', '/api/v3/repos/Acme/Mobile-App/branches/main', { body: { name: 'main' } })
-
-  const result = await verifyGithub(request(token, { repositoryUrl: `https://localhost:${ghe.port}/acme/mobile-app` }), context)
-
-  t.equal(result.verdict, 'VALID')
-  t.equal(result.facts.visibility, 'internal')
-  t.same(
-    ghe.received.map((r) => r.path),
-    ['/api/v3/repos/Acme/Mobile-App', '/api/v3/repos/Acme/Mobile-App/branches/main'],
-  )
-  assertGithubHeaders(t, ghe, token)
-  t.equal(configured.received.length, 0, 'the configured github.com API was not called')
-  assertNoSecret(t, result, token)
-})
+// GitHub Enterprise: the same API at /api/v3 on the repository host, called as a user target; github.com receives nothing.
+verdictCases(t, specs.enterprise, [
+  {
+    name: 'GitHub Enterprise: the API is /api/v3 on the repository host, called as a user target',
+    script: (double) =>
+      double
+        .on('GET', `/api/v3${REPO}`, { body: repository({ visibility: 'internal' }) })
+        .on('GET', `/api/v3${BRANCH}`, { body: { name: 'main' } }),
+    verdict: 'VALID',
+    message: 'Verified: token can push to Acme/Mobile-App',
+    checks: [accepted, seen('internal'), canPush('write'), branchExists],
+    facts: { ...facts, visibility: 'internal' },
+    calls: [`GET /api/v3${REPO}`, `GET /api/v3${BRANCH}`],
+  },
+])
 
 // GitHub refuses the token or the repository at the first call: the same results as for GitHub Actions.
 repositoryAccessCases(t, specs.github, {

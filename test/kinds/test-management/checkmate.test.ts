@@ -2,7 +2,7 @@ import t from 'tap'
 import { verifyCheckmate } from '../../../src/kinds/test-management/checkmate.js'
 import type { VerifyRequest } from '../../../src/verification/types.js'
 import { testToken, type ProviderDouble } from '../../helpers/provider-double.js'
-import { atUserHost, verdictCases, verifierCases } from '../../helpers/verifier-cases.js'
+import { atUserHost, verdictCases, verifierCases, type VerdictCase } from '../../helpers/verifier-cases.js'
 
 const PROJECTS = '/checkmate/api/v1/projects?orgId=7&page=1&pageSize=1'
 
@@ -47,6 +47,14 @@ const checkmate = atUserHost({
 
 const accepted = { name: 'authenticated', ok: true, detail: 'Checkmate accepted the token' }
 const noProjectsYet = { projectCount: null, orgId: '7' }
+
+/** Checkmate answers the project list of organisation 7 with `status`: the token is accepted, the organisation out of reach. */
+const noAccess = (status: number, body: unknown): Omit<VerdictCase, 'name'> => ({
+  reply: { status, body },
+  verdict: 'INVALID',
+  message: `Checkmate accepted the token but the token has no access to organisation 7 (${status})`,
+  checks: [accepted, { name: 'organisation-accessible', ok: false, detail: `the token has no access to organisation 7 (${status})` }],
+})
 
 // What Checkmate answers to the project list of organisation 7, and the verdict, message and checks that come of it,
 // with the token as a bearer token on the request and nowhere in the result.
@@ -101,19 +109,10 @@ verdictCases(t, checkmate, [
   },
   {
     name: 'a token without access to the organisation (403) is INVALID',
-    reply: { status: 403, body: { error: 'You do not have access to this resource' } },
-    verdict: 'INVALID',
-    message: 'Checkmate accepted the token but the token has no access to organisation 7 (403)',
-    checks: [accepted, { name: 'organisation-accessible', ok: false, detail: 'the token has no access to organisation 7 (403)' }],
+    ...noAccess(403, { error: 'You do not have access to this resource' }),
     hidden: 'You do not have access',
   },
-  {
-    name: 'a 404 for the organisation is INVALID too',
-    reply: { status: 404, body: { error: 'Organisation not found' } },
-    verdict: 'INVALID',
-    message: 'Checkmate accepted the token but the token has no access to organisation 7 (404)',
-    checks: [accepted, { name: 'organisation-accessible', ok: false, detail: 'the token has no access to organisation 7 (404)' }],
-  },
+  { name: 'a 404 for the organisation is INVALID too', ...noAccess(404, { error: 'Organisation not found' }) },
   {
     name: 'a sign-in page answered with 200 is INVALID: it did not answer like the Checkmate API',
     reply: { headers: { 'content-type': 'text/html' }, body: '<!DOCTYPE html><html><title>Checkmate | Login</title></html>' },
