@@ -1,11 +1,12 @@
 import t from 'tap'
 import { verifyGitlab } from '../../../src/kinds/scm/gitlab.js'
 import type { VerifyRequest } from '../../../src/verification/types.js'
-import { calls, testToken, userHost, type ProviderDouble } from '../../helpers/provider-double.js'
+import { calls, testToken, userHost, type ProviderDouble, type Reply } from '../../helpers/provider-double.js'
 import { assertNoSecret, atUserHost, checksOf, notChecked, verdictCases, verifierCases } from '../../helpers/verifier-cases.js'
 
 const PROJECT = '/api/v4/projects/acme%2Fmobile%2Fapp'
 const SELF = '/api/v4/personal_access_tokens/self'
+const BRANCH = `${PROJECT}/repository/branches/main`
 
 function request(double: ProviderDouble, token: string, values: Record<string, unknown> = {}): VerifyRequest {
   return {
@@ -48,7 +49,7 @@ t.test('a developer token on an existing branch is VALID, with expiry and scopes
   const token = testToken('glpat-')
   double
     .on('GET', PROJECT, { body: project() })
-    .on('GET', `${PROJECT}/repository/branches/main`, { body: { name: 'main', protected: true, default: true } })
+    .on('GET', BRANCH, { body: { name: 'main', protected: true, default: true } })
     .on('GET', SELF, { body: tokenInfo })
 
   const result = await verifyGitlab(request(double, token), context)
@@ -64,68 +65,12 @@ t.test('a developer token on an existing branch is VALID, with expiry and scopes
   t.equal(result.checks[2]?.detail, 'token can push to acme/mobile/app (role: developer)')
   t.same(result.facts, { fullName: 'acme/mobile/app', defaultBranch: 'main', visibility: 'internal' })
   t.same(result.credential, { expiresAt: '2031-01-15T00:00:00.000Z', scopes: ['api', 'write_repository'] })
-  t.same(calls(double), [`GET ${PROJECT}`, `GET ${PROJECT}/repository/branches/main`, `GET ${SELF}`])
+  t.same(calls(double), [`GET ${PROJECT}`, `GET ${BRANCH}`, `GET ${SELF}`])
   for (const received of double.received) {
     t.equal(received.headers['private-token'], token, 'the token travels in PRIVATE-TOKEN')
     t.notOk('authorization' in received.headers)
     t.equal(received.headers['user-agent'], 'delivr-integrations')
   }
-  assertNoSecret(t, result, token)
-})
-
-t.test('maintainer access through the group counts, and a token that cannot describe itself is fine', async (t) => {
-  const { double, context } = await userHost(t)
-  double
-    .on('GET', PROJECT, { body: project({ project_access: null, group_access: { access_level: 40, notification_level: 3 } }) })
-    .on('GET', `${PROJECT}/repository/branches/main`, { body: { name: 'main' } })
-    .on('GET', SELF, { status: 404, body: { message: '404 Not Found' } })
-  const result = await verifyGitlab(request(double, testToken('glpat-')), context)
-  t.equal(result.verdict, 'VALID')
-  t.equal(result.checks[2]?.detail, 'token can push to acme/mobile/app (role: maintainer)')
-  t.same(result.credential, { expiresAt: null, scopes: null })
-})
-
-t.test('a reporter token is INVALID: it can read but not push', async (t) => {
-  const { double, context } = await userHost(t)
-  const token = testToken('glpat-')
-  double
-    .on('GET', PROJECT, { body: project({ project_access: { access_level: 20, notification_level: 3 }, group_access: null }) })
-    .on('GET', SELF, { body: tokenInfo })
-
-  const result = await verifyGitlab(request(double, token), context)
-
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'The token can read acme/mobile/app but cannot push to it (permission: reporter)')
-  t.same(result.checks[2], { name: 'can-push', ok: false, detail: 'token can read but not push (permission: reporter)' })
-  t.same(result.checks[3], { name: 'default-branch-exists', ok: false, detail: 'not checked: the token cannot push' })
-  t.same(calls(double), [`GET ${PROJECT}`, `GET ${SELF}`], 'no branch call; the token still describes itself')
-  t.equal(result.credential.expiresAt, '2031-01-15T00:00:00.000Z')
-  assertNoSecret(t, result, token)
-})
-
-t.test('a public project the token is no member of reads as permission none', async (t) => {
-  const { double, context } = await userHost(t)
-  double.on('GET', PROJECT, { body: project({ project_access: null, group_access: null }, { visibility: 'public' }) })
-  const result = await verifyGitlab(request(double, testToken('glpat-')), context)
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.checks[2]?.detail, 'token can read but not push (permission: none)')
-  t.equal(result.facts.visibility, 'public')
-})
-
-t.test('a missing branch is INVALID; the branch name is sent URL-encoded', async (t) => {
-  const { double, context } = await userHost(t)
-  const token = testToken('glpat-')
-  double
-    .on('GET', PROJECT, { body: project() })
-    .on('GET', `${PROJECT}/repository/branches/release%2F2.x`, { status: 404, body: { message: '404 Branch Not Found' } })
-    .on('GET', SELF, { body: tokenInfo })
-
-  const result = await verifyGitlab(request(double, token, { defaultBranch: 'release/2.x' }), context)
-
-  t.equal(result.verdict, 'INVALID')
-  t.equal(result.message, 'Branch release/2.x does not exist in acme/mobile/app')
-  t.same(result.checks[3], { name: 'default-branch-exists', ok: false, detail: 'branch release/2.x does not exist in acme/mobile/app' })
-  t.equal(double.received[1]?.path, `${PROJECT}/repository/branches/release%2F2.x`)
   assertNoSecret(t, result, token)
 })
 
@@ -143,10 +88,81 @@ const refused = [
   ...notChecked('the token was refused', 'repository-visible', 'can-push', 'default-branch-exists'),
 ]
 const accepted = { name: 'authenticated', ok: true, detail: 'GitLab accepted the token' }
+const seen = (visibility: string) => ({ name: 'repository-visible', ok: true, detail: `token can see acme/mobile/app (${visibility})` })
+const branchExists = { name: 'default-branch-exists', ok: true, detail: 'branch main exists' }
+const selfUnknown = { status: 404, body: { message: '404 Not Found' } }
 
-// GitLab refuses the token or the project: the verdict, message and checks, the calls made (a token GitLab accepted
-// is still asked about itself), the token in PRIVATE-TOKEN, and neither GitLab's text nor the token in the result.
+/** Scripts GitLab's answers for the project, its main branch (which exists) and the token asked about itself. */
+const answers = (project: Reply, self: Reply) => (double: ProviderDouble) =>
+  double
+    .on('GET', PROJECT, project)
+    .on('GET', BRANCH, { body: { name: 'main' } })
+    .on('GET', SELF, self)
+
+/** The checks of a token that can see the project but has only `role` on it. */
+const readsOnly = (visibility: string, role: string) => [
+  accepted,
+  seen(visibility),
+  { name: 'can-push', ok: false, detail: `token can read but not push (permission: ${role})` },
+  ...notChecked('the token cannot push', 'default-branch-exists'),
+]
+
+// What GitLab answers for the project, its branch and the token itself, and the verdict, message and checks that come
+// of it; a token GitLab accepted is asked about itself whatever else failed. Every request carries the token in
+// PRIVATE-TOKEN, and neither GitLab's text nor the token appears in the result.
 verdictCases(t, gitlab, [
+  {
+    name: 'maintainer access through the group counts, and a token that cannot describe itself is fine',
+    script: answers({ body: project({ project_access: null, group_access: { access_level: 40, notification_level: 3 } }) }, selfUnknown),
+    verdict: 'VALID',
+    message: 'Verified: token can push to acme/mobile/app',
+    checks: [
+      accepted,
+      seen('internal'),
+      { name: 'can-push', ok: true, detail: 'token can push to acme/mobile/app (role: maintainer)' },
+      branchExists,
+    ],
+    credential: { expiresAt: null, scopes: null },
+  },
+  {
+    name: 'a reporter token is INVALID: it can read but not push',
+    script: answers(
+      { body: project({ project_access: { access_level: 20, notification_level: 3 }, group_access: null }) },
+      { body: tokenInfo },
+    ),
+    verdict: 'INVALID',
+    message: 'The token can read acme/mobile/app but cannot push to it (permission: reporter)',
+    checks: readsOnly('internal', 'reporter'),
+    credential: { expiresAt: '2031-01-15T00:00:00.000Z', scopes: ['api', 'write_repository'] },
+    // No branch call; the token still describes itself.
+    calls: [`GET ${PROJECT}`, `GET ${SELF}`],
+  },
+  {
+    name: 'a public project the token is no member of reads as permission none',
+    script: answers({ body: project({ project_access: null, group_access: null }, { visibility: 'public' }) }, selfUnknown),
+    verdict: 'INVALID',
+    message: 'The token can read acme/mobile/app but cannot push to it (permission: none)',
+    checks: readsOnly('public', 'none'),
+    facts: { fullName: 'acme/mobile/app', defaultBranch: 'main', visibility: 'public' },
+  },
+  {
+    name: 'a missing branch is INVALID; the branch name is sent URL-encoded',
+    values: { defaultBranch: 'release/2.x' },
+    script: (double) =>
+      double
+        .on('GET', PROJECT, { body: project() })
+        .on('GET', `${PROJECT}/repository/branches/release%2F2.x`, { status: 404, body: { message: '404 Branch Not Found' } })
+        .on('GET', SELF, { body: tokenInfo }),
+    verdict: 'INVALID',
+    message: 'Branch release/2.x does not exist in acme/mobile/app',
+    checks: [
+      accepted,
+      seen('internal'),
+      { name: 'can-push', ok: true, detail: 'token can push to acme/mobile/app (role: developer)' },
+      { name: 'default-branch-exists', ok: false, detail: 'branch release/2.x does not exist in acme/mobile/app' },
+    ],
+    calls: [`GET ${PROJECT}`, `GET ${PROJECT}/repository/branches/release%2F2.x`, `GET ${SELF}`],
+  },
   {
     name: 'a refused token is INVALID and the token is not asked about itself',
     reply: { status: 401, body: { message: '401 Unauthorized' } },
