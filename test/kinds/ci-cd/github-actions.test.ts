@@ -165,6 +165,7 @@ verdictCases(t, specs.github, [
       },
     ),
     ...workflowsRefused(403),
+    calls: [`GET ${REPO}`, `GET ${WORKFLOWS}`],
     hidden: 'Resource not accessible',
   },
   {

@@ -105,6 +105,7 @@ verdictCases(t, checkmate, [
       { name: 'organisation-accessible', ok: false, detail: 'not checked: the token was refused' },
     ],
     facts: noProjectsYet,
+    calls: [`GET ${PROJECTS}`],
     hidden: 'Unauthorized:',
   },
   {
