@@ -1,5 +1,5 @@
 import type { Test } from 'tap'
-import { ProviderUnavailableError } from '../../src/http/errors.js'
+import { PROVIDER_RETRY_AFTER_SECONDS, ProviderUnavailableError } from '../../src/http/errors.js'
 import { OutboundError } from '../../src/outbound/index.js'
 import type { CapabilityCheck, Verdict, VerificationResult, Verifier, VerifyContext, VerifyRequest } from '../../src/verification/types.js'
 import {
@@ -254,7 +254,7 @@ export function verifierCases(t: Test, spec: VerifierSpec, cases: VerifierCases)
       const err = await unavailable(t, entry, 'PROVIDER_RATE_LIMITED')
       const { retryAfter } = entry
       if (retryAfter === undefined) {
-        t.same(err.headers, {})
+        t.same(err.headers, { 'retry-after': String(PROVIDER_RETRY_AFTER_SECONDS) }, 'the provider did not say: the default wait')
         t.equal(err.message, `${spec.name} rate limit reached; retry later`)
         return
       }
