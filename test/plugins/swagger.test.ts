@@ -134,6 +134,7 @@ t.test('OpenAPI document', async (t) => {
       const name = `${o.method} ${o.path}`
       t.match(o.op.operationId, /^[a-z][A-Za-z]+$/, `${name} operationId`)
       t.ok(typeof o.op.summary === 'string' && o.op.summary.length > 0, `${name} summary`)
+      t.notMatch(o.op.summary, /\ba [aeiou]/i, `${name} summary: "an" before a vowel`)
       t.ok(Array.isArray(o.op.tags) && o.op.tags.length > 0, `${name} tags`)
       for (const tag of o.op.tags ?? []) t.ok(declaredTags.has(tag), `${name} tag ${tag} is declared`)
     }

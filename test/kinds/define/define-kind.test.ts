@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import t from 'tap'
-import { defineKind, type KindDefinition } from '../../../src/kinds/define/kind.js'
+import { defineKind, withArticle, type KindDefinition } from '../../../src/kinds/define/kind.js'
 import { recordedField, textField, tokenField } from '../../../src/kinds/define/fields.js'
 
 // The misspellings below are compile errors: `npm test` type-checks this file first, and an
@@ -89,4 +89,13 @@ t.test('misspelt field names do not compile', async (t) => {
     indexes: [],
   })
   t.pass('each misspelling above is a compile error (checked by tsc --noEmit)')
+})
+
+t.test('a phrase takes "a" or "an" as its first word sounds', async (t) => {
+  t.equal(withArticle('app distribution target integration'), 'an app distribution target integration')
+  t.equal(withArticle('App Store Connect target'), 'an App Store Connect target')
+  t.equal(withArticle('source control integration'), 'a source control integration')
+  t.equal(withArticle('CI/CD integration'), 'a CI/CD integration', 'an acronym is read letter by letter')
+  t.equal(withArticle('SCM integration'), 'an SCM integration')
+  t.equal(withArticle('GitHub integration'), 'a GitHub integration')
 })
