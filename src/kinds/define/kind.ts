@@ -44,6 +44,12 @@ export interface ProviderSpec<F extends string = string> {
   /** Fields this provider takes on create; every other kind field must stay unset. */
   required: readonly F[]
   optional: readonly F[]
+  /**
+   * The values the API explorer's example create body carries for this provider, beside the
+   * tenant, the provider and a name: valid as they are, but each secret a placeholder that reads
+   * as one (and still fits the field's pattern), for the person to replace with theirs.
+   */
+  example: { readonly [K in F]?: string }
   /** Checks credentials against the provider's API. */
   verify?: Verifier
   /** What verification checks, for the provider catalog. */

@@ -26,7 +26,7 @@ function example(overrides: Partial<Parameters<typeof defineKind>[0]> = {}): Kin
   return defineKind({
     ...base,
     fields,
-    providers: [{ id: 'ACME', label: 'Acme', required: ['hostUrl', 'apiToken'], optional: ['repo'] }],
+    providers: [{ id: 'ACME', label: 'Acme', required: ['hostUrl', 'apiToken'], optional: ['repo'], example: {} }],
     indexes: [
       { name: 'idx_example_tenant', fields: ['tenantId', 'isActive'] },
       { name: 'unique_example', fields: ['tenantId', 'exampleType', 'hostUrl'], unique: true },
@@ -46,14 +46,14 @@ t.test('misspelt field names do not compile', async (t) => {
     ...base,
     fields,
     // @ts-expect-error `hostURL` is not a field of this kind
-    providers: [{ id: 'ACME', label: 'Acme', required: ['hostURL', 'apiToken'], optional: [] }],
+    providers: [{ id: 'ACME', label: 'Acme', required: ['hostURL', 'apiToken'], optional: [], example: {} }],
     indexes: [],
   })
   defineKind({
     ...base,
     fields,
     // @ts-expect-error `repository` is not a field of this kind
-    providers: [{ id: 'ACME', label: 'Acme', required: ['hostUrl'], optional: ['repository'] }],
+    providers: [{ id: 'ACME', label: 'Acme', required: ['hostUrl'], optional: ['repository'], example: {} }],
     indexes: [],
   })
   defineKind({
@@ -82,8 +82,24 @@ t.test('misspelt field names do not compile', async (t) => {
         label: 'Acme',
         required: ['apiToken'],
         optional: [],
+        example: {},
         // @ts-expect-error recordFacts may only name fields of the kind
         recordFacts: () => ({ acountName: 'typo' }),
+      },
+    ],
+    indexes: [],
+  })
+  defineKind({
+    ...base,
+    fields,
+    providers: [
+      {
+        id: 'ACME',
+        label: 'Acme',
+        required: ['apiToken'],
+        optional: [],
+        // @ts-expect-error an example may only give fields of the kind
+        example: { apiTokn: '<your-Acme-API-token>' },
       },
     ],
     indexes: [],
