@@ -7,6 +7,8 @@ import { exampleTenant, providerExamples, type ExampleTenant } from '../src/inte
 import { errorExample } from '../src/http/common-schemas.js'
 
 export const BEARER = 'bearerAuth'
+/** Where Swagger UI and the OpenAPI document are served. */
+export const DOCUMENTATION_PREFIX = '/documentation'
 
 type Media = { schema?: { $ref?: string }; example?: unknown; examples?: Record<string, unknown> }
 type Operation = {
@@ -102,7 +104,7 @@ export default fp(
         buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
       },
     })
-    await app.register(swaggerUi, { routePrefix: '/documentation' })
+    await app.register(swaggerUi, { routePrefix: DOCUMENTATION_PREFIX })
   },
   { name: 'swagger', dependencies: ['config'] },
 )
