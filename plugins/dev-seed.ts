@@ -1,8 +1,16 @@
+import net from 'node:net'
 import fp from 'fastify-plugin'
 import { mintToken } from '../src/auth/tokens.js'
 import { seedDemo } from '../src/db/dev-seed.js'
+import { DOCUMENTATION_PREFIX } from './swagger.js'
 
-/** Development only: seeds a demo Owner and logs a curl that creates an SCM integration. */
+/** How a person on this machine reaches what listens on `host`: a wildcard address is every interface, localhost among them. */
+function reachableHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return 'localhost'
+  return net.isIPv6(host) ? `[${host}]` : host
+}
+
+/** Development only: seeds a demo Owner and logs a curl that creates an SCM integration, and where the explorer is. */
 export default fp(
   async (app) => {
     const demo = await seedDemo(app.db.models)
@@ -21,7 +29,8 @@ export default fp(
       repositoryUrl: 'https://github.com/delivr-demo/mobile-app',
       accessToken: 'paste-a-github-token-here',
     }
-    const base = `http://localhost:${app.config.port}`
+    const base = app.config.http.publicBaseUrl ?? `http://${reachableHost(app.config.host)}:${app.config.port}`
+    const docs = `${base}${DOCUMENTATION_PREFIX}`
     const curl = [
       `curl -sS -X POST ${base}/api/v1/integrations/scm`,
       `-H 'authorization: Bearer ${token}'`,
@@ -29,9 +38,10 @@ export default fp(
       `-d '${JSON.stringify(body)}'`,
     ].join(' ')
     app.addHook('onReady', async () => {
+      const explorer = `or open ${docs}, Authorize with that token, and send an example from there (fill in the secret only)`
       app.log.info(
-        { demoAccountId: demo.accountId, demoTenantId: demo.tenantId, docs: `${base}/documentation` },
-        `development mode: demo tenant ready; try:\n\n${curl}${canMint ? '\n\nMint other tokens with: npm run token -- --sub <accountId>' : ''}`,
+        { demoAccountId: demo.accountId, demoTenantId: demo.tenantId, docs },
+        `development mode: demo tenant ready; try:\n\n${curl}\n\n${explorer}${canMint ? '\n\nMint other tokens with: npm run token -- --sub <accountId>' : ''}`,
       )
     })
   },

@@ -1,11 +1,13 @@
 import fp from 'fastify-plugin'
-import { SECURITY_HEADERS } from '../src/http/security-headers.js'
+import { DOCUMENTATION_HEADERS, SECURITY_HEADERS } from '../src/http/security-headers.js'
+import { DOCUMENTATION_PREFIX } from './swagger.js'
 
-/** Security headers on every answer (see src/http/security-headers.ts). */
+/** Security headers on every answer: the API's, or the documentation page's (see src/http/security-headers.ts). */
 export default fp(
   async (app) => {
-    app.addHook('onRequest', (_request, reply, done) => {
-      reply.headers(SECURITY_HEADERS)
+    app.addHook('onRequest', (request, reply, done) => {
+      const documentation = request.routeOptions.url?.startsWith(DOCUMENTATION_PREFIX) === true
+      reply.headers(documentation ? DOCUMENTATION_HEADERS[request.protocol] : SECURITY_HEADERS)
       done()
     })
   },

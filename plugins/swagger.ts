@@ -3,26 +3,53 @@ import swaggerUi from '@fastify/swagger-ui'
 import fp from 'fastify-plugin'
 import { KINDS } from '../src/kinds/index.js'
 import { createBodyId } from '../src/integrations/schemas.js'
+import { exampleTenant, providerExamples, type ExampleTenant } from '../src/integrations/examples.js'
 import { errorExample } from '../src/http/common-schemas.js'
 
 export const BEARER = 'bearerAuth'
+/** Where Swagger UI and the OpenAPI document are served. */
+export const DOCUMENTATION_PREFIX = '/documentation'
 
-type Media = { schema?: { $ref?: string }; example?: unknown }
+type Media = { schema?: { $ref?: string }; example?: unknown; examples?: Record<string, unknown> }
+type Operation = {
+  parameters?: { name: string; in: string; example?: unknown }[]
+  requestBody?: { content?: Record<string, Media> }
+  responses?: Record<string, { content?: Record<string, Media> }>
+}
 type Document = {
   components?: { schemas?: Record<string, { discriminator?: { propertyName: string; mapping?: Record<string, string> } }> }
-  paths?: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, Media> }> }>>
+  paths?: Record<string, Record<string, Operation>>
 }
 
 const ERROR_REF = '#/components/schemas/ErrorResponse'
+const SCHEMAS = '#/components/schemas/'
+
+const operationsOf = (document: Document) => Object.values(document.paths ?? {}).flatMap((item) => Object.values(item))
+
+/**
+ * What the explorer fills in (a $ref body cannot carry examples beside it): every tenantId
+ * parameter names the example tenant, and every create or draft-verify body lists one example per
+ * provider, so "Try it out" starts from a body the service accepts once the secret is real.
+ */
+function withExplorerExamples<T>(document: T, tenant: ExampleTenant): T {
+  const examples = new Map(KINDS.map((k) => [`${SCHEMAS}${k.name}CreateRequest`, providerExamples(k, tenant)]))
+  for (const operation of operationsOf(document as Document)) {
+    for (const parameter of operation.parameters ?? []) {
+      if (parameter.name === 'tenantId' && parameter.in === 'query') parameter.example = tenant.id
+    }
+    const media = operation.requestBody?.content?.['application/json']
+    const bodyExamples = examples.get(media?.schema?.$ref ?? '')
+    if (media && bodyExamples) media.examples = bodyExamples
+  }
+  return document
+}
 
 /** Each error response shows an answer of its own status (a $ref cannot carry one beside it). */
 function withErrorExamples<T>(document: T): T {
-  for (const item of Object.values((document as Document).paths ?? {})) {
-    for (const operation of Object.values(item)) {
-      for (const [code, response] of Object.entries(operation.responses ?? {})) {
-        const media = response.content?.['application/json']
-        if (media?.schema?.$ref === ERROR_REF) media.example = errorExample(Number(code))
-      }
+  for (const operation of operationsOf(document as Document)) {
+    for (const [code, response] of Object.entries(operation.responses ?? {})) {
+      const media = response.content?.['application/json']
+      if (media?.schema?.$ref === ERROR_REF) media.example = errorExample(Number(code))
     }
   }
   return document
@@ -33,7 +60,7 @@ function withDiscriminatorMappings<T>(document: T): T {
   for (const kind of KINDS) {
     const discriminator = schemas[`${kind.name}CreateRequest`]?.discriminator
     if (!discriminator) continue
-    discriminator.mapping = Object.fromEntries(kind.providers.map((p) => [p.id, `#/components/schemas/${createBodyId(kind, p)}`]))
+    discriminator.mapping = Object.fromEntries(kind.providers.map((p) => [p.id, `${SCHEMAS}${createBodyId(kind, p)}`]))
   }
   return document
 }
@@ -42,6 +69,8 @@ function withDiscriminatorMappings<T>(document: T): T {
 export default fp(
   async (app) => {
     const { publicBaseUrl } = app.config.http
+    // The demo tenant when the development seed made one, which the printed token's account owns.
+    const tenant = exampleTenant(app.config.devSeed)
     await app.register(swagger, {
       openapi: {
         openapi: '3.1.0',
@@ -67,12 +96,15 @@ export default fp(
       // The validator's discriminator takes no mapping; the published document needs one so
       // generated clients type the provider field as 'GITHUB', not as a component name.
       transformObject: (document) =>
-        withErrorExamples(withDiscriminatorMappings('openapiObject' in document ? document.openapiObject : document.swaggerObject)),
+        withExplorerExamples(
+          withErrorExamples(withDiscriminatorMappings('openapiObject' in document ? document.openapiObject : document.swaggerObject)),
+          tenant,
+        ),
       refResolver: {
         buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
       },
     })
-    await app.register(swaggerUi, { routePrefix: '/documentation' })
+    await app.register(swaggerUi, { routePrefix: DOCUMENTATION_PREFIX })
   },
   { name: 'swagger', dependencies: ['config'] },
 )

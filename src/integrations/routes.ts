@@ -1,7 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { integrationService, type ListQuery } from './service.js'
-import { identifiedByProvider, type KindDefinition } from '../kinds/define/kind.js'
+import { identifiedByProvider, withArticle, type KindDefinition } from '../kinds/define/kind.js'
 import { kindSchemas } from './schemas.js'
 import { VerificationResultSchema } from '../verification/result-schema.js'
 import { errorResponses, IdParamsSchema, ref, withHeaders } from '../http/common-schemas.js'
@@ -19,6 +19,7 @@ const VerifyQuery = Type.Object(
 export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
   const s = kindSchemas(kind)
   const noun = `${kind.title} integration`
+  const aNoun = withArticle(noun)
 
   return async (app) => {
     const service = integrationService(
@@ -61,7 +62,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
         schema: {
           ...route,
           operationId: `create${kind.name}Integration`,
-          summary: `Create a ${noun}`,
+          summary: `Create ${aNoun}`,
           description:
             "Owner of the tenant only. Secrets are encrypted at rest and never returned. A create that asks the provider (`verify=true`, or a provider that always verifies on create) counts against the caller's rate limit (429); a duplicate is refused (409) before the provider is asked.",
           querystring: VerifyQuery,
@@ -88,7 +89,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
         schema: {
           ...route,
           operationId: `get${kind.name}Integration`,
-          summary: `Get a ${noun}`,
+          summary: `Get ${aNoun}`,
           description: 'Any role in the tenant, or a service token with `integrations:read`. Secrets show as `has…` and a fingerprint.',
           params: IdParamsSchema,
           response: { 200: ref(s.Integration, 'The integration'), ...errorResponses(400, 401, 403, 404, 503) },
@@ -104,7 +105,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
         schema: {
           ...route,
           operationId: `update${kind.name}Integration`,
-          summary: `Change a ${noun}`,
+          summary: `Change ${aNoun}`,
           description: `Owner only. Changing what verification depends on resets the status to PENDING${
             verifiesChanges
               ? ' (for a provider that always verifies on create, verifies instead: 422 and no change unless VALID, 429 beyond the rate limit)'
@@ -128,7 +129,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
         schema: {
           ...route,
           operationId: `replace${kind.name}Credentials`,
-          summary: `Replace the secrets of a ${noun}`,
+          summary: `Replace the secrets of ${aNoun}`,
           description:
             'Owner only. Resets the verification status to PENDING, or with `verify=true` (always, for a provider that always verifies on create) records VALID (422 and no change otherwise; 409 VERIFICATION_STALE and no change when the integration changed while the provider was asked).',
           params: IdParamsSchema,
@@ -175,7 +176,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
         schema: {
           ...route,
           operationId: `verify${kind.name}Integration`,
-          summary: `Re-verify the stored credentials of a ${noun}`,
+          summary: `Re-verify the stored credentials of ${aNoun}`,
           description:
             'Editor or Owner. Records verificationStatus, lastVerifiedAt, verificationError and credentialExpiresAt. A provider that cannot answer (503) changes nothing; nor does a verdict on an integration changed meanwhile (409 VERIFICATION_STALE) or deleted meanwhile (404).',
           params: IdParamsSchema,
@@ -202,7 +203,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
         schema: {
           ...route,
           operationId: `get${kind.name}Credentials`,
-          summary: `Read the decrypted secrets of a ${noun}`,
+          summary: `Read the decrypted secrets of ${aNoun}`,
           description: 'Service tokens with the `integrations:credentials:read` scope only.',
           params: IdParamsSchema,
           response: {
@@ -224,7 +225,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
         schema: {
           ...route,
           operationId: `delete${kind.name}Integration`,
-          summary: `Delete a ${noun}`,
+          summary: `Delete ${aNoun}`,
           description: 'Owner only. The stored secrets go with it.',
           params: IdParamsSchema,
           response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(400, 401, 403, 404, 503) },

@@ -4,7 +4,7 @@ import { SINGLE_LINE_NOT_BLANK } from '../http/patterns.js'
 import { CURSOR_PATTERN } from './cursor.js'
 import type { VerificationReport } from './service.js'
 import { VERIFICATION_STATUSES } from '../db/models/integration-model.js'
-import { fingerprintKey, hasSecretKey, type KindDefinition, type ProviderSpec } from '../kinds/define/kind.js'
+import { fingerprintKey, hasSecretKey, withArticle, type KindDefinition, type ProviderSpec } from '../kinds/define/kind.js'
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
 const pascal = (id: string) => id.toLowerCase().replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase())
@@ -49,7 +49,7 @@ function createRequest(kind: KindDefinition, provider: ProviderSpec): TObject {
       ...pick(kind, provider.optional, true),
       isActive: Type.Optional(Type.Boolean({ default: true })),
     },
-    { ...closed, $id: createBodyId(kind, provider), title: `Create a ${provider.label} ${kind.title} integration` },
+    { ...closed, $id: createBodyId(kind, provider), title: `Create ${withArticle(`${provider.label} ${kind.title} integration`)}` },
   )
 }
 

@@ -88,6 +88,9 @@ t.test('embedded defaults seed a demo tenant and log a curl that works', async (
   const url = new URL(curl.url)
   t.equal(url.pathname, SCM)
   t.equal(url.port, String(first.config.port), 'the curl targets the configured port')
+  t.equal(url.hostname, 'localhost', 'listening on every interface, localhost among them')
+  t.equal(line.docs, `http://localhost:${first.config.port}/documentation`)
+  t.match(line.msg, `open ${String(line.docs)}, Authorize with that token`, 'says how to use the explorer')
   t.match(curl.body, { tenantId: DEMO.tenantId, scmType: 'GITHUB' })
 
   const created = await app.inject({
@@ -124,6 +127,22 @@ t.test('embedded defaults seed a demo tenant and log a curl that works', async (
     t.equal(creds.statusCode, 200, creds.body)
     t.equal(creds.json().credentials.accessToken, curl.body.accessToken)
   })
+})
+
+t.test('the curl and the docs link name the configured HOST, or PUBLIC_BASE_URL when set', async (t) => {
+  for (const [env, base] of [
+    [{ HOST: '127.0.0.1', PORT: '8181' }, 'http://127.0.0.1:8181'],
+    [{ HOST: 'integrations.dev.internal' }, 'http://integrations.dev.internal:8080'],
+    [{ HOST: '::1', PORT: '8181' }, 'http://[::1]:8181'],
+    [{ HOST: '::' }, 'http://localhost:8080'],
+    [{ HOST: '127.0.0.1', PUBLIC_BASE_URL: 'https://integrations.example.test/delivr/' }, 'https://integrations.example.test/delivr'],
+  ] as const) {
+    const dev = await devApp(t, tempDir(t), env)
+    const line = dev.logs().find((l) => l.msg.includes('curl '))!
+    t.equal(line.docs, `${base}/documentation`, JSON.stringify(env))
+    t.equal(parseCurl(line.msg).url, `${base}${SCM}`, JSON.stringify(env))
+    await dev.close()
+  }
 })
 
 t.test('DEV_SEED=false starts without demo rows or a curl', async (t) => {
@@ -223,7 +242,7 @@ t.test('the server process', async (t) => {
       logs.some((l) => l.msg === 'shutting down' && l.signal === 'SIGTERM'),
       'shut down gracefully',
     )
-    t.equal(logs.filter((l) => l.msg.includes(`curl -sS -X POST http://localhost:${port}/`)).length, 1, 'printed how to call it')
+    t.equal(logs.filter((l) => l.msg.includes(`curl -sS -X POST http://127.0.0.1:${port}/`)).length, 1, 'printed how to call it')
   })
 
   t.test('refuses to start in production without secrets', async (t) => {

@@ -197,6 +197,16 @@ export function bodyAt(sample: ProviderSample, tenantId: string, origin: string,
   return { ...sample.body(tenantId, n), [sample.userHost.field]: sample.userHost.at(origin, n) }
 }
 
+/**
+ * An example body of the API explorer made sendable as a person would: each secret replaced by a real
+ * one, and the tenant by theirs when given (in development the example already names the demo tenant).
+ */
+export function filledExample(value: Record<string, unknown>, kind: string, tenantId?: string): Record<string, unknown> {
+  const sample = SAMPLES.find((s) => s.kind === kind && s.provider === value[s.providerField])
+  if (!sample) throw new Error(`no sample for the ${kind} example ${JSON.stringify(value)}`)
+  return { ...value, ...(tenantId ? { tenantId } : {}), [sample.secret]: sample.newSecret() }
+}
+
 /** The Slack workspace the double answers for a bot token: stable per token. */
 export function slackTeamFor(token: string): string {
   return `T${createHash('sha256').update(token).digest('hex').slice(0, 10).toUpperCase()}`

@@ -80,6 +80,28 @@ t.test('the served OpenAPI document passes third-party tools', async (t) => {
     t.ok(bodies >= 6 * 4, 'create, verify, change and replace-credentials bodies of every kind')
   })
 
+  t.test("every body example fits its body's schema, and its provider's branch alone", async (t) => {
+    const ajv = strictAjv(doc)
+    let examples = 0
+    for (const { name, op } of operations) {
+      const media = op.requestBody?.content?.['application/json'] as Json | undefined
+      if (!media?.examples) continue
+      const body = ajv.compile(local(media.schema as Json))
+      const union = doc.components.schemas[String(media.schema.$ref).replace('#/components/schemas/', '')] as Json
+      for (const [provider, { value }] of Object.entries(media.examples as Json)) {
+        examples++
+        t.ok(body(value), `${name} ${provider}`, { errors: body.errors })
+        const branches = (union.oneOf as Json[]).filter((branch) => ajv.compile(local(branch))(value))
+        t.same(
+          branches.map((b) => b.$ref),
+          [union.discriminator.mapping[provider]],
+          `${name} ${provider}: the discriminator's branch`,
+        )
+      }
+    }
+    t.equal(examples, 2 * SAMPLES.length, 'a create and a draft-verify example per provider')
+  })
+
   t.test('the published schemas judge create bodies as the service does', async (t) => {
     const ajv = strictAjv(doc)
     for (const sample of SAMPLES) {

@@ -3,8 +3,11 @@ import { Validator } from '@seriousme/openapi-schema-validator'
 import { startApp } from '../helpers/app.js'
 import { createTestDatabase } from '../helpers/databases.js'
 import { KINDS } from '../../src/kinds/index.js'
-import { secretFields } from '../../src/kinds/define/kind.js'
-import { SAMPLES } from '../helpers/samples.js'
+import { providerFields, secretFields } from '../../src/kinds/define/kind.js'
+import { DEMO } from '../../src/db/dev-seed.js'
+import { EXAMPLE_TENANT_ID } from '../../src/integrations/examples.js'
+import { mintToken } from '../../src/auth/tokens.js'
+import { filledExample, SAMPLES, slackWorkspaceDouble } from '../helpers/samples.js'
 
 type Json = Record<string, any>
 
@@ -134,6 +137,7 @@ t.test('OpenAPI document', async (t) => {
       const name = `${o.method} ${o.path}`
       t.match(o.op.operationId, /^[a-z][A-Za-z]+$/, `${name} operationId`)
       t.ok(typeof o.op.summary === 'string' && o.op.summary.length > 0, `${name} summary`)
+      t.notMatch(o.op.summary, /\ba [aeiou]/i, `${name} summary: "an" before a vowel`)
       t.ok(Array.isArray(o.op.tags) && o.op.tags.length > 0, `${name} tags`)
       for (const tag of o.op.tags ?? []) t.ok(declaredTags.has(tag), `${name} tag ${tag} is declared`)
     }
@@ -271,6 +275,49 @@ t.test('OpenAPI document', async (t) => {
     t.same(tags, ['GITHUB', 'GITLAB', 'BITBUCKET'])
   })
 
+  t.test('each provider branch of a create body has a title naming the provider', async (t) => {
+    for (const kind of KINDS) {
+      const branches = (doc.components.schemas[`${kind.name}CreateRequest`].oneOf as Json[]).map((b) => resolve(doc, b))
+      t.same(
+        branches.map((b) => b.properties[kind.providerField].enum),
+        kind.providers.map((p) => [p.id]),
+      )
+      kind.providers.forEach((p, i) => t.match(branches[i]!.title, p.label, `${kind.name} ${p.id}`))
+    }
+  })
+
+  t.test('every create and draft-verify body offers an example per provider, with placeholders for the secrets', async (t) => {
+    for (const kind of KINDS) {
+      for (const path of [`/api/v1/integrations/${kind.segment}`, `/api/v1/integrations/${kind.segment}/verify`]) {
+        const examples = doc.paths[path].post.requestBody.content['application/json'].examples as Json
+        t.same(
+          Object.keys(examples),
+          kind.providers.map((p) => p.id),
+          `${path}: one per provider`,
+        )
+        for (const provider of kind.providers) {
+          const { summary, description, value } = examples[provider.id] as Json
+          const name = `${path} ${provider.id}`
+          t.equal(summary, provider.label, `${name} is listed by the provider's name`)
+          t.match(value, { tenantId: EXAMPLE_TENANT_ID, [kind.providerField]: provider.id, displayName: String }, name)
+          for (const field of provider.required) t.ok(field in value, `${name} gives ${field}`)
+          const secrets = providerFields(provider).filter((f) => kind.fields[f]!.secret)
+          for (const secret of secrets) {
+            t.match(value[secret], /<[^<>]+>/, `${name}: ${secret} reads as a placeholder`)
+            t.match(description, `\`${secret}\``, `${name}: the description says to replace ${secret}`)
+          }
+          t.match(description, 'tenantId', `${name}: the description says to put the tenant in`)
+        }
+      }
+    }
+  })
+
+  t.test('every tenantId query parameter shows the example tenant', async (t) => {
+    const tenantParameters = ops.flatMap((o) => ((o.op.parameters ?? []) as Json[]).filter((p) => p.name === 'tenantId'))
+    t.ok(tenantParameters.length > KINDS.length, 'each list and the summary take one')
+    for (const parameter of tenantParameters) t.equal(parameter.example, EXAMPLE_TENANT_ID)
+  })
+
   t.test('no response schema declares a stored secret', async (t) => {
     t.ok(SECRET_NAMES.has('accessToken'), 'the SCM token counts as a secret')
     const integration = doc.components.schemas.ScmIntegration
@@ -315,6 +362,42 @@ t.test('OpenAPI document', async (t) => {
     t.match(page.headers['content-type'], /^text\/html/)
     t.match(page.body, /swagger-ui/i)
   })
+})
+
+t.test("the explorer's examples are accepted as they are once the tenant and the secret are real", async (t) => {
+  const db = await createTestDatabase(t, 'sqlite')
+  const slack = await slackWorkspaceDouble(t)
+  const h = await startApp(t, db, { SLACK_API_URL: slack.origin })
+  const { tenantId, ownerId } = await h.tenant()
+  const owner = { authorization: `Bearer ${await h.userToken(ownerId)}` }
+  const doc = (await h.app.inject({ url: '/documentation/json' })).json<Json>()
+  for (const kind of KINDS) {
+    const url = `/api/v1/integrations/${kind.segment}`
+    const examples = doc.paths[url].post.requestBody.content['application/json'].examples as Json
+    for (const [provider, { value }] of Object.entries(examples)) {
+      const res = await h.app.inject({ method: 'POST', url, headers: owner, payload: filledExample(value, kind.segment, tenantId) })
+      t.equal(res.statusCode, 201, `${kind.segment} ${provider}: ${res.body}`)
+    }
+  }
+})
+
+t.test('in development the examples name the demo tenant, so only the secret needs filling in', async (t) => {
+  const db = await createTestDatabase(t, 'sqlite')
+  const h = await startApp(t, db, { DEV_SEED: 'true' })
+  const doc = (await h.app.inject({ url: '/documentation/json' })).json<Json>()
+  const url = '/api/v1/integrations/scm'
+  t.equal(doc.paths[url].get.parameters.find((p: Json) => p.name === 'tenantId').example, DEMO.tenantId)
+  const { value, description } = doc.paths[url].post.requestBody.content['application/json'].examples.GITHUB as Json
+  t.equal(value.tenantId, DEMO.tenantId)
+  t.match(description, 'the demo tenant')
+  const demo = { authorization: `Bearer ${await mintToken(h.app.config.auth, { sub: DEMO.accountId })}` }
+  const created = await h.app.inject({ method: 'POST', url, headers: demo, payload: filledExample(value, 'scm') })
+  t.equal(created.statusCode, 201, created.body)
+  const list = await h.app.inject({ url: `${url}?tenantId=${String(value.tenantId)}`, headers: demo })
+  t.same(
+    (list.json().items as Json[]).map((i) => i.id),
+    [created.json().id],
+  )
 })
 
 t.test('PUBLIC_BASE_URL is the servers entry', async (t) => {

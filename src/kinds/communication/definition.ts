@@ -14,6 +14,7 @@ export const communication = defineKind({
       label: 'Slack',
       required: ['botToken'],
       optional: [],
+      example: { botToken: 'xoxb-<your-Slack-bot-token>' },
       verifies: 'Calls auth.test with the bot token and records the workspace it belongs to; always verified on create',
       verifyOnCreate: true,
       verify: verifySlack,

@@ -44,6 +44,12 @@ export interface ProviderSpec<F extends string = string> {
   /** Fields this provider takes on create; every other kind field must stay unset. */
   required: readonly F[]
   optional: readonly F[]
+  /**
+   * The values the API explorer's example create body carries for this provider, beside the
+   * tenant, the provider and a name: valid as they are, but each secret a placeholder that reads
+   * as one (and still fits the field's pattern), for the person to replace with theirs.
+   */
+  example: { readonly [K in F]?: string }
   /** Checks credentials against the provider's API. */
   verify?: Verifier
   /** What verification checks, for the provider catalog. */
@@ -125,5 +131,15 @@ export function providerFields(provider: ProviderSpec): string[] {
 }
 
 export const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1)
+
+// Letters whose names start with a vowel sound: an acronym is read letter by letter ("an SCM", "a CI/CD").
+const VOWEL_SOUND_LETTERS = /^[AEFHILMNORSX]/
+
+/** `phrase` after "a" or "an", as its first word sounds: "an app distribution target", "a GitHub …", "an SCM …". */
+export function withArticle(phrase: string): string {
+  const word = phrase.split(/[\s/]/, 1)[0] ?? ''
+  const vowelSound = /^[A-Z0-9]{2,}$/.test(word) ? VOWEL_SOUND_LETTERS.test(word) : /^[aeiou]/i.test(word)
+  return `${vowelSound ? 'an' : 'a'} ${phrase}`
+}
 export const hasSecretKey = (field: string) => `has${capitalize(field)}`
 export const fingerprintKey = (field: string) => `${field}Fingerprint`

@@ -18,6 +18,13 @@ export const targets = defineKind({
       label: 'App Store Connect',
       required: ['bundleId', 'issuerId', 'keyId', 'privateKey'],
       optional: ['appStoreAppId'],
+      example: {
+        bundleId: 'com.acme.app',
+        issuerId: '69a6de70-03db-47e3-e053-5b8c7c11a4d1',
+        keyId: 'ABCDE12345',
+        privateKey:
+          '-----BEGIN PRIVATE KEY-----\n<the lines of your AuthKey_ABCDE12345.p8 from App Store Connect>\n-----END PRIVATE KEY-----',
+      },
       verify: verifyAppStore,
       verifies: 'Signs an ES256 token with the key and lists the app by bundle id in App Store Connect',
       recordFacts: ({ facts }) => ({ appStoreAppId: typeof facts.appStoreAppId === 'string' ? facts.appStoreAppId : undefined }),
@@ -27,6 +34,10 @@ export const targets = defineKind({
       label: 'Google Play',
       required: ['packageName', 'serviceAccountJson'],
       optional: [],
+      example: {
+        packageName: 'com.acme.app',
+        serviceAccountJson: '<the key file of your Google service account: its JSON text as one string>',
+      },
       verify: verifyPlayStore,
       verifies: 'Exchanges the service account key for an access token, then opens and discards an edit of the app',
       recordFacts: ({ facts }) => ({

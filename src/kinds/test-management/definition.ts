@@ -16,6 +16,7 @@ export const testManagement = defineKind({
       label: 'Checkmate',
       required: ['baseUrl', 'orgId', 'authToken'],
       optional: [],
+      example: { baseUrl: 'https://checkmate.acme.com', orgId: '42', authToken: '<your-Checkmate-API-token>' },
       verify: verifyCheckmate,
       verifies: "Lists the organisation's projects with the token",
     },

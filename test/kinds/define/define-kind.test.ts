@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import t from 'tap'
-import { defineKind, type KindDefinition } from '../../../src/kinds/define/kind.js'
+import { defineKind, withArticle, type KindDefinition } from '../../../src/kinds/define/kind.js'
 import { recordedField, textField, tokenField } from '../../../src/kinds/define/fields.js'
 
 // The misspellings below are compile errors: `npm test` type-checks this file first, and an
@@ -26,7 +26,7 @@ function example(overrides: Partial<Parameters<typeof defineKind>[0]> = {}): Kin
   return defineKind({
     ...base,
     fields,
-    providers: [{ id: 'ACME', label: 'Acme', required: ['hostUrl', 'apiToken'], optional: ['repo'] }],
+    providers: [{ id: 'ACME', label: 'Acme', required: ['hostUrl', 'apiToken'], optional: ['repo'], example: {} }],
     indexes: [
       { name: 'idx_example_tenant', fields: ['tenantId', 'isActive'] },
       { name: 'unique_example', fields: ['tenantId', 'exampleType', 'hostUrl'], unique: true },
@@ -46,14 +46,14 @@ t.test('misspelt field names do not compile', async (t) => {
     ...base,
     fields,
     // @ts-expect-error `hostURL` is not a field of this kind
-    providers: [{ id: 'ACME', label: 'Acme', required: ['hostURL', 'apiToken'], optional: [] }],
+    providers: [{ id: 'ACME', label: 'Acme', required: ['hostURL', 'apiToken'], optional: [], example: {} }],
     indexes: [],
   })
   defineKind({
     ...base,
     fields,
     // @ts-expect-error `repository` is not a field of this kind
-    providers: [{ id: 'ACME', label: 'Acme', required: ['hostUrl'], optional: ['repository'] }],
+    providers: [{ id: 'ACME', label: 'Acme', required: ['hostUrl'], optional: ['repository'], example: {} }],
     indexes: [],
   })
   defineKind({
@@ -82,11 +82,36 @@ t.test('misspelt field names do not compile', async (t) => {
         label: 'Acme',
         required: ['apiToken'],
         optional: [],
+        example: {},
         // @ts-expect-error recordFacts may only name fields of the kind
         recordFacts: () => ({ acountName: 'typo' }),
       },
     ],
     indexes: [],
   })
+  defineKind({
+    ...base,
+    fields,
+    providers: [
+      {
+        id: 'ACME',
+        label: 'Acme',
+        required: ['apiToken'],
+        optional: [],
+        // @ts-expect-error an example may only give fields of the kind
+        example: { apiTokn: '<your-Acme-API-token>' },
+      },
+    ],
+    indexes: [],
+  })
   t.pass('each misspelling above is a compile error (checked by tsc --noEmit)')
+})
+
+t.test('a phrase takes "a" or "an" as its first word sounds', async (t) => {
+  t.equal(withArticle('app distribution target integration'), 'an app distribution target integration')
+  t.equal(withArticle('App Store Connect target'), 'an App Store Connect target')
+  t.equal(withArticle('source control integration'), 'a source control integration')
+  t.equal(withArticle('CI/CD integration'), 'a CI/CD integration', 'an acronym is read letter by letter')
+  t.equal(withArticle('SCM integration'), 'an SCM integration')
+  t.equal(withArticle('GitHub integration'), 'a GitHub integration')
 })
