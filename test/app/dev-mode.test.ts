@@ -209,7 +209,7 @@ t.test('the server process', async (t) => {
   t.test('starts on the embedded defaults, answers readiness and stops cleanly on SIGTERM', async (t) => {
     const dataDir = tempDir(t)
     const port = await freePort()
-    const child = spawn(process.execPath, [TSX, 'src/server.ts'], {
+    const child = spawn(process.execPath, [...TSX, 'src/server.ts'], {
       cwd: ROOT,
       env: childEnv({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_FORMAT: 'json' }),
     })

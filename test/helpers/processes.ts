@@ -4,13 +4,19 @@ import os from 'node:os'
 import path from 'node:path'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { Test } from 'tap'
 import type { TestDatabase } from './databases.js'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-// tsx itself rather than `npx tsx`: npm exec does not pass SIGTERM on, and would orphan the server.
-export const TSX = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs')
+/**
+ * Node's arguments that run a TypeScript entry: tsx as Node's loader. Not `npx tsx` (npm exec does not pass SIGTERM
+ * on) nor tsx's CLI (it runs the program in a child process of its own, which a SIGKILL of the CLI orphans): the
+ * process a test starts is the program itself, so every signal, SIGKILL included, reaches it.
+ */
+const tsxFile = (file: string) => path.join(ROOT, 'node_modules', 'tsx', 'dist', file)
+// preflight is what tsx's CLI preloads too: by it, @fastify/autoload knows it may load the routes' .ts files.
+export const TSX = ['--require', tsxFile('preflight.cjs'), '--import', pathToFileURL(tsxFile('loader.mjs')).href]
 
 export interface Run {
   code: number | null
@@ -50,7 +56,7 @@ export function track(t: Test, child: ChildProcess): Promise<Run> {
 
 /** Runs a TypeScript entry (a CLI, the server) under tsx as a real process with a clean environment. */
 export function runTs(t: Test, args: string[], env: Record<string, string>, timeoutMs = 60_000, cwd = ROOT): Promise<Run> {
-  const child = spawn(process.execPath, [TSX, ...args], { cwd, env: childEnv(env), timeout: timeoutMs, killSignal: 'SIGKILL' })
+  const child = spawn(process.execPath, [...TSX, ...args], { cwd, env: childEnv(env), timeout: timeoutMs, killSignal: 'SIGKILL' })
   return track(t, child)
 }
 
@@ -83,7 +89,7 @@ export interface ServerProcess {
 /** A real server process (`src/server.ts` under tsx) on a free loopback port. */
 export async function startServer(t: Test, db: TestDatabase, env: Record<string, string> = {}): Promise<ServerProcess> {
   const port = await freePort()
-  const child = spawn(process.execPath, [TSX, 'src/server.ts'], {
+  const child = spawn(process.execPath, [...TSX, 'src/server.ts'], {
     cwd: ROOT,
     env: childEnv({
       DATABASE_URL: db.url,

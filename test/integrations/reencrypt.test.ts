@@ -1,8 +1,6 @@
 import os from 'node:os'
-import path from 'node:path'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { createCredentialCipher } from '../../src/crypto/credential-cipher.js'
 import { parseCredentialKeys } from '../../src/crypto/keyring.js'
@@ -11,12 +9,11 @@ import { KINDS, kindByName } from '../../src/kinds/index.js'
 import { secretFields } from '../../src/kinds/define/kind.js'
 import { startApp, type TestApp } from '../helpers/app.js'
 import { eachDatabase, type TestDatabase } from '../helpers/databases.js'
+import { ROOT, TSX } from '../helpers/processes.js'
 import { testToken } from '../helpers/provider-double.js'
 import { leaks, SAMPLES, slackWorkspaceDouble } from '../helpers/samples.js'
 import { sealV1 } from '../helpers/legacy-cipher.js'
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const TSX = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs')
 const BASE = '/api/v1/integrations'
 
 const k1 = `k1:${randomBytes(32).toString('base64')}`
@@ -103,7 +100,7 @@ interface Run {
 
 /** The command as an operator runs it, with only what a shell would have plus the service's variables. */
 function rotateKeys(t: Test, db: TestDatabase, env: Record<string, string>, args: string[] = []): Promise<Run> {
-  const child = spawn(process.execPath, [TSX, 'src/cli/rotate-keys.ts', ...args], {
+  const child = spawn(process.execPath, [...TSX, 'src/cli/rotate-keys.ts', ...args], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
