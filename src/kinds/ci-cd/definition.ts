@@ -21,6 +21,7 @@ export const cicd = defineKind({
       optional: [],
       verify: verifyJenkins,
       verifies: 'Reads the Jenkins API at {hostUrl}/api/json as the user',
+      tokenType: () => 'Basic',
     },
     {
       id: 'GITHUB_ACTIONS',

@@ -23,6 +23,7 @@ export const projectManagement = defineKind({
       optional: ['email'],
       verify: verifyJira,
       verifies: 'Reads /myself: REST API 3 with email and API token (Cloud), REST API 2 with a personal access token (Server, Data Center)',
+      tokenType: (values) => (values.jiraType === 'CLOUD' ? 'Basic' : 'Bearer'),
     },
   ],
   fields: {

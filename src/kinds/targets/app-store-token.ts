@@ -1,4 +1,7 @@
+import { Type } from '@sinclair/typebox'
 import { importPKCS8, SignJWT } from 'jose'
+import { describedPattern } from '../../http/patterns.js'
+import type { TokenMinter } from '../../verification/access-token.js'
 import type { VerifyRequest } from '../../verification/types.js'
 
 /** Apple refuses tokens that live longer than 20 minutes. */
@@ -53,4 +56,34 @@ export async function signAppStoreToken(
     return undefined
   }
   return { token, expiresAt: new Date((issuedAt + lifetime) * 1000) }
+}
+
+/** An operation App Store Connect lets a scoped token call: read-only, like `GET /v1/apps?filter[platform]=IOS`. */
+const SCOPE_OPERATION = describedPattern('^GET /v1/[!-~]+$', 'must be an App Store Connect read operation, like "GET /v1/apps"')
+
+/** Short-lived App Store Connect tokens, signed here with the stored key: Apple is not asked, the key never leaves. */
+export const mintAppStoreToken: TokenMinter = {
+  options: {
+    scope: Type.Optional(
+      Type.Array(Type.String({ maxLength: 1024, ...SCOPE_OPERATION }), {
+        minItems: 1,
+        maxItems: 50,
+        description:
+          "Apple's `scope` claim: the only operations the token may call (GET requests under /v1/, query included). Without it the token may do whatever the key's role allows",
+        examples: [['GET /v1/apps?filter[bundleId]=com.acme.app', 'GET /v1/builds']],
+      }),
+    ),
+  },
+  callsProvider: false,
+  grants: (options) => (Array.isArray(options?.scope) ? [...new Set(options.scope.map(String))].sort() : null),
+  async mint(request, context) {
+    const signed = await signAppStoreToken(appStoreKeyOf(request), {
+      lifetimeSeconds: context.appStoreTokenLifetimeSeconds,
+      scope: request.grants,
+    })
+    if (signed === undefined) {
+      return { refused: 'The private key cannot sign App Store Connect tokens: it must be the .p8 key App Store Connect issued' }
+    }
+    return { token: signed.token, expiresAt: signed.expiresAt, grants: request.grants ? [...request.grants] : null }
+  },
 }

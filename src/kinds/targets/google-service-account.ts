@@ -9,6 +9,8 @@ import {
   throwIfUnavailable,
   USER_AGENT,
 } from '../../verification/provider-http.js'
+import { ProviderUnavailableError } from '../../http/errors.js'
+import type { TokenMinter } from '../../verification/access-token.js'
 import type { VerifyContext } from '../../verification/types.js'
 
 export const GOOGLE = 'Google'
@@ -63,6 +65,15 @@ export async function signAssertion(account: ServiceAccount, audience: string): 
   }
 }
 
+/** What a refused grant reads as: `detail` follows "Google refused the service account key"; the message names the account. */
+export function refusal(account: ServiceAccount, reason: string | undefined): { detail: string; message: string } {
+  const why = reason ? `: ${reason}` : ''
+  return {
+    detail: `Google refused the service account key${why}`,
+    message: `Google refused the service account key of ${account.clientEmail}${why}`,
+  }
+}
+
 /** Why Google refused the grant, in our words; the description itself is never passed on. */
 function refusalReason(description: string | undefined): string | undefined {
   if (description === undefined) return undefined
@@ -92,4 +103,31 @@ export async function requestAccessToken(context: VerifyContext, assertion: stri
   const accessToken = stringAt(body, 'access_token')
   if (res.status !== 200 || !accessToken || stringAt(body, 'token_type')?.toLowerCase() !== 'bearer') throw providerError(GOOGLE, res)
   return { accessToken, expiresInSeconds: numberAt(body, 'expires_in'), scopes: parseScopes(stringAt(body, 'scope')) }
+}
+
+/**
+ * Google OAuth access tokens for the androidpublisher scope, from the stored service account key through the
+ * JWT-bearer grant at GOOGLE_TOKEN_URL (never the key file's own `token_uri`).
+ */
+export const mintPlayStoreToken: TokenMinter = {
+  callsProvider: true,
+  grants: () => [ANDROID_PUBLISHER_SCOPE],
+  async mint(request, context) {
+    const account = readServiceAccount(request.secrets.serviceAccountJson ?? '')
+    if (typeof account === 'string') return { refused: `The service account key cannot be used: ${account}` }
+    const assertion = await signAssertion(account, context.apis.googleToken)
+    if (assertion === undefined) return { refused: 'The service account key cannot be used: its private_key is not a PKCS#8 RSA key' }
+    // The lifetime counts from the ask, not the answer: the token is never taken for longer-lived than it is.
+    const asked = Date.now()
+    const answer = await requestAccessToken(context, assertion)
+    if ('refused' in answer) return { refused: refusal(account, answer.refused).message }
+    if (answer.expiresInSeconds === undefined || answer.expiresInSeconds <= 0) {
+      throw new ProviderUnavailableError('PROVIDER_ERROR', `${GOOGLE} issued a token without a lifetime (expires_in); try again later`)
+    }
+    return {
+      token: answer.accessToken,
+      expiresAt: new Date(asked + answer.expiresInSeconds * 1000),
+      grants: answer.scopes ?? [ANDROID_PUBLISHER_SCOPE],
+    }
+  },
 }

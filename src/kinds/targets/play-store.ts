@@ -10,7 +10,7 @@ import {
   type JsonObject,
 } from '../../verification/provider-http.js'
 import type { VerificationResult, Verifier } from '../../verification/types.js'
-import { readServiceAccount, requestAccessToken, signAssertion, type ServiceAccount } from './google-service-account.js'
+import { readServiceAccount, refusal, requestAccessToken, signAssertion, type ServiceAccount } from './google-service-account.js'
 
 const PLAY = 'Google Play'
 const CHECKS = ['authenticated', 'app-accessible'] as const
@@ -57,12 +57,8 @@ export const verifyPlayStore: Verifier = async (request, context) => {
 
   const token = await requestAccessToken(context, assertion)
   if ('refused' in token) {
-    const why = token.refused ? `: ${token.refused}` : ''
-    checks.fail('authenticated', {
-      detail: `Google refused the service account key${why}`,
-      message: `Google refused the service account key of ${account.clientEmail}${why}`,
-      skipped: 'the service account key was refused',
-    })
+    const { detail, message } = refusal(account, token.refused)
+    checks.fail('authenticated', { detail, message, skipped: 'the service account key was refused' })
     return result()
   }
   scopes = token.scopes
