@@ -27,6 +27,10 @@ function view(row: Record<string, unknown>): Record<string, unknown> {
   return { ...row, isActive: Boolean(row.isActive), hasAccessToken: row.accessTokenFingerprint !== null }
 }
 
+const TARGET_TOKEN_COLUMNS =
+  'id, tenantId, targetType, version, credentialExpiresAt, bundleId, appStoreAppId, issuerId, keyId, packageName, ' +
+  'serviceAccountEmail, applicationId, privateKey, serviceAccountJson'
+
 /** Minted App Store tokens live the service's default lifetime and are served until its default margin. */
 const TOKEN_LIFETIME_S = 1200
 const REFRESH_MARGIN_MS = 300_000
@@ -159,8 +163,10 @@ export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: w
     /** An App Store token: minted from the stored key once per integration version, then served from memory. */
     async accessToken(header: string | undefined, id: string) {
       const principal = await authenticate(header)
-      // Every column, as the service reads them.
-      const [rows] = await pool.execute<RowDataPacket[]>('SELECT * FROM tenant_target_integrations WHERE id = ?', [id])
+      // The columns the service reads: the row's provider, fields, key, version and known expiry.
+      const [rows] = await pool.execute<RowDataPacket[]>(`SELECT ${TARGET_TOKEN_COLUMNS} FROM tenant_target_integrations WHERE id = ?`, [
+        id,
+      ])
       const found = rows[0]
       if (!found) throw new HttpError(404, 'Integration not found')
       await authorize(principal, String(found.tenantId), 'credentials')

@@ -24,7 +24,8 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
   const byIdSql = (columns: readonly string[]) => `${selectSql(columns)} WHERE \`id\` = ?`
   const VIEW_BY_ID = byIdSql(visible)
   const SECRETS_BY_ID = byIdSql(['id', 'tenantId', kind.providerField, ...secrets])
-  const ALL_BY_ID = byIdSql([...visible, ...secrets])
+  const plainFields = Object.keys(kind.fields).filter((f) => !kind.fields[f]!.secret)
+  const TOKEN_BY_ID = byIdSql(['id', 'tenantId', kind.providerField, 'version', 'credentialExpiresAt', ...plainFields, ...secrets])
   const ID_BY_ID = byIdSql(['id'])
 
   /** Filters a page may carry, in the order their placeholders appear. */
@@ -66,8 +67,8 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
     /** One row's id, tenant, provider and ciphertexts, or undefined. */
     findSecrets: (id: string) => first(SECRETS_BY_ID, id),
 
-    /** One row with every column, ciphertexts and version included (plain values), or undefined. */
-    findWhole: (id: string) => first(ALL_BY_ID, id),
+    /** What a token is made of: the row's provider, fields, ciphertexts, version and known expiry (plain values), or undefined. */
+    findForToken: (id: string) => first(TOKEN_BY_ID, id),
 
     /** Up to `limit` rows of a tenant after `afterId`, oldest first. */
     page(tenantId: string, filters: PageFilters, afterId: string | undefined, limit: number): Promise<Row[]> {

@@ -420,7 +420,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
 
     /** A token to act with: minted short-lived where the provider has a minter, the stored secret otherwise. */
     async issueAccessToken(principal: Principal, id: string, body: FieldValues | null, options: ProviderCallOptions = {}) {
-      const row = await read(principal, id, 'credentials', repository.findWhole)
+      const row = await read(principal, id, 'credentials', repository.findForToken)
       return tokens.issue(row, body, options.admit)
     },
 
