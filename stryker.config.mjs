@@ -48,7 +48,13 @@ const AREAS = [
       'test/integrations/kinds.test.ts',
       'test/integrations/hostile-input.test.ts',
       'test/integrations/scm-verify.test.ts',
+      'test/integrations/access-token.test.ts',
     ],
+  },
+  {
+    mutate: ['src/integrations/token-cache.ts', 'src/integrations/access-tokens.ts'],
+    focused: ['test/integrations/token-cache.test.ts', 'test/integrations/access-token.test.ts'],
+    wider: ['test/integrations/access-token-stored.test.ts'],
   },
   {
     // plan-sql runs only with TEST_MYSQL_URL set (it applies the plan with the mariadb client).

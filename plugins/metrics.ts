@@ -6,6 +6,7 @@ declare module 'fastify' {
     metrics: {
       registry: Registry
       verifications: Counter<'kind' | 'provider' | 'verdict'>
+      accessTokens: Counter<'kind' | 'provider' | 'outcome'>
     }
   }
 }
@@ -41,6 +42,12 @@ export default fp(
       labelNames: ['kind', 'provider', 'verdict'] as const,
       registers: [registry],
     })
+    const accessTokens = new Counter({
+      name: 'integration_access_tokens_total',
+      help: 'Access tokens served, by kind, provider and outcome (minted, shared, cached, stored; refused, unavailable)',
+      labelNames: ['kind', 'provider', 'outcome'] as const,
+      registers: [registry],
+    })
     new Gauge({
       name: 'db_pool_connections',
       help: 'Database pool connections by state',
@@ -55,7 +62,7 @@ export default fp(
         this.set({ state: 'waiting' }, pool.waiting)
       },
     })
-    app.decorate('metrics', { registry, verifications })
+    app.decorate('metrics', { registry, verifications, accessTokens })
 
     app.addHook('onResponse', async (request, reply) => {
       // The route pattern, not the URL: ids must not become label values.

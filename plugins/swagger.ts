@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import fp from 'fastify-plugin'
 import { KINDS } from '../src/kinds/index.js'
-import { createBodyId } from '../src/integrations/schemas.js'
+import { accessTokenBodyId, createBodyId, providersWithTokenOptions } from '../src/integrations/schemas.js'
 import { exampleTenant, providerExamples, type ExampleTenant } from '../src/integrations/examples.js'
 import { errorExample } from '../src/http/common-schemas.js'
 
@@ -10,10 +10,10 @@ export const BEARER = 'bearerAuth'
 /** Where Swagger UI and the OpenAPI document are served. */
 export const DOCUMENTATION_PREFIX = '/documentation'
 
-type Media = { schema?: { $ref?: string }; example?: unknown; examples?: Record<string, unknown> }
+type Media = { schema?: { $ref?: string; anyOf?: { type?: string }[] }; example?: unknown; examples?: Record<string, unknown> }
 type Operation = {
   parameters?: { name: string; in: string; example?: unknown }[]
-  requestBody?: { content?: Record<string, Media> }
+  requestBody?: { required?: boolean; content?: Record<string, Media> }
   responses?: Record<string, { content?: Record<string, Media> }>
 }
 type Document = {
@@ -57,10 +57,31 @@ function withErrorExamples<T>(document: T): T {
 
 function withDiscriminatorMappings<T>(document: T): T {
   const schemas = (document as Document).components?.schemas ?? {}
+  const map = (name: string, entries: [string, string][]) => {
+    const discriminator = schemas[name]?.discriminator
+    if (discriminator) discriminator.mapping = Object.fromEntries(entries.map(([id, body]) => [id, `${SCHEMAS}${body}`]))
+  }
   for (const kind of KINDS) {
-    const discriminator = schemas[`${kind.name}CreateRequest`]?.discriminator
-    if (!discriminator) continue
-    discriminator.mapping = Object.fromEntries(kind.providers.map((p) => [p.id, `${SCHEMAS}${createBodyId(kind, p)}`]))
+    map(
+      `${kind.name}CreateRequest`,
+      kind.providers.map((p) => [p.id, createBodyId(kind, p)]),
+    )
+    map(
+      `${kind.name}AccessTokenRequest`,
+      providersWithTokenOptions(kind).map((p) => [p.id, accessTokenBodyId(kind, p)]),
+    )
+  }
+  return document
+}
+
+/** A body whose schema takes null is optional (see createValidatorCompiler): the document says so. */
+function withOptionalBodies<T>(document: T): T {
+  for (const item of Object.values((document as Document).paths ?? {})) {
+    for (const operation of Object.values(item)) {
+      const body = operation.requestBody
+      const schema = body?.content?.['application/json']?.schema
+      if (body && schema?.anyOf?.some((branch) => branch.type === 'null')) body.required = false
+    }
   }
   return document
 }
@@ -96,9 +117,11 @@ export default fp(
       // The validator's discriminator takes no mapping; the published document needs one so
       // generated clients type the provider field as 'GITHUB', not as a component name.
       transformObject: (document) =>
-        withExplorerExamples(
-          withErrorExamples(withDiscriminatorMappings('openapiObject' in document ? document.openapiObject : document.swaggerObject)),
-          tenant,
+        withOptionalBodies(
+          withExplorerExamples(
+            withErrorExamples(withDiscriminatorMappings('openapiObject' in document ? document.openapiObject : document.swaggerObject)),
+            tenant,
+          ),
         ),
       refResolver: {
         buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),

@@ -1,5 +1,5 @@
 import type { webcrypto } from 'node:crypto'
-import { errors as joseErrors, jwtVerify } from 'jose'
+import { errors as joseErrors, importPKCS8, jwtVerify, SignJWT } from 'jose'
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import { v7 as uuidv7 } from 'uuid'
 import type { CredentialCipher } from '../../src/crypto/credential-cipher.js'
@@ -27,11 +27,21 @@ function view(row: Record<string, unknown>): Record<string, unknown> {
   return { ...row, isActive: Boolean(row.isActive), hasAccessToken: row.accessTokenFingerprint !== null }
 }
 
+const TARGET_TOKEN_COLUMNS =
+  'id, tenantId, targetType, version, credentialExpiresAt, bundleId, appStoreAppId, issuerId, keyId, packageName, ' +
+  'serviceAccountEmail, applicationId, privateKey, serviceAccountJson'
+
+/** Minted App Store tokens live the service's default lifetime and are served until its default margin. */
+const TOKEN_LIFETIME_S = 1200
+const REFRESH_MARGIN_MS = 300_000
+
 /**
  * The same work per request as the service, written directly: verify the HS256 token,
- * read the caller's role row, read the integration row(s), decrypt only for credentials.
+ * read the caller's role row, read the integration row(s), decrypt only for credentials
+ * and for a token not yet minted.
  */
 export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: webcrypto.CryptoKey) {
+  const tokens = new Map<string, { token: string; expiresAt: Date; version: number }>()
   async function authenticate(header: string | undefined): Promise<Principal> {
     const token = header?.startsWith('Bearer ') ? header.slice(7) : undefined
     if (!token) throw new HttpError(401, 'Missing bearer token')
@@ -148,6 +158,34 @@ export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: w
       await authorize(principal, found.tenantId, 'credentials')
       const accessToken = cipher.decrypt(found.accessToken, { tenantId: found.tenantId, kind: 'scm', id: found.id, field: 'accessToken' })
       return { id: found.id, tenantId: found.tenantId, scmType: found.scmType, credentials: { accessToken } }
+    },
+
+    /** An App Store token: minted from the stored key once per integration version, then served from memory. */
+    async accessToken(header: string | undefined, id: string) {
+      const principal = await authenticate(header)
+      // The columns the service reads: the row's provider, fields, key, version and known expiry.
+      const [rows] = await pool.execute<RowDataPacket[]>(`SELECT ${TARGET_TOKEN_COLUMNS} FROM tenant_target_integrations WHERE id = ?`, [
+        id,
+      ])
+      const found = rows[0]
+      if (!found) throw new HttpError(404, 'Integration not found')
+      await authorize(principal, String(found.tenantId), 'credentials')
+      let cached = tokens.get(id)
+      if (!cached || cached.version !== found.version || cached.expiresAt.getTime() - REFRESH_MARGIN_MS <= Date.now()) {
+        const location = { tenantId: String(found.tenantId), kind: 'targets', id, field: 'privateKey' }
+        const key = await importPKCS8(cipher.decrypt(String(found.privateKey), location), 'ES256')
+        const issuedAt = Math.floor(Date.now() / 1000)
+        const token = await new SignJWT({})
+          .setProtectedHeader({ alg: 'ES256', kid: String(found.keyId), typ: 'JWT' })
+          .setIssuer(String(found.issuerId))
+          .setIssuedAt(issuedAt)
+          .setExpirationTime(issuedAt + TOKEN_LIFETIME_S)
+          .setAudience('appstoreconnect-v1')
+          .sign(key)
+        cached = { token, expiresAt: new Date((issuedAt + TOKEN_LIFETIME_S) * 1000), version: Number(found.version) }
+        tokens.set(id, cached)
+      }
+      return { accessToken: cached.token, tokenType: 'Bearer', expiresAt: cached.expiresAt.toISOString(), shortLived: true, grants: null }
     },
   }
 }

@@ -24,6 +24,7 @@ const handlers = baselineHandlers(pool, cipher, jwtKey)
 
 const BASE = '/api/v1/integrations/scm'
 const ONE = /^\/api\/v1\/integrations\/scm\/([^/]+)(\/credentials)?$/
+const TOKEN = /^\/api\/v1\/integrations\/targets\/([^/]+)\/access-token$/
 
 function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -52,6 +53,11 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse) {
   if (path === BASE && req.method === 'POST') {
     const created = await handlers.create(auth, JSON.parse(await readBody(req)) as Record<string, string>)
     return send(res, 201, created, { location: `${BASE}/${String(created.id)}` })
+  }
+  const token = TOKEN.exec(path)
+  if (token && req.method === 'POST') {
+    await readBody(req)
+    return send(res, 200, await handlers.accessToken(auth, token[1]!), { 'cache-control': 'no-store' })
   }
   const match = ONE.exec(path)
   if (match && req.method === 'GET') {

@@ -1,11 +1,12 @@
-import { randomBytes } from 'node:crypto'
+import { createPublicKey, randomBytes } from 'node:crypto'
+import { jwtVerify } from 'jose'
 import type { DataSet } from './seed.js'
 
 const BASE = '/api/v1/integrations/scm'
 
-async function call(url: string, path: string, token: string, body?: object) {
+async function call(url: string, path: string, token: string, body?: object, method = body ? 'POST' : 'GET') {
   const response = await fetch(url + path, {
-    method: body ? 'POST' : 'GET',
+    method,
     headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
     signal: AbortSignal.timeout(5_000),
@@ -60,4 +61,21 @@ export async function checkServer(name: string, url: string, data: DataSet): Pro
   expect(name, `GET credentials ${secret.status}`, secret.status === 200 && credentials?.accessToken === second.accessToken)
   const refused = await call(url, `${BASE}/${second.id}/credentials`, data.tenants[second.tenant]!.token)
   expect(name, `GET credentials with a user token: ${refused.status}, not 403`, refused.status === 403)
+
+  const target = data.appStore[0]!
+  const tokenPath = `/api/v1/integrations/targets/${target.id}/access-token`
+  const minted = await call(url, tokenPath, data.serviceToken, undefined, 'POST')
+  const accessToken = String(minted.json?.accessToken)
+  expect(name, `POST access-token ${minted.status}`, minted.status === 200 && minted.json?.shortLived === true)
+  const key = createPublicKey(data.appStoreKey.publicKey)
+  const verified = await jwtVerify(accessToken, key, {
+    algorithms: ['ES256'],
+    issuer: data.appStoreKey.issuerId,
+    audience: 'appstoreconnect-v1',
+  }).catch(() => undefined)
+  expect(name, 'POST access-token: a token App Store Connect would accept', verified?.protectedHeader.kid === data.appStoreKey.keyId)
+  const again = await call(url, tokenPath, data.serviceToken, undefined, 'POST')
+  expect(name, 'POST access-token: the second answer is the cached token', again.json?.accessToken === accessToken)
+  const user = await call(url, tokenPath, data.tenants[target.tenant]!.token, undefined, 'POST')
+  expect(name, `POST access-token with a user token: ${user.status}, not 403`, user.status === 403)
 }

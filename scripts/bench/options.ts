@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 
-export const SCENARIO_KEYS = ['get-one', 'list', 'create', 'credentials'] as const
+export const SCENARIO_KEYS = ['get-one', 'list', 'create', 'credentials', 'access-token'] as const
 export type ScenarioKey = (typeof SCENARIO_KEYS)[number]
 
 export interface BenchOptions {
@@ -24,7 +24,7 @@ export const USAGE = `npm run bench -- [options]
   --warmup S         unmeasured seconds before each measured run (3)
   --connections N    concurrent connections (32)
   --tenants N        seeded tenants (1000)
-  --per-tenant N     seeded integrations per tenant, 7 of 10 source control (10)
+  --per-tenant N     seeded integrations per tenant, 7 of 10 source control (10), plus one App Store target
   --only LIST        scenarios to run: ${SCENARIO_KEYS.join(',')} (all)
   --soak S           mixed load against the service only for S seconds, sampling RSS and event-loop delay
   --sample-every S   soak sampling interval (5, less for short soaks)

@@ -19,6 +19,7 @@ export interface Scenario {
 }
 
 const BASE = '/api/v1/integrations/scm'
+const TARGETS = '/api/v1/integrations/targets'
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 
@@ -70,6 +71,15 @@ export function buildScenarios(data: DataSet): Record<ScenarioKey, Scenario> {
       read: true,
       next() {
         return { method: 'GET', path: `${BASE}/${pick(data.scm).id}/credentials`, headers: bearer(data.serviceToken) }
+      },
+    },
+    'access-token': {
+      key: 'access-token',
+      name: 'POST access-token (App Store, cached)',
+      read: true,
+      // Each target's token is minted once (during the warm-up) and served from the cache after.
+      next() {
+        return { method: 'POST', path: `${TARGETS}/${pick(data.appStore).id}/access-token`, headers: bearer(data.serviceToken) }
       },
     },
   }

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto'
 import type { Connection } from 'mysql2/promise'
 import { v7 as uuidv7 } from 'uuid'
 import { SCOPES } from '../../src/auth/tokens.js'
@@ -19,11 +19,22 @@ export interface SeededScm {
   accessToken: string
 }
 
+/** The App Store Connect API key every seeded App Store target holds (one key: what it signs is what is measured). */
+export interface SeededAppStoreKey {
+  keyId: string
+  issuerId: string
+  /** SPKI PEM, to check the tokens minted with the private half. */
+  publicKey: string
+}
+
 export interface DataSet {
   tenants: SeededTenant[]
   /** Indexes into `tenants` of those with more source-control integrations than a page holds. */
   large: number[]
   scm: SeededScm[]
+  /** One App Store target per tenant, by id and tenant index. */
+  appStore: { id: string; tenant: number }[]
+  appStoreKey: SeededAppStoreKey
   /** `service:bench` with integrations:read and integrations:credentials:read. */
   serviceToken: string
   rows: Record<string, number>
@@ -64,7 +75,7 @@ function common(id: string, tenantId: string, accountId: string, at: Date, valid
  * the service created, with secrets sealed by the service's own cipher and keys. Each
  * tenant gets `perTenant` integrations (every 50th tenant eight times as many): of every ten,
  * seven source control (GitHub, GitLab, Bitbucket), a Jenkins, a GitHub Actions and a Slack
- * connection.
+ * connection; and one App Store target, for the access-token route.
  */
 export async function seed(conn: Connection, secrets: Secrets, tenantCount: number, perTenant: number): Promise<DataSet> {
   const { cipher } = secrets
@@ -78,6 +89,15 @@ export async function seed(conn: Connection, secrets: Secrets, tenantCount: numb
   const scmRows: Row[] = []
   const cicdRows: Row[] = []
   const slackRows: Row[] = []
+  const targetRows: Row[] = []
+  const appStore: DataSet['appStore'] = []
+  const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const p8 = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+  const appStoreKey: SeededAppStoreKey = {
+    keyId: 'BENCHKEY01',
+    issuerId: randomUUID(),
+    publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  }
   const tenants: SeededTenant[] = []
   const large: number[] = []
   const scm: SeededScm[] = []
@@ -155,6 +175,18 @@ export async function seed(conn: Connection, secrets: Secrets, tenantCount: numb
         })
       }
     }
+    const targetId = uuidv7()
+    targetRows.push({
+      ...common(targetId, tenantId, accountId, at, true),
+      targetType: 'APP_STORE',
+      displayName: 'iOS',
+      bundleId: `com.bench.app${t}`,
+      issuerId: appStoreKey.issuerId,
+      keyId: appStoreKey.keyId,
+      applicationId: `com.bench.app${t}`,
+      ...seal('targets', tenantId, targetId, 'privateKey', p8),
+    })
+    appStore.push({ id: targetId, tenant: t })
     if (scmCount > 50) large.push(t)
     tenants.push({ id: tenantId, accountId, token: await secrets.userToken(accountId), scmCount })
   }
@@ -165,17 +197,20 @@ export async function seed(conn: Connection, secrets: Secrets, tenantCount: numb
   await insert(conn, 'tenant_scm_integrations', scmRows)
   await insert(conn, 'tenant_cicd_integrations', cicdRows)
   await insert(conn, 'tenant_communication_integrations', slackRows)
+  await insert(conn, 'tenant_target_integrations', targetRows)
   // Fresh statistics, as after any bulk load: InnoDB's automatic recalculation lags, and until it
   // runs the optimizer believes each tenant holds half of a table created empty, so for a page
   // (ORDER BY id LIMIT n) it scans the primary key instead of the tenant index. Whichever server
   // ran during that window was measured against a full table scan.
   await conn.query(
-    'ANALYZE TABLE accounts, tenants, collaborators, tenant_scm_integrations, tenant_cicd_integrations, tenant_communication_integrations',
+    'ANALYZE TABLE accounts, tenants, collaborators, tenant_scm_integrations, tenant_cicd_integrations, tenant_communication_integrations, tenant_target_integrations',
   )
   return {
     tenants,
     large,
     scm,
+    appStore,
+    appStoreKey,
     serviceToken: await secrets.serviceToken(`${SCOPES.read} ${SCOPES.credentials}`),
     rows: {
       accounts: accounts.length,
@@ -184,6 +219,7 @@ export async function seed(conn: Connection, secrets: Secrets, tenantCount: numb
       tenant_scm_integrations: scmRows.length,
       tenant_cicd_integrations: cicdRows.length,
       tenant_communication_integrations: slackRows.length,
+      tenant_target_integrations: targetRows.length,
     },
   }
 }

@@ -10,6 +10,8 @@ const oneOf = <T extends string>(values: readonly T[], options: { default?: T; d
 
 export const SYNC_MODES = ['alter', 'safe', 'force', 'off'] as const
 export type SyncMode = (typeof SYNC_MODES)[number]
+export const LONG_LIVED_MODES = ['allow', 'refuse'] as const
+export type LongLivedMode = (typeof LONG_LIVED_MODES)[number]
 
 /**
  * Every environment variable the service reads. `.env.example` and the README's
@@ -144,6 +146,22 @@ export const EnvSchema = Type.Object({
   APPSTORE_API_URL: Type.String({ ...HttpUrl, default: 'https://api.appstoreconnect.apple.com' }),
   GOOGLE_TOKEN_URL: Type.String({ ...HttpUrl, default: 'https://oauth2.googleapis.com/token' }),
   PLAY_API_URL: Type.String({ ...HttpUrl, default: 'https://androidpublisher.googleapis.com' }),
+  LONG_LIVED_CREDENTIALS: oneOf(LONG_LIVED_MODES, {
+    default: 'allow',
+    description: 'refuse: GET …/credentials answers 403 for integrations that can mint short-lived tokens (use …/access-token)',
+  }),
+  TOKEN_REFRESH_MARGIN_SECONDS: Type.Integer({
+    minimum: 0,
+    maximum: 1800,
+    default: 300,
+    description: 'A cached short-lived token is replaced this long before it expires, so a consumer always gets at least this long',
+  }),
+  APPSTORE_TOKEN_LIFETIME_SECONDS: Type.Integer({
+    minimum: 60,
+    maximum: 1200,
+    default: 1200,
+    description: 'Lifetime of minted App Store Connect tokens; Apple accepts at most 1200 (20 minutes)',
+  }),
 })
 
 export type Env = Static<typeof EnvSchema>

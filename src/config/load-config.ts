@@ -3,7 +3,7 @@ import path from 'node:path'
 import { createPublicKey } from 'node:crypto'
 import { Value } from '@sinclair/typebox/value'
 import type { TSchema } from '@sinclair/typebox'
-import { EnvSchema, SECRET_ENV, type Env, type SyncMode } from './env-schema.js'
+import { EnvSchema, SECRET_ENV, type Env, type LongLivedMode, type SyncMode } from './env-schema.js'
 import { parseCredentialKeys, type CredentialKeyring } from '../crypto/keyring.js'
 import { loadOrCreateDevSecrets } from './dev-secrets.js'
 import { parseAllowedHosts } from '../outbound/index.js'
@@ -69,6 +69,14 @@ export interface Config {
     appStore: string
     googleToken: string
     play: string
+  }
+  /** Short-lived tokens minted for consumers (POST …/{id}/access-token). */
+  accessTokens: {
+    /** refuse: the decrypted long-lived secret is not served for integrations that can mint a short-lived token. */
+    longLivedCredentials: LongLivedMode
+    /** A cached token is replaced this long before it expires. */
+    refreshMarginSeconds: number
+    appStoreLifetimeSeconds: number
   }
   http: {
     shutdownGraceMs: number
@@ -242,6 +250,11 @@ export function loadConfig(raw: NodeJS.ProcessEnv = process.env): Config {
     }
     if (!env.CREDENTIAL_KEYS) problems.push('CREDENTIAL_KEYS is required with NODE_ENV=production')
   }
+  if (env.TOKEN_REFRESH_MARGIN_SECONDS >= env.APPSTORE_TOKEN_LIFETIME_SECONDS) {
+    problems.push(
+      `TOKEN_REFRESH_MARGIN_SECONDS (${env.TOKEN_REFRESH_MARGIN_SECONDS}) must be less than APPSTORE_TOKEN_LIFETIME_SECONDS (${env.APPSTORE_TOKEN_LIFETIME_SECONDS}): a token is cached until the margin before it expires`,
+    )
+  }
   if (problems.length > 0) throw new ConfigError(problems)
 
   const dev = needsDevSecrets ? loadOrCreateDevSecrets(dataDir) : undefined
@@ -282,6 +295,11 @@ export function loadConfig(raw: NodeJS.ProcessEnv = process.env): Config {
       appStore: env.APPSTORE_API_URL.replace(/\/+$/, ''),
       googleToken: env.GOOGLE_TOKEN_URL,
       play: env.PLAY_API_URL.replace(/\/+$/, ''),
+    },
+    accessTokens: {
+      longLivedCredentials: env.LONG_LIVED_CREDENTIALS === 'refuse' ? 'refuse' : 'allow',
+      refreshMarginSeconds: env.TOKEN_REFRESH_MARGIN_SECONDS,
+      appStoreLifetimeSeconds: env.APPSTORE_TOKEN_LIFETIME_SECONDS,
     },
     http: {
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS,

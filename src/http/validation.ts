@@ -42,11 +42,13 @@ export function createValidatorCompiler(schemas: readonly TSchema[]) {
 /** A body validator that also refuses strings no database could store as sent (see firstIllFormedString). */
 function wellFormed(validate: ValidateFunction) {
   const check = (data: unknown): boolean => {
-    // No body, or an empty one sent as JSON (see parseJsonAllowingEmpty), where the route takes one:
-    // Fastify hands the validator null for it (a JSON `null` body reads the same).
+    // No body, or an empty one sent as JSON (see parseJsonAllowingEmpty): Fastify hands the validator null for
+    // it (a JSON `null` body reads the same). Refused where the route needs a body; a schema that takes null
+    // makes the body optional (see the swagger plugin, which documents it so).
     if (data === undefined || data === null) {
-      check.errors = [missingBody]
-      return false
+      const optional = validate(null)
+      check.errors = optional ? null : [missingBody]
+      return optional
     }
     if (!validate(data)) {
       check.errors = validate.errors
@@ -94,7 +96,11 @@ export function createSchemaErrorFormatter(discriminators: ReadonlyMap<string, r
         break
       case 'discriminator': {
         const tag = String(params.tag)
-        message = `${at}/${tag} must be one of ${(discriminators.get(tag) ?? []).join(', ')}`
+        const known = discriminators.get(tag) ?? []
+        // A known provider the union has no branch for: one whose request takes no options (an access-token body).
+        message = known.includes(params.tagValue as string)
+          ? `${at}/${tag} ${String(params.tagValue)} takes no options here: send no body`
+          : `${at}/${tag} must be one of ${known.join(', ')}`
         break
       }
       case 'pattern': {

@@ -24,6 +24,8 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
   const byIdSql = (columns: readonly string[]) => `${selectSql(columns)} WHERE \`id\` = ?`
   const VIEW_BY_ID = byIdSql(visible)
   const SECRETS_BY_ID = byIdSql(['id', 'tenantId', kind.providerField, ...secrets])
+  const plainFields = Object.keys(kind.fields).filter((f) => !kind.fields[f]!.secret)
+  const TOKEN_BY_ID = byIdSql(['id', 'tenantId', kind.providerField, 'version', 'credentialExpiresAt', ...plainFields, ...secrets])
   const ID_BY_ID = byIdSql(['id'])
 
   /** Filters a page may carry, in the order their placeholders appear. */
@@ -47,6 +49,14 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
 
   const first = async (sql: string, id: string): Promise<Row | undefined> => (await reader(sql, [id]))[0]
 
+  async function writeAt(id: string, changes: FieldValues, ifVersion: number | undefined): Promise<boolean> {
+    const [written] = await model.update(
+      { ...changes, version: db.sequelize.literal('`version` + 1') },
+      { where: ifVersion === undefined ? { id } : { id, version: ifVersion }, silent: true },
+    )
+    return written > 0
+  }
+
   return {
     /** Column names a response shows. */
     visible,
@@ -56,6 +66,9 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
 
     /** One row's id, tenant, provider and ciphertexts, or undefined. */
     findSecrets: (id: string) => first(SECRETS_BY_ID, id),
+
+    /** What a token is made of: the row's provider, fields, ciphertexts, version and known expiry (plain values), or undefined. */
+    findForToken: (id: string) => first(TOKEN_BY_ID, id),
 
     /** Up to `limit` rows of a tenant after `afterId`, oldest first. */
     page(tenantId: string, filters: PageFilters, afterId: string | undefined, limit: number): Promise<Row[]> {
@@ -77,13 +90,13 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
      */
     async update(row: IntegrationRecord, values: FieldValues, ifVersion?: number): Promise<boolean> {
       const changes = { ...values, updatedAt: new Date() }
-      const [written] = await model.update(
-        { ...changes, version: db.sequelize.literal('`version` + 1') },
-        { where: ifVersion === undefined ? { id: row.id } : { id: row.id, version: ifVersion }, silent: true },
-      )
-      if (written > 0) row.set(changes as Partial<IntegrationRecord>, { raw: true })
-      return written > 0
+      const written = await writeAt(row.id, changes, ifVersion)
+      if (written) row.set(changes as Partial<IntegrationRecord>, { raw: true })
+      return written
     },
+
+    /** As `update`, for a row read as plain values. */
+    updateAt: (id: string, values: FieldValues, ifVersion?: number) => writeAt(id, { ...values, updatedAt: new Date() }, ifVersion),
 
     exists: async (id: string) => (await first(ID_BY_ID, id)) !== undefined,
 

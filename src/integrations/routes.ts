@@ -1,8 +1,8 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { integrationService, type ListQuery } from './service.js'
-import { identifiedByProvider, withArticle, type KindDefinition } from '../kinds/define/kind.js'
-import { kindSchemas } from './schemas.js'
+import { identifiedByProvider, withArticle, type FieldValues, type KindDefinition } from '../kinds/define/kind.js'
+import { AccessTokenSchema, kindSchemas } from './schemas.js'
 import { VerificationResultSchema } from '../verification/result-schema.js'
 import { errorResponses, IdParamsSchema, ref, withHeaders } from '../http/common-schemas.js'
 
@@ -22,12 +22,18 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
   const aNoun = withArticle(noun)
 
   return async (app) => {
+    const providers = { http: app.outbound, apis: app.config.providerApis }
     const service = integrationService(
       {
         db: app.db,
         cipher: app.cipher,
-        verify: { http: app.outbound, apis: app.config.providerApis },
+        verify: providers,
         observe: (provider, verdict) => app.metrics.verifications.inc({ kind: kind.segment, provider, verdict }),
+        tokens: {
+          context: { ...providers, appStoreTokenLifetimeSeconds: app.config.accessTokens.appStoreLifetimeSeconds },
+          settings: app.config.accessTokens,
+          observe: (provider, outcome) => app.metrics.accessTokens.inc({ kind: kind.segment, provider, outcome }),
+        },
       },
       kind,
     )
@@ -38,6 +44,8 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
     const config = { kind: kind.segment, database: true }
     // The routes that may ask a provider: they draw on the caller's budget and carry the x-ratelimit headers.
     const asksProvider = { ...config, callsProvider: true }
+    const minters = kind.providers.filter((p) => p.mint)
+    const mintsAtProvider = minters.some((p) => p.mint?.callsProvider)
 
     app.get(
       '/',
@@ -215,6 +223,38 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         reply.cacheControl('no-store')
         return service.readCredentials(request.principal, request.params.id)
+      },
+    )
+
+    app.post(
+      '/:id/access-token',
+      {
+        config: mintsAtProvider ? asksProvider : config,
+        schema: {
+          ...route,
+          operationId: `issue${kind.name}AccessToken`,
+          summary: `Get a token to act with ${aNoun}`,
+          description: `Service tokens with the \`integrations:credentials:read\` scope only. ${
+            minters.length > 0
+              ? `${minters.map((p) => p.label).join(' and ')}: a short-lived token minted from the stored key (shortLived), cached until shortly before it expires; the key never leaves the service. A key the provider refuses answers 422 and makes the integration INVALID; a provider that cannot answer, 503 with Retry-After. ${
+                  mintsAtProvider
+                    ? "Only a token that has to be asked of the provider (not a cached one) counts against the caller's rate limit (429). "
+                    : ''
+                }Other providers: the stored secret (shortLived false).`
+              : 'The stored secret as it is (shortLived false), with its expiry as verification learned it.'
+          } No body, \`{}\` or null take the provider's defaults.`,
+          params: IdParamsSchema,
+          body: s.AccessTokenBody,
+          response: {
+            200: withHeaders(ref(AccessTokenSchema, 'The token, and how to send it'), 'cache-control'),
+            ...errorResponses(400, 401, 403, 404, ...(minters.length > 0 ? [409, 422] : []), 500, 503),
+          },
+        },
+      },
+      async (request, reply) => {
+        reply.cacheControl('no-store')
+        const body = (request.body ?? null) as FieldValues | null
+        return service.issueAccessToken(request.principal, request.params.id, body, { admit: admit(request, reply) })
       },
     )
 

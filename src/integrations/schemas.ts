@@ -4,7 +4,14 @@ import { SINGLE_LINE_NOT_BLANK } from '../http/patterns.js'
 import { CURSOR_PATTERN } from './cursor.js'
 import type { VerificationReport } from './service.js'
 import { VERIFICATION_STATUSES } from '../db/models/integration-model.js'
-import { fingerprintKey, hasSecretKey, withArticle, type KindDefinition, type ProviderSpec } from '../kinds/define/kind.js'
+import {
+  fingerprintKey,
+  hasSecretKey,
+  withArticle,
+  type FieldValues,
+  type KindDefinition,
+  type ProviderSpec,
+} from '../kinds/define/kind.js'
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
 const pascal = (id: string) => id.toLowerCase().replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase())
@@ -26,6 +33,34 @@ export const DisplayNameSchema = Type.String({
 export const VerificationStatusSchema = StringEnum(VERIFICATION_STATUSES)
 const Timestamp = Type.String({ format: 'date-time' })
 
+/** What the access-token route answers, for every kind and provider. */
+export const AccessTokenSchema = Type.Object(
+  {
+    accessToken: Type.String({ description: "The token to send to the provider: minted (shortLived) or the integration's stored secret" }),
+    tokenType: StringEnum(['Bearer', 'Basic'] as const, {
+      description:
+        "How to send it: `Authorization: Bearer <accessToken>`, or HTTP Basic with the integration's user (Jenkins `username`, Jira Cloud `email`) and accessToken as the password",
+    }),
+    expiresAt: Nullable({
+      ...Timestamp,
+      description: 'When the token expires; for a stored secret, what the last verification learned (null: not known, or never)',
+    }),
+    shortLived: Type.Boolean({ description: 'Minted for this use (true), or the long-lived stored secret (false)' }),
+    grants: Nullable(
+      Type.Array(Type.String(), {
+        description: 'What the token is limited to (OAuth scopes, App Store operations); null: whatever the credential allows',
+      }),
+    ),
+  },
+  { $id: 'AccessToken', title: 'AccessToken' },
+)
+
+/** An access-token body without options: the provider's defaults (as is no body at all). */
+export const AccessTokenDefaultsSchema = Type.Object(
+  {},
+  { ...closed, $id: 'AccessTokenDefaults', title: 'AccessTokenDefaults', description: "No options: the provider's defaults" },
+)
+
 function pick(kind: KindDefinition, names: readonly string[], optional: boolean): TProperties {
   return Object.fromEntries(names.map((n) => [n, optional ? Type.Optional(kind.fields[n]!.schema) : kind.fields[n]!.schema]))
 }
@@ -37,6 +72,21 @@ function providerEnum(kind: KindDefinition) {
 /** Component name of a provider's create body, e.g. `ScmGithubCreateRequest`. */
 export function createBodyId(kind: KindDefinition, provider: ProviderSpec): string {
   return `${kind.name}${pascal(provider.id)}CreateRequest`
+}
+
+/** Component name of a provider's access-token options, e.g. `TargetAppStoreAccessTokenRequest`. */
+export function accessTokenBodyId(kind: KindDefinition, provider: ProviderSpec): string {
+  return `${kind.name}${pascal(provider.id)}AccessTokenRequest`
+}
+
+/** Providers whose minter takes options in the access-token body. */
+export const providersWithTokenOptions = (kind: KindDefinition) => kind.providers.filter((p) => p.mint?.options)
+
+function accessTokenRequest(kind: KindDefinition, provider: ProviderSpec): TObject {
+  return Type.Object(
+    { [kind.providerField]: Type.Literal(provider.id), ...provider.mint!.options! },
+    { ...closed, $id: accessTokenBodyId(kind, provider), title: `Options for ${provider.label} access tokens` },
+  )
 }
 
 function createRequest(kind: KindDefinition, provider: ProviderSpec): TObject {
@@ -149,6 +199,23 @@ export function kindSchemas(kind: KindDefinition) {
     closed,
   )
 
+  // Only providers whose minter takes options have a body of their own; no body (or `{}`) works for every provider.
+  const tokenBodies = providersWithTokenOptions(kind).map((p) => accessTokenRequest(kind, p))
+  const AccessTokenRequest =
+    tokenBodies.length === 0
+      ? undefined
+      : Type.Unsafe<FieldValues>({
+          $id: `${kind.name}AccessTokenRequest`,
+          title: `${kind.name}AccessTokenRequest`,
+          type: 'object',
+          oneOf: tokenBodies.map((b) => Type.Ref(b.$id!)),
+          discriminator: { propertyName: kind.providerField },
+        })
+  const AccessTokenBody = Type.Union(
+    [...(AccessTokenRequest ? [ref(AccessTokenRequest)] : []), ref(AccessTokenDefaultsSchema), Type.Null()],
+    { description: "Optional: no body, `{}` or null take the provider's defaults" },
+  )
+
   const VerificationOutcome = Type.Object(
     {
       result: Type.Unsafe<VerificationReport>(Type.Ref('VerificationResult')),
@@ -166,6 +233,7 @@ export function kindSchemas(kind: KindDefinition) {
     CredentialsUpdate,
     Credentials,
     ListQuery,
+    AccessTokenBody,
     /** Registered once with Fastify and the validators, in dependency order. */
     shared: [
       Integration,
@@ -176,6 +244,8 @@ export function kindSchemas(kind: KindDefinition) {
       CredentialsUpdate,
       Credentials,
       VerificationOutcome,
+      ...tokenBodies,
+      ...(AccessTokenRequest ? [AccessTokenRequest] : []),
     ] as TSchema[],
   }
 }

@@ -15,6 +15,7 @@ import {
 } from '../kinds/define/kind.js'
 import { runVerifier } from '../verification/run.js'
 import type { VerificationResult, VerifyContext } from '../verification/types.js'
+import { accessTokenIssuer, longLivedRefused, type AccessTokenDeps } from './access-tokens.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { integrationRepository } from './repository.js'
 import { asPlain, rowView, type RawRow } from './view.js'
@@ -25,6 +26,7 @@ export interface IntegrationDeps {
   verify: VerifyContext
   /** Told every verification outcome; UNAVAILABLE when the provider gave no verdict. */
   observe?: (provider: string, verdict: VerificationResult['verdict'] | 'UNAVAILABLE') => void
+  tokens: AccessTokenDeps
 }
 
 export interface ProviderCallOptions {
@@ -168,6 +170,32 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     return kindValues(row.get({ plain: true }), notSecret)
   }
 
+  /** A provider refused the stored credential while minting: a verdict, landing only on the version that was read. */
+  async function recordRefusal(row: RawRow, message: string) {
+    const refusal: VerificationResult = {
+      verdict: 'INVALID',
+      message,
+      checks: [],
+      facts: {},
+      credential: { expiresAt: null, scopes: null },
+    }
+    const id = String(row.id)
+    const written = await repository.updateAt(id, verdictColumns(refusal, new Date()), Number(row.version))
+    tokens.drop(id)
+    if (written) return
+    if (await repository.exists(id)) {
+      throw conflict('VERIFICATION_STALE', 'The integration changed while its token was being minted; nothing was recorded. Ask again')
+    }
+    throw integrationNotFound()
+  }
+
+  // Any write to an integration drops its cached tokens, here at once and on other replicas by the version it moves on.
+  const tokens = accessTokenIssuer(kind, deps.tokens, {
+    secrets: storedSecrets,
+    values: (row) => kindValues(row, notSecret),
+    refuse: recordRefusal,
+  })
+
   /** A new integration's values as the caller may create it: authorized, checked, normalised. */
   async function draft(principal: Principal, body: FieldValues & { tenantId: string }) {
     await authorize(models, principal, body.tenantId, 'write', tenantNotFound)
@@ -191,7 +219,9 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
 
   /** Writes `values`; 404 when the row went meanwhile. */
   async function write(row: IntegrationRecord, values: FieldValues) {
-    if (!(await repository.update(row, values))) throw integrationNotFound()
+    const written = await repository.update(row, values)
+    tokens.drop(row.id)
+    if (!written) throw integrationNotFound()
   }
 
   /**
@@ -210,7 +240,9 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     if (landing.mustBeValid) requireValid(result)
     const at = new Date()
     const values = { ...landing.written, ...recorded(subject.provider, result, at) }
-    if (await repository.update(row, values, verified)) return report(result, at)
+    const written = await repository.update(row, values, verified)
+    tokens.drop(row.id)
+    if (written) return report(result, at)
     if (await repository.exists(row.id)) throw conflict('VERIFICATION_STALE', landing.stale)
     throw integrationNotFound()
   }
@@ -377,6 +409,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
 
     async readCredentials(principal: Principal, id: string) {
       const row = await read(principal, id, 'credentials', repository.findSecrets)
+      if (tokens.refusesLongLived(row)) throw longLivedRefused(kind)
       return {
         id: String(row.id),
         tenantId: String(row.tenantId),
@@ -385,9 +418,16 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
       }
     },
 
+    /** A token to act with: minted short-lived where the provider has a minter, the stored secret otherwise. */
+    async issueAccessToken(principal: Principal, id: string, body: FieldValues | null, options: ProviderCallOptions = {}) {
+      const row = await read(principal, id, 'credentials', repository.findForToken)
+      return tokens.issue(row, body, options.admit)
+    },
+
     async remove(principal: Principal, id: string) {
       const row = await load(principal, id, 'write', ['id', 'tenantId'])
       await repository.remove(row)
+      tokens.drop(row.id)
     },
   }
 }

@@ -1,6 +1,6 @@
 import type { TSchema } from '@sinclair/typebox'
 import type { KindDefinition } from '../kinds/define/kind.js'
-import { kindSchemas } from './schemas.js'
+import { AccessTokenDefaultsSchema, AccessTokenSchema, kindSchemas } from './schemas.js'
 import { ProviderCatalogSchema, summarySchema } from './catalog.js'
 import { VerificationResultSchema } from '../verification/result-schema.js'
 import { ErrorResponseSchema } from '../http/common-schemas.js'
@@ -12,6 +12,8 @@ export function sharedSchemas(kinds: readonly KindDefinition[]): TSchema[] {
     VerificationResultSchema,
     ProviderCatalogSchema,
     summarySchema(kinds),
+    AccessTokenSchema,
+    AccessTokenDefaultsSchema,
     ...kinds.flatMap((k) => kindSchemas(k).shared),
   ]
 }

@@ -2,8 +2,8 @@ import { ProviderUnavailableError, type ServiceError, unprocessable } from '../h
 import { OutboundError } from '../outbound/index.js'
 import type { VerificationResult, Verifier, VerifyContext, VerifyRequest } from './types.js'
 
-/** How each failure to reach a provider reads to the caller. One place for every kind. */
-function fromOutbound(err: OutboundError, provider: string): ServiceError {
+/** How each failure to reach a provider reads to the caller. One place for every kind, verifying or minting. */
+export function fromOutbound(err: OutboundError, provider: string): ServiceError {
   switch (err.code) {
     case 'TIMEOUT':
       return new ProviderUnavailableError(

@@ -74,6 +74,19 @@ export async function lifecycle(client: Client, tenantId: string, accessToken: s
   // @ts-expect-error the verdict is VALID, INVALID or EXPIRED
   if (result.verdict === 'UNKNOWN') throw new Error('unreachable')
 
+  // A token to act with: no body for every provider, options typed per provider where a minter takes them.
+  const token = await client.POST('/api/v1/integrations/targets/{id}/access-token', { params: { path: { id } } })
+  if (token.data) {
+    const answer: { accessToken: string; tokenType: 'Bearer' | 'Basic'; expiresAt: string | null; shortLived: boolean; grants: string[] | null } = token.data
+    void answer
+  }
+  void client.POST('/api/v1/integrations/scm/{id}/access-token', { params: { path: { id } }, body: {} })
+  void client.POST('/api/v1/integrations/targets/{id}/access-token', { params: { path: { id } }, body: { targetType: 'APP_STORE', scope: ['GET /v1/apps'] } })
+  // @ts-expect-error App Store options on a body that names another provider
+  void client.POST('/api/v1/integrations/targets/{id}/access-token', { params: { path: { id } }, body: { targetType: 'PLAY_STORE', scope: ['GET /v1/apps'] } })
+  // @ts-expect-error source control tokens take no options
+  void client.POST('/api/v1/integrations/scm/{id}/access-token', { params: { path: { id } }, body: { scope: ['repo'] } })
+
   const deleted = await client.DELETE('/api/v1/integrations/scm/{id}', { params: { path: { id } } })
   const missing = await client.GET('/api/v1/integrations/scm/{id}', { params: { path: { id } } })
 

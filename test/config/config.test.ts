@@ -295,3 +295,30 @@ t.test('uses the configured values and trims trailing slashes from API bases', a
   t.equal(config.providerApis.github, 'http://127.0.0.1:9999/api/v3')
   t.equal(config.devSeed, false)
 })
+
+t.test('short-lived tokens: long-lived credentials allowed by default, a refresh margin below the App Store token lifetime', async (t) => {
+  const dir = dataDir(t)
+  t.same(loadConfig({ DATA_DIR: dir }).accessTokens, {
+    longLivedCredentials: 'allow',
+    refreshMarginSeconds: 300,
+    appStoreLifetimeSeconds: 1200,
+  })
+  t.same(
+    loadConfig({
+      DATA_DIR: dir,
+      LONG_LIVED_CREDENTIALS: 'refuse',
+      TOKEN_REFRESH_MARGIN_SECONDS: '60',
+      APPSTORE_TOKEN_LIFETIME_SECONDS: '600',
+    }).accessTokens,
+    { longLivedCredentials: 'refuse', refreshMarginSeconds: 60, appStoreLifetimeSeconds: 600 },
+  )
+  t.match(refusal({ DATA_DIR: dir, LONG_LIVED_CREDENTIALS: 'never' }), /LONG_LIVED_CREDENTIALS must be one of allow, refuse/)
+  t.match(
+    refusal({ DATA_DIR: dir, APPSTORE_TOKEN_LIFETIME_SECONDS: '3600' }),
+    /APPSTORE_TOKEN_LIFETIME_SECONDS must be an integer between 60 and 1200/,
+  )
+  t.match(
+    refusal({ DATA_DIR: dir, APPSTORE_TOKEN_LIFETIME_SECONDS: '300' }),
+    /TOKEN_REFRESH_MARGIN_SECONDS \(300\) must be less than APPSTORE_TOKEN_LIFETIME_SECONDS \(300\)/,
+  )
+})

@@ -55,8 +55,9 @@ eachDatabase(t, async (t, db) => {
 
       const answers = new Map<number, number>()
       const wrong: string[] = []
-      const send = async (route: string, method: 'POST' | 'PATCH' | 'PUT', path: string, payload: object) => {
-        const res = await app.inject({ method, url: path, headers: owner, payload })
+      const send = async (route: string, method: 'POST' | 'PATCH' | 'PUT', path: string, payload: unknown) => {
+        const json = { ...owner, 'content-type': 'application/json' }
+        const res = await app.inject({ method, url: path, headers: json, payload: JSON.stringify(payload) })
         answers.set(res.statusCode, (answers.get(res.statusCode) ?? 0) + 1)
         const shaped = res.statusCode < 400 || (typeof res.json().message === 'string' && res.json().statusCode === res.statusCode)
         if (res.statusCode >= 500 || !shaped) wrong.push(`${route}: ${res.statusCode} ${res.body.slice(0, 200)}`)
@@ -73,6 +74,16 @@ eachDatabase(t, async (t, db) => {
       for (const value of [...HOSTILE, ...tails]) {
         await send(`create ${sample.secret}`, 'POST', url, { ...sample.body(tenantId, 501), [sample.secret]: value })
         await send(`credentials ${sample.secret}`, 'PUT', `${url}/${id}/credentials`, { [sample.secret]: value })
+      }
+      // The access-token body: as a whole, its provider field, and each option the provider's minter takes.
+      const options = Object.keys(kind.providers.find((p) => p.id === sample.provider)?.mint?.options ?? {})
+      for (const value of HOSTILE) {
+        const token = `${url}/${id}/access-token`
+        await send('access-token body', 'POST', token, value)
+        await send(`access-token ${kind.providerField}`, 'POST', token, { [kind.providerField]: value })
+        for (const option of options) {
+          await send(`access-token ${option}`, 'POST', token, { [kind.providerField]: sample.provider, [option]: value })
+        }
       }
       t.same(wrong, [], 'no 5xx, every error in the error shape')
       t.ok(answers.get(400), `refusals: ${JSON.stringify(Object.fromEntries(answers))}`)

@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import t from 'tap'
 import { KINDS } from '../../src/kinds/index.js'
-import { providerFields, secretFields } from '../../src/kinds/define/kind.js'
+import { handedOutSecret, providerFields, secretFields } from '../../src/kinds/define/kind.js'
 import { SAMPLES } from '../helpers/samples.js'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config/load-config.js'
@@ -41,10 +41,14 @@ t.test('every kind has its route folder, its OpenAPI paths, a sample per provide
         [`${base}/{id}/credentials`, 'put'],
         [`${base}/{id}/credentials`, 'get'],
         [`${base}/{id}/verify`, 'post'],
+        [`${base}/{id}/access-token`, 'post'],
       ]
       for (const [path, method] of operations) t.ok(doc.paths[path]?.[method]?.operationId, `${method.toUpperCase()} ${path} is documented`)
 
       t.ok(secretFields(kind).length > 0, 'has at least one secret field')
+      for (const provider of kind.providers) {
+        t.ok(provider.mint || handedOutSecret(kind, provider), `${provider.id} mints tokens or has one secret to hand out`)
+      }
       for (const index of kind.indexes) t.equal(index.fields[0], 'tenantId', `${index.name} is led by tenantId`)
 
       for (const provider of kind.providers) {

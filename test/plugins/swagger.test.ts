@@ -67,6 +67,11 @@ const isCreate = (o: Operation) => o.method === 'post' && /^create/.test(o.op.op
 const isCredentialsRead = (o: Operation) => o.method === 'get' && o.path.endsWith('/credentials')
 const isVerify = (o: Operation) => o.method === 'post' && o.path.endsWith('/verify')
 const isStoredVerify = (o: Operation) => isVerify(o) && o.path.endsWith('/{id}/verify')
+const isAccessToken = (o: Operation) => o.method === 'post' && o.path.endsWith('/{id}/access-token')
+const kindOf = (o: Operation) => KINDS.find((k) => o.path.startsWith(`/api/v1/integrations/${k.segment}/`))
+/** A token route whose kind has a provider that mints by asking the provider (not only signing here): rate limited. */
+const mintsAtProvider = (o: Operation) => isAccessToken(o) && (kindOf(o)?.providers.some((p) => p.mint?.callsProvider) ?? false)
+const callsProvider = (o: Operation) => isVerify(o) || mintsAtProvider(o)
 const RATE_LIMIT_HEADERS = ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset']
 
 function successCode(o: Operation): string {
@@ -153,12 +158,13 @@ t.test('OpenAPI document', async (t) => {
       if (o.method !== 'get') expected.push('403')
       if (isCreate(o)) expected.push('409')
       if (o.method === 'patch') expected.push('409', '422')
-      if (isCredentialsRead(o) || isStoredVerify(o)) expected.push('403', '500')
+      if (isCredentialsRead(o) || isStoredVerify(o) || isAccessToken(o)) expected.push('403', '500')
+      if (isAccessToken(o) && kindOf(o)?.providers.some((p) => p.mint)) expected.push('409', '422')
       // What the layers around the handler answer: load shedding, the body parser, the router, the rate limit.
       expected.push('503')
       if (o.method !== 'get') expected.push('413', '415')
       if (o.path.includes('{id}')) expected.push('414')
-      if (isVerify(o)) expected.push('429')
+      if (callsProvider(o)) expected.push('429')
       for (const code of expected) t.ok(codes.includes(code), `${name} documents ${code}`)
       t.same(
         codes.filter((c) => c.startsWith('2')),
@@ -182,11 +188,13 @@ t.test('OpenAPI document', async (t) => {
         const headers = Object.keys(response.headers ?? {})
         t.ok(headers.includes('x-request-id'), `${name}: x-request-id`)
         if (code === '429' || code === '503') t.ok(headers.includes('retry-after'), `${name}: retry-after`)
-        if (isVerify(o) && (code === '429' || code === '200')) {
+        if (callsProvider(o) && (code === '429' || code === '200')) {
           for (const header of RATE_LIMIT_HEADERS) t.ok(headers.includes(header), `${name}: ${header}`)
         }
         if (isCreate(o) && code === '201') t.ok(headers.includes('location'), `${name}: location`)
-        if (isCredentialsRead(o) && code === '200') t.same(response.headers['cache-control'].schema.enum, ['no-store'], `${name}: no-store`)
+        if ((isCredentialsRead(o) || isAccessToken(o)) && code === '200') {
+          t.same(response.headers['cache-control'].schema.enum, ['no-store'], `${name}: no-store`)
+        }
       }
     }
   })
@@ -335,7 +343,10 @@ t.test('OpenAPI document', async (t) => {
       for (const [code, response] of Object.entries(o.op.responses as Json)) {
         const schema = response.content?.['application/json']?.schema
         const leaked = declaredProperties(doc, schema).filter((p) => SECRET_NAMES.has(leaf(p)))
-        if (isCredentialsRead(o) && code === '200') {
+        if (isAccessToken(o) && code === '200') {
+          // The token a consumer acts with: for a provider without a minter, the stored secret itself.
+          t.same(leaked, ['accessToken'], `${o.path} returns the token, and nothing else secret`)
+        } else if (isCredentialsRead(o) && code === '200') {
           // The one place a service principal with the credentials scope reads secrets back.
           credentialReads++
           t.ok(leaked.length > 0, `${o.path} returns the credentials`)
@@ -350,6 +361,25 @@ t.test('OpenAPI document', async (t) => {
       }
     }
     t.ok(credentialReads >= 1, 'the credentials read is documented')
+  })
+
+  t.test('the access-token body is optional for every kind, with options per provider where a minter takes them', async (t) => {
+    const tokenOps = ops.filter(isAccessToken)
+    t.equal(tokenOps.length, KINDS.length, 'one per kind')
+    for (const o of tokenOps) {
+      const body = o.op.requestBody
+      t.equal(body.required, false, `${o.path}: no body is fine`)
+      const branches = (body.content['application/json'].schema.anyOf as Json[]).map((b) => b.$ref ?? b.type)
+      t.ok(branches.includes('#/components/schemas/AccessTokenDefaults') && branches.includes('null'), `${o.path}: {} or null`)
+    }
+    const targets = doc.components.schemas.TargetAccessTokenRequest
+    t.same(targets.discriminator, {
+      propertyName: 'targetType',
+      mapping: { APP_STORE: '#/components/schemas/TargetAppStoreAccessTokenRequest' },
+    })
+    t.same(doc.components.schemas.TargetAppStoreAccessTokenRequest.required, ['targetType'])
+    t.equal(doc.components.schemas.ScmAccessTokenRequest, undefined, 'no provider of source control takes options')
+    t.same(doc.components.schemas.AccessToken.required, ['accessToken', 'tokenType', 'expiresAt', 'shortLived', 'grants'])
   })
 
   t.test('serves the Swagger UI at /documentation', async (t) => {
@@ -427,6 +457,9 @@ t.test('the service sends the statuses and headers the document promises', async
   const read = await app.inject({ url: `${url}/${id}/credentials`, headers: service })
   t.equal(read.statusCode, 200)
   t.match(read.headers['cache-control'], /no-store/)
+  const token = await app.inject({ method: 'POST', url: `${url}/${id}/access-token`, headers: service })
+  t.equal(token.statusCode, 200)
+  t.match(token.headers['cache-control'], /no-store/)
 
   const answers: [string, Promise<{ statusCode: number; headers: Record<string, unknown> }>][] = [
     ['413', app.inject({ method: 'POST', url, headers: owner, payload: { ...sample.body(tenantId), displayName: 'x'.repeat(4096) } })],

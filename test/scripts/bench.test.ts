@@ -74,6 +74,7 @@ t.test('npm run bench: both servers, every scenario, results as JSON, its databa
     19 * 7 + 8 * 7,
     'seven source control of every ten; the first tenant has eight times as many',
   )
+  t.same(result.dataset.rows.tenant_target_integrations, 20, 'an App Store target per tenant')
   t.same(
     result.scenarios.map((s) => [s.key, s.read]),
     [
@@ -81,6 +82,7 @@ t.test('npm run bench: both servers, every scenario, results as JSON, its databa
       ['list', true],
       ['create', false],
       ['credentials', true],
+      ['access-token', true],
     ],
   )
   for (const s of result.scenarios) {

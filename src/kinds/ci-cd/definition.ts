@@ -22,6 +22,7 @@ export const cicd = defineKind({
       example: { hostUrl: 'https://ci.acme.com/jenkins', username: 'release-bot', apiToken: '<your-Jenkins-API-token>' },
       verify: verifyJenkins,
       verifies: 'Reads the Jenkins API at {hostUrl}/api/json as the user',
+      tokenType: () => 'Basic',
     },
     {
       id: 'GITHUB_ACTIONS',

@@ -1,5 +1,6 @@
 import type { TSchema } from '@sinclair/typebox'
 import type { DataType } from 'sequelize'
+import type { TokenMinter, TokenType } from '../../verification/access-token.js'
 import type { VerificationResult, Verifier } from '../../verification/types.js'
 
 export type FieldValues = Record<string, unknown>
@@ -58,6 +59,10 @@ export interface ProviderSpec<F extends string = string> {
   verifyOnCreate?: boolean
   /** Columns to keep from a VALID verification (e.g. the Slack workspace it answered for); undefined values are skipped. */
   recordFacts?: (result: VerificationResult) => { [K in F]?: string | number | boolean | null | undefined }
+  /** Mints short-lived tokens from the stored credential. Without one, the access-token route hands out the stored secret. */
+  mint?: TokenMinter
+  /** How the stored secret is presented when handed out as it is; Bearer unless given. */
+  tokenType?: (values: FieldValues) => TokenType
 }
 
 export interface IndexSpec<C extends string = string> {
@@ -124,6 +129,15 @@ export function secretFields(kind: KindDefinition): string[] {
 /** Whether a provider of the kind takes what identifies a connection from its answer, and so verifies every change to it. */
 export function identifiedByProvider(kind: KindDefinition): boolean {
   return kind.providers.some((p) => p.verifyOnCreate)
+}
+
+/**
+ * The secret a provider without a minter hands out as its access token: its one required secret field. Undefined
+ * when it has none or several (such a provider needs a minter).
+ */
+export function handedOutSecret(kind: KindDefinition, provider: ProviderSpec): string | undefined {
+  const secrets = provider.required.filter((field) => kind.fields[field]?.secret)
+  return secrets.length === 1 ? secrets[0] : undefined
 }
 
 export function providerFields(provider: ProviderSpec): string[] {

@@ -24,6 +24,7 @@ export const projectManagement = defineKind({
       example: { baseUrl: 'https://acme.atlassian.net', jiraType: 'CLOUD', email: 'release@acme.com', apiToken: '<your-Jira-API-token>' },
       verify: verifyJira,
       verifies: 'Reads /myself: REST API 3 with email and API token (Cloud), REST API 2 with a personal access token (Server, Data Center)',
+      tokenType: (values) => (values.jiraType === 'CLOUD' ? 'Basic' : 'Bearer'),
     },
   ],
   fields: {

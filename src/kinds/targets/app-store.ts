@@ -1,4 +1,3 @@
-import { importPKCS8, SignJWT } from 'jose'
 import {
   CheckList,
   isJsonObject,
@@ -9,37 +8,15 @@ import {
   USER_AGENT,
   valueAt,
 } from '../../verification/provider-http.js'
-import type { VerificationResult, Verifier, VerifyRequest } from '../../verification/types.js'
+import type { VerificationResult, Verifier } from '../../verification/types.js'
+import { appStoreKeyOf, signAppStoreToken, textValue as text } from './app-store-token.js'
 
 const PROVIDER = 'App Store Connect'
 const CHECKS = ['authenticated', 'app-listed'] as const
-const AUDIENCE = 'appstoreconnect-v1'
-/** Apple refuses tokens that live longer than 20 minutes. */
+/** Verification's own token: long enough for one call. */
 const TOKEN_LIFETIME_SECONDS = 10 * 60
 
 type AppStoreFacts = { appStoreAppId: string | null; appName: string | null; bundleId: string | null }
-
-function text(request: VerifyRequest, field: string): string {
-  const value = request.values[field]
-  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : ''
-}
-
-/** An ES256 token as Apple asks for it; undefined when the key is not a PKCS#8 P-256 key. */
-async function signToken(privateKey: string, keyId: string, issuerId: string): Promise<string | undefined> {
-  try {
-    const key = await importPKCS8(privateKey.trim(), 'ES256')
-    const issuedAt = Math.floor(Date.now() / 1000)
-    return await new SignJWT({})
-      .setProtectedHeader({ alg: 'ES256', kid: keyId, typ: 'JWT' })
-      .setIssuer(issuerId)
-      .setIssuedAt(issuedAt)
-      .setExpirationTime(issuedAt + TOKEN_LIFETIME_SECONDS)
-      .setAudience(AUDIENCE)
-      .sign(key)
-  } catch {
-    return undefined
-  }
-}
 
 const isApp = (bundleId: string) => (app: unknown) => isJsonObject(app) && stringAt(app, 'attributes', 'bundleId') === bundleId
 
@@ -63,8 +40,8 @@ export const verifyAppStore: Verifier = async (request, context) => {
     })
     return result()
   }
-  const token = await signToken(privateKey, text(request, 'keyId'), text(request, 'issuerId'))
-  if (token === undefined) {
+  const signed = await signAppStoreToken(appStoreKeyOf(request), { lifetimeSeconds: TOKEN_LIFETIME_SECONDS })
+  if (signed === undefined) {
     checks.fail('authenticated', {
       detail: 'the private key is not a PKCS#8 P-256 key (.p8 file), so no token could be signed',
       message: 'The private key cannot sign App Store Connect tokens: it must be the .p8 key App Store Connect issued',
@@ -75,7 +52,7 @@ export const verifyAppStore: Verifier = async (request, context) => {
 
   const res = await context.http.request({
     url: `${context.apis.appStore}/v1/apps?filter[bundleId]=${encodeURIComponent(bundleId)}`,
-    headers: { Authorization: `Bearer ${token}`, Accept: 'application/json', 'User-Agent': USER_AGENT },
+    headers: { Authorization: `Bearer ${signed.token}`, Accept: 'application/json', 'User-Agent': USER_AGENT },
     target: 'configured',
   })
   throwIfUnavailable(PROVIDER, res)

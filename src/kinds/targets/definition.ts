@@ -1,6 +1,8 @@
 import { Type } from '@sinclair/typebox'
 import { DataTypes } from 'sequelize'
 import { verifyAppStore } from './app-store.js'
+import { mintAppStoreToken } from './app-store-token.js'
+import { mintPlayStoreToken } from './google-service-account.js'
 import { verifyPlayStore } from './play-store.js'
 import { recordedField, secretField, textField } from '../define/fields.js'
 import { defineKind } from '../define/kind.js'
@@ -28,6 +30,7 @@ export const targets = defineKind({
       verify: verifyAppStore,
       verifies: 'Signs an ES256 token with the key and lists the app by bundle id in App Store Connect',
       recordFacts: ({ facts }) => ({ appStoreAppId: typeof facts.appStoreAppId === 'string' ? facts.appStoreAppId : undefined }),
+      mint: mintAppStoreToken,
     },
     {
       id: 'PLAY_STORE',
@@ -43,6 +46,7 @@ export const targets = defineKind({
       recordFacts: ({ facts }) => ({
         serviceAccountEmail: typeof facts.serviceAccountEmail === 'string' ? facts.serviceAccountEmail : undefined,
       }),
+      mint: mintPlayStoreToken,
     },
   ],
   fields: {

@@ -1,9 +1,6 @@
-import { importPKCS8, SignJWT } from 'jose'
 import type { OutboundResponse } from '../../outbound/index.js'
 import {
   CheckList,
-  isJsonObject,
-  parseScopes,
   providerError,
   readJsonObject,
   stringAt,
@@ -12,84 +9,11 @@ import {
   valueAt,
   type JsonObject,
 } from '../../verification/provider-http.js'
-import type { VerificationResult, Verifier, VerifyContext } from '../../verification/types.js'
+import type { VerificationResult, Verifier } from '../../verification/types.js'
+import { readServiceAccount, refusal, requestAccessToken, signAssertion, type ServiceAccount } from './google-service-account.js'
 
-const GOOGLE = 'Google'
 const PLAY = 'Google Play'
 const CHECKS = ['authenticated', 'app-accessible'] as const
-const SCOPE = 'https://www.googleapis.com/auth/androidpublisher'
-const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
-/** Google refuses assertions that live longer than an hour. */
-const ASSERTION_LIFETIME_SECONDS = 60 * 60
-/** OAuth errors that refuse the credential; any other 400 means the request was wrong, which is no verdict. */
-const REFUSALS = new Set(['invalid_grant', 'invalid_client', 'unauthorized_client'])
-
-interface ServiceAccount {
-  clientEmail: string
-  privateKey: string
-  privateKeyId: string | undefined
-}
-
-type TokenAnswer = { accessToken: string; scopes: string[] | null } | { refused: string | undefined }
-
-/** The service account, or why the key file cannot be one. `token_uri` is ignored: the token URL is configured. */
-function readServiceAccount(json: string): ServiceAccount | string {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(json)
-  } catch {
-    return 'it is not JSON'
-  }
-  if (!isJsonObject(parsed) || parsed.type !== 'service_account') return 'it is not a service account key (type must be service_account)'
-  const clientEmail = stringAt(parsed, 'client_email')
-  const privateKey = stringAt(parsed, 'private_key')
-  if (!clientEmail || !privateKey) return 'it has no client_email or no private_key'
-  return { clientEmail, privateKey, privateKeyId: stringAt(parsed, 'private_key_id') || undefined }
-}
-
-/** The JWT-bearer assertion; undefined when the private key is not a PKCS#8 RSA key. */
-async function signAssertion(account: ServiceAccount, audience: string): Promise<string | undefined> {
-  try {
-    const key = await importPKCS8(account.privateKey.trim(), 'RS256')
-    const issuedAt = Math.floor(Date.now() / 1000)
-    return await new SignJWT({ scope: SCOPE })
-      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', ...(account.privateKeyId ? { kid: account.privateKeyId } : {}) })
-      .setIssuer(account.clientEmail)
-      .setAudience(audience)
-      .setIssuedAt(issuedAt)
-      .setExpirationTime(issuedAt + ASSERTION_LIFETIME_SECONDS)
-      .sign(key)
-  } catch {
-    return undefined
-  }
-}
-
-/** Why Google refused the grant, in our words; the description itself is never passed on. */
-function refusalReason(description: string | undefined): string | undefined {
-  if (description === undefined) return undefined
-  if (/disabled/i.test(description)) return 'the service account or its key is disabled'
-  if (/deleted|not found|does not exist/i.test(description)) return 'the service account or its key was deleted'
-  if (/signature/i.test(description)) return 'the signature does not match an active key of the service account'
-  return undefined
-}
-
-async function requestToken(context: VerifyContext, assertion: string): Promise<TokenAnswer> {
-  const res = await context.http.request({
-    url: context.apis.googleToken,
-    method: 'POST',
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json', 'User-Agent': USER_AGENT },
-    body: new URLSearchParams({ grant_type: JWT_BEARER, assertion }).toString(),
-    target: 'configured',
-  })
-  throwIfUnavailable(GOOGLE, res)
-  const body = readJsonObject(res)
-  if ((res.status === 400 || res.status === 401) && REFUSALS.has(stringAt(body, 'error') ?? '')) {
-    return { refused: refusalReason(stringAt(body, 'error_description')) }
-  }
-  const accessToken = stringAt(body, 'access_token')
-  if (res.status !== 200 || !accessToken || stringAt(body, 'token_type')?.toLowerCase() !== 'bearer') throw providerError(GOOGLE, res)
-  return { accessToken, scopes: parseScopes(stringAt(body, 'scope')) }
-}
 
 function errorReasons(body: JsonObject): string[] {
   const listed = (path: string[]) => {
@@ -125,22 +49,16 @@ export const verifyPlayStore: Verifier = async (request, context) => {
     return result()
   }
 
-  const json = request.secrets.serviceAccountJson ?? ''
-  if (json.trim() === '') return unusable('none was given')
-  const account = readServiceAccount(json)
+  const account = readServiceAccount(request.secrets.serviceAccountJson ?? '')
   if (typeof account === 'string') return unusable(account)
   facts.serviceAccountEmail = account.clientEmail
   const assertion = await signAssertion(account, context.apis.googleToken)
   if (assertion === undefined) return unusable('its private_key is not a PKCS#8 RSA key')
 
-  const token = await requestToken(context, assertion)
+  const token = await requestAccessToken(context, assertion)
   if ('refused' in token) {
-    const why = token.refused ? `: ${token.refused}` : ''
-    checks.fail('authenticated', {
-      detail: `Google refused the service account key${why}`,
-      message: `Google refused the service account key of ${account.clientEmail}${why}`,
-      skipped: 'the service account key was refused',
-    })
+    const { detail, message } = refusal(account, token.refused)
+    checks.fail('authenticated', { detail, message, skipped: 'the service account key was refused' })
     return result()
   }
   scopes = token.scopes

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, verify, type KeyObject } from 'node:crypto'
+import { generateKeyPairSync } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { verifyPlayStore } from '../../../src/kinds/targets/play-store.js'
 import type { VerifyRequest } from '../../../src/verification/types.js'
@@ -8,10 +8,10 @@ import {
   testToken,
   verifyContext,
   type ProviderDouble,
-  type ReceivedRequest,
   type Reply,
   type Route,
 } from '../../helpers/provider-double.js'
+import { assertionProblem, grantRefusal, invalidGrant, type KnownAccount } from '../../helpers/google-token.js'
 import { checksOf, verifierCases, type VerifierSpec } from '../../helpers/verifier-cases.js'
 
 const EMAIL = 'delivr-release@acme-mobile.iam.gserviceaccount.com'
@@ -48,24 +48,8 @@ function request(json: string, packageName = 'com.acme.app'): VerifyRequest {
 
 const decode = (part: string | undefined): Record<string, unknown> => JSON.parse(Buffer.from(part ?? '', 'base64url').toString('utf8'))
 
-/** Why Google's token endpoint would refuse the grant: form, RS256 signature, then claims. */
-function assertionProblem(req: ReceivedRequest, publicKey: KeyObject, tokenUrl: string): string | undefined {
-  const form = new URLSearchParams(req.body)
-  if (!/^application\/x-www-form-urlencoded/.test(req.headers['content-type'] ?? '')) return 'not a form'
-  if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') return 'unsupported grant type'
-  const [header, payload, signature] = (form.get('assertion') ?? '').split('.')
-  if (!header || !payload || !signature) return 'no assertion'
-  if (!verify('sha256', Buffer.from(`${header}.${payload}`), publicKey, Buffer.from(signature, 'base64url'))) return 'bad signature'
-  const h = decode(header)
-  const c = decode(payload)
-  if (h.alg !== 'RS256' || h.kid !== KEY_ID) return 'bad header'
-  if (c.iss !== EMAIL || c.scope !== SCOPE || c.aud !== tokenUrl) return 'bad claims'
-  const now = Date.now() / 1000
-  if (typeof c.iat !== 'number' || typeof c.exp !== 'number' || c.exp - c.iat > 3600 || c.exp < now || c.iat > now + 60) return 'bad times'
-  return undefined
-}
-
-const invalidGrant = (description: string): Reply => ({ status: 400, body: { error: 'invalid_grant', error_description: description } })
+/** The one service account Google knows here: the public half of `registered`. */
+const known: KnownAccount[] = [{ email: EMAIL, keys: new Map([[KEY_ID, registered.publicKey]]) }]
 
 function googleError(code: number, status: string, message: string, extra: Record<string, unknown> = {}): Reply {
   return { status: code, body: { error: { code, message, status, ...extra } } }
@@ -99,9 +83,8 @@ async function google(t: Test, edit: Route, options: { token?: Route; timeoutMs?
   answerToken(
     options.token ??
       ((req) => {
-        const problem = assertionProblem(req, registered.publicKey, tokenUrl)
-        if (problem === 'bad signature') return invalidGrant('Invalid JWT Signature.')
-        if (problem) return invalidGrant(`Invalid JWT: ${problem}`)
+        const problem = assertionProblem(req, known, tokenUrl)
+        if (problem) return grantRefusal(problem)
         return { body: { access_token: accessToken, expires_in: 3599, token_type: 'Bearer' } }
       }),
   )

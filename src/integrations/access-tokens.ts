@@ -1,0 +1,132 @@
+import type { Config } from '../config/load-config.js'
+import { FieldError, ProviderUnavailableError, ServiceError, unprocessable } from '../http/errors.js'
+import { handedOutSecret, type FieldValues, type KindDefinition, type ProviderSpec } from '../kinds/define/kind.js'
+import { runMinter, type MintContext, type MintedToken, type TokenType } from '../verification/access-token.js'
+import { tokenCache, type TokenSource } from './token-cache.js'
+import type { RawRow } from './view.js'
+
+/** What a consumer gets: one shape for every provider, minted or stored. */
+export interface AccessToken {
+  accessToken: string
+  tokenType: TokenType
+  expiresAt: string | null
+  shortLived: boolean
+  grants: string[] | null
+}
+
+/** How a token was served, for metrics: never the token. */
+export type TokenOutcome = TokenSource | 'stored' | 'refused' | 'unavailable'
+
+export interface AccessTokenDeps {
+  context: MintContext
+  settings: Config['accessTokens']
+  observe?: (provider: string, outcome: TokenOutcome) => void
+}
+
+export interface IntegrationAccess {
+  /** The row's plaintext secrets. */
+  secrets(row: RawRow): Record<string, string>
+  /** The row's non-secret fields, as a verifier or minter reads them. */
+  values(row: RawRow): FieldValues
+  /** Records that the provider refused the stored credential, on the version read; throws when it cannot land. */
+  refuse(row: RawRow, message: string): Promise<void>
+}
+
+const iso = (value: unknown) => (value == null ? null : new Date(value as string | number | Date).toISOString())
+
+/**
+ * Access tokens of one kind's integrations: minted by the provider's minter (cached per integration and grants,
+ * one mint for concurrent asks), or, for a provider without one, the stored secret as it is.
+ */
+export function accessTokenIssuer(kind: KindDefinition, deps: AccessTokenDeps, access: IntegrationAccess) {
+  const cache = tokenCache<MintedToken>({ refreshMarginMs: deps.settings.refreshMarginSeconds * 1000 })
+  const providers = new Map(kind.providers.map((p) => [p.id, p]))
+  const spec = (row: RawRow) => providers.get(String(row[kind.providerField]))!
+
+  function handedOut(row: RawRow, provider: ProviderSpec): AccessToken {
+    const field = handedOutSecret(kind, provider)
+    const secret = field === undefined ? undefined : access.secrets(row)[field]
+    // Every provider's required secret is stored on create and can only be replaced: a definition without one is a bug.
+    if (secret === undefined) throw new Error(`${kind.segment} ${provider.id} has no secret to hand out and no minter`)
+    deps.observe?.(provider.id, 'stored')
+    return {
+      accessToken: secret,
+      tokenType: provider.tokenType?.(access.values(row)) ?? 'Bearer',
+      expiresAt: iso(row.credentialExpiresAt),
+      shortLived: false,
+      grants: null,
+    }
+  }
+
+  /** The body's options for this provider; a body naming another provider is refused. */
+  function optionsFor(provider: ProviderSpec, body: FieldValues | null): FieldValues | null {
+    if (body === null || Object.keys(body).length === 0) return null
+    if (body[kind.providerField] !== provider.id) {
+      throw new FieldError(kind.providerField, `must be ${provider.id}, the provider of this integration`)
+    }
+    const { [kind.providerField]: _provider, ...options } = body
+    return options
+  }
+
+  async function mint(row: RawRow, provider: ProviderSpec, grants: string[] | null): Promise<MintedToken> {
+    const minter = provider.mint!
+    try {
+      const request = { provider: provider.id, values: access.values(row), secrets: access.secrets(row), grants }
+      const result = await runMinter(provider.label, minter, request, deps.context)
+      if ('refused' in result) {
+        deps.observe?.(provider.id, 'refused')
+        await access.refuse(row, result.refused)
+        throw unprocessable('CREDENTIAL_REFUSED', `${result.refused}. The integration is now INVALID: replace its credentials`)
+      }
+      deps.observe?.(provider.id, 'minted')
+      return result
+    } catch (err) {
+      if (err instanceof ProviderUnavailableError) deps.observe?.(provider.id, 'unavailable')
+      throw err
+    }
+  }
+
+  return {
+    /** Whether GET …/credentials refuses this integration's long-lived secret (LONG_LIVED_CREDENTIALS=refuse and it can mint). */
+    refusesLongLived: (row: RawRow) => deps.settings.longLivedCredentials === 'refuse' && spec(row).mint !== undefined,
+
+    /**
+     * A token for the integration `row` (read with its secrets and version). `admit` runs before the provider is
+     * asked, and only then: a cached token, a shared mint or a local signature costs the caller nothing.
+     */
+    async issue(row: RawRow, body: FieldValues | null, admit?: () => Promise<void>): Promise<AccessToken> {
+      const provider = spec(row)
+      const options = optionsFor(provider, body)
+      const minter = provider.mint
+      if (!minter) return handedOut(row, provider)
+      const grants = minter.grants(options)
+      const { value, source } = await cache.obtain(
+        String(row.id),
+        Number(row.version),
+        JSON.stringify(grants),
+        () => mint(row, provider, grants),
+        minter.callsProvider ? admit : undefined,
+      )
+      if (source !== 'minted') deps.observe?.(provider.id, source)
+      return {
+        accessToken: value.token,
+        tokenType: 'Bearer',
+        expiresAt: value.expiresAt.toISOString(),
+        shortLived: true,
+        grants: value.grants,
+      }
+    },
+
+    /** Forgets the integration's cached tokens: after any write to it. */
+    drop: (id: string) => cache.drop(id),
+  }
+}
+
+/** 403 for the long-lived secret of an integration that can mint, naming the route that gives a short-lived token. */
+export function longLivedRefused(kind: KindDefinition): ServiceError {
+  return new ServiceError(
+    403,
+    'LONG_LIVED_CREDENTIALS_REFUSED',
+    `This integration's long-lived credentials are not handed out here: ask POST /api/v1/integrations/${kind.segment}/{id}/access-token for a short-lived token`,
+  )
+}
