@@ -95,7 +95,7 @@ eachDatabase(t, async (t, db) => {
     t.ok(indexes.includes('UNIQUE unique_tenant_scm_repo (tenantId, scmType, repositoryUrl)'), indexes.join('; '))
   })
 
-  t.test('gives every owned table the keyset index pages walk, (tenantId, id), named uniquely in the kinds\' style', async (t) => {
+  t.test("gives every owned table the keyset index pages walk, (tenantId, id), named uniquely in the kinds' style", async (t) => {
     const expected = {
       tenant_scm_integrations: 'idx_scm_tenant_page (tenantId, id)',
       tenant_target_integrations: 'idx_target_tenant_page (tenantId, id)',
