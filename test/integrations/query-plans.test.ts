@@ -60,7 +60,7 @@ function captureStatements(h: TestApp, db: TestDatabase): Statement[] {
   return seen
 }
 
-const quote = (value: unknown) => (value === null ? 'NULL' : typeof value === 'number' ? String(value) : `'${String(value)}'`)
+const quote = (value: string | number | null) => (value === null ? 'NULL' : typeof value === 'number' ? String(value) : `'${value}'`)
 
 /** Bulk-inserts `count` rows of a kind for a tenant: providers, isActive and verificationStatus in turn. */
 async function seedRows(db: TestDatabase, kind: KindDefinition, tenant: Tenant, count: number) {
@@ -89,7 +89,7 @@ async function seedRows(db: TestDatabase, kind: KindDefinition, tenant: Tenant, 
       provider.id,
       `Seeded ${n}`,
       n % 5 === 0 ? 0 : 1,
-      VERIFICATION_STATUSES[n % VERIFICATION_STATUSES.length],
+      VERIFICATION_STATUSES[n % VERIFICATION_STATUSES.length]!,
       tenant.ownerId,
       '2026-01-01 00:00:00.000',
       '2026-01-01 00:00:00.000',
@@ -182,16 +182,16 @@ for (const dialect of dialects) {
               ...filters,
               ...(cursor ? { cursor } : {}),
             })
-            await get(`${BASE}/${kind.segment}?${query}`)
+            await get(`${BASE}/${kind.segment}?${query.toString()}`)
           }
         }
       }
       await get(`${BASE}?tenantId=${tenant.tenantId}`)
     }
     for (const kind of KINDS) {
-      const [row] = (await db.query(
-        `SELECT * FROM \`${kind.tableName}\` WHERE tenantId = '${small.tenantId}' ORDER BY id LIMIT 1`,
-      )) as Record<string, unknown>[]
+      const [row] = (await db.query(`SELECT id FROM \`${kind.tableName}\` WHERE tenantId = '${small.tenantId}' ORDER BY id LIMIT 1`)) as {
+        id: string
+      }[]
       await get(`${BASE}/${kind.segment}/${row!.id}`)
       await get(`${BASE}/${kind.segment}/${row!.id}/credentials`)
       // The duplicate check a create makes before verifying: one lookup per unique key of the kind, for a row it finds.
