@@ -130,13 +130,15 @@ export function isConnectionFailure(err: unknown): boolean {
 
 const ER_BAD_FIELD_ERROR = 1054
 const ER_NO_SUCH_TABLE = 1146
+/** An index a statement names (`FORCE INDEX`) is not on the table. */
+const ER_KEY_DOES_NOT_EXIST = 1176
 
-/** Whether a statement failed because a table or column it names is not in the database. */
+/** Whether a statement failed because a table, column or index it names is not in the database. */
 export function isMissingTable(err: unknown): boolean {
   if (!(err instanceof DatabaseError)) return false
   const cause = (err.parent ?? {}) as { errno?: number; code?: string; message?: string }
-  if (cause.errno === ER_NO_SUCH_TABLE || cause.errno === ER_BAD_FIELD_ERROR) return true
-  return cause.code === 'SQLITE_ERROR' && /no such (table|column)/.test(cause.message ?? '')
+  if (cause.errno === ER_NO_SUCH_TABLE || cause.errno === ER_BAD_FIELD_ERROR || cause.errno === ER_KEY_DOES_NOT_EXIST) return true
+  return cause.code === 'SQLITE_ERROR' && /no such (table|column|index)/.test(cause.message ?? '')
 }
 
 /** MariaDB errnos of a value the column cannot hold: out of range, not in its ENUM, too long, wrong for its type. */

@@ -43,3 +43,17 @@ export function readerFor(sequelize: Sequelize): Reader {
   readers.set(sequelize, reader)
   return reader
 }
+
+/**
+ * A table as a hot read names it after FROM: through `index` (MySQL `FORCE INDEX`, SQLite `INDEXED BY`)
+ * when the database has it, so the plan is the index's whatever the statistics say; plain when the
+ * start found it missing (`DB_SYNC=safe` before `schema apply`): slower, never refused.
+ */
+export function tableThrough(
+  db: { dialect: 'mysql' | 'sqlite'; schema: { missing: readonly string[] } },
+  table: string,
+  index: string,
+): string {
+  if (db.schema.missing.includes(`index ${table}.${index}`)) return `\`${table}\``
+  return db.dialect === 'mysql' ? `\`${table}\` FORCE INDEX (\`${index}\`)` : `\`${table}\` INDEXED BY \`${index}\``
+}

@@ -54,7 +54,7 @@ export class DatabaseUnavailableError extends ServiceError {
   }
 }
 
-/** A table or column the service needs is missing: an operator's matter, not the caller's; retry later. */
+/** A table, column or index the service needs is missing: an operator's matter, not the caller's; retry later. */
 export class TableMissingError extends ServiceError {
   constructor() {
     super(503, 'DATABASE_TABLE_MISSING', 'The database lacks a table this service needs; try again shortly', { 'retry-after': '5' })

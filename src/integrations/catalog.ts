@@ -2,6 +2,8 @@ import { Type, type Static } from '@sinclair/typebox'
 import { authorizeTenantRead } from '../auth/access.js'
 import type { Principal } from '../auth/tokens.js'
 import type { Database } from '../db/database.js'
+import { pageIndexName } from '../db/models/integration-model.js'
+import { readerFor, tableThrough } from '../db/reader.js'
 import { VerificationStatusSchema } from './schemas.js'
 import { providerFields, type KindDefinition } from '../kinds/define/kind.js'
 
@@ -74,28 +76,27 @@ export function summarySchema(kinds: readonly KindDefinition[]) {
   )
 }
 
+/** A tenant's rows of one kind in id order, through the keyset index pages walk (no sort, no scan). */
+function summarySql(db: Database, kind: KindDefinition): string {
+  const columns = ['id', kind.providerField, 'displayName', 'isActive', 'verificationStatus', 'lastVerifiedAt']
+  const from = tableThrough(db, kind.tableName, pageIndexName(kind))
+  return `SELECT ${columns.map((c) => `\`${c}\``).join(', ')} FROM ${from} WHERE \`tenantId\` = ? ORDER BY \`id\``
+}
+
 /** A tenant's integrations across every kind: who is connected, and whether it still works. No secrets. */
 export async function tenantSummary(db: Database, kinds: readonly KindDefinition[], principal: Principal, tenantId: string) {
   await authorizeTenantRead(db.models, principal, tenantId)
   const lists = await Promise.all(
     kinds.map(async (kind) => {
-      const rows = await db.integrations.get(kind.segment)!.findAll({
-        attributes: ['id', kind.providerField, 'displayName', 'isActive', 'verificationStatus', 'lastVerifiedAt'],
-        where: { tenantId },
-        order: [['id', 'ASC']],
-        raw: true,
-      })
-      const items = rows.map((row) => {
-        const r = row as unknown as Record<string, unknown>
-        return {
-          id: String(r.id),
-          provider: String(r[kind.providerField]),
-          displayName: String(r.displayName),
-          isActive: Boolean(r.isActive),
-          verificationStatus: r.verificationStatus as Static<typeof VerificationStatusSchema>,
-          lastVerifiedAt: r.lastVerifiedAt ? new Date(r.lastVerifiedAt as string).toISOString() : null,
-        }
-      })
+      const rows = await readerFor(db.sequelize)(summarySql(db, kind), [tenantId])
+      const items = rows.map((r) => ({
+        id: String(r.id),
+        provider: String(r[kind.providerField]),
+        displayName: String(r.displayName),
+        isActive: Boolean(r.isActive),
+        verificationStatus: r.verificationStatus as Static<typeof VerificationStatusSchema>,
+        lastVerifiedAt: r.lastVerifiedAt ? new Date(r.lastVerifiedAt as string).toISOString() : null,
+      }))
       return [kind.segment, items] as const
     }),
   )

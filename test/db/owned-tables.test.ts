@@ -95,6 +95,22 @@ eachDatabase(t, async (t, db) => {
     t.ok(indexes.includes('UNIQUE unique_tenant_scm_repo (tenantId, scmType, repositoryUrl)'), indexes.join('; '))
   })
 
+  t.test("gives every owned table the keyset index pages walk, (tenantId, id), named uniquely in the kinds' style", async (t) => {
+    const expected = {
+      tenant_scm_integrations: 'idx_scm_tenant_page (tenantId, id)',
+      tenant_target_integrations: 'idx_target_tenant_page (tenantId, id)',
+      tenant_cicd_integrations: 'idx_cicd_tenant_page (tenantId, id)',
+      tenant_communication_integrations: 'idx_communication_tenant_page (tenantId, id)',
+      tenant_project_management_integrations: 'idx_project_management_tenant_page (tenantId, id)',
+      tenant_test_management_integrations: 'idx_test_management_tenant_page (tenantId, id)',
+    }
+    t.same(Object.keys(expected).sort(), [...OWNED_TABLES].sort(), 'one expectation per owned table')
+    for (const [table, index] of Object.entries(expected)) {
+      const indexes = await indexList(db, table)
+      t.ok(indexes.includes(index), `${table}: ${index} in ${indexes.join('; ')}`)
+    }
+  })
+
   t.test(
     'every owned table has the named indexes its kind declares: one on tenantId and isActive, a unique one led by tenantId',
     async (t) => {

@@ -91,13 +91,28 @@ export function integrationAttributes(kind: KindDefinition, refs: ReferenceColum
   } as ModelAttributes<IntegrationRecord>
 }
 
+/**
+ * The keyset index every kind's table gets beside the ones its definition declares: a page
+ * (`WHERE tenantId = ? [AND id > ?] ORDER BY id LIMIT n`) walks it from the cursor and stops after
+ * n rows, whatever the tenant's size. Named after the table in the kinds' style
+ * (`tenant_scm_integrations` → `idx_scm_tenant_page`); index names are global on SQLite.
+ */
+export function pageIndexName(kind: Pick<KindDefinition, 'tableName'>): string {
+  const stem = /^tenant_(\w+)_integrations$/.exec(kind.tableName)?.[1] ?? kind.tableName
+  return `idx_${stem}_tenant_page`
+}
+
 export function defineIntegrationModel(sequelize: Sequelize, kind: KindDefinition, refs: ReferenceColumnTypes): IntegrationModel {
   const Bound = class extends IntegrationRecord {}
   Bound.init(integrationAttributes(kind, refs), {
     sequelize,
     tableName: kind.tableName,
     modelName: `${kind.name}Integration`,
-    indexes: kind.indexes.map((i) => ({ name: i.name, fields: [...i.fields], unique: i.unique ?? false })),
+    indexes: [
+      ...kind.indexes.map((i) => ({ name: i.name, fields: [...i.fields], unique: i.unique ?? false })),
+      // Added here, not per kind, so no kind can forget it.
+      { name: pageIndexName(kind), fields: ['tenantId', 'id'], unique: false },
+    ],
   })
   return Bound
 }

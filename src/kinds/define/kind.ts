@@ -89,7 +89,10 @@ export interface KindDefinition<F extends string = string, P extends string = st
   providerField: P
   providers: readonly ProviderSpec<F>[]
   fields: Readonly<Record<F, FieldSpec<F>>>
-  /** Must include an index led by tenantId and the named unique index. */
+  /**
+   * Must include an index led by tenantId and the named unique index. The engine adds the keyset
+   * index (tenantId, id) that pages walk to every kind's table.
+   */
   indexes: readonly IndexSpec<F | P | CommonColumn>[]
   /** 409 message when the named unique index refuses a row. */
   duplicateMessage: string

@@ -123,15 +123,19 @@ for (const dialect of testDialects()) {
       if (dialect === 'mysql') {
         // Only the SCM table's verificationError line: every other owned table has one too, and must not move.
         const scmColumn = new RegExp(`(CREATE TABLE \`${SCM_TABLE}\` \\((?:\\n {2}(?!\`${COLUMN}\` )[^\\n]*)*)\\n {2}\`${COLUMN}\` [^\\n]*`)
+        // The re-added index is listed after the keyset index created with the table; the index lists below still compare it.
+        const scmIndex = new RegExp(`\\n {2}KEY \`${INDEX}\` [^\\n]*`)
         const withoutColumn = (schema: string) => {
           const without = schema.replace(scmColumn, '$1')
           t.not(without, schema, `the ${SCM_TABLE} definition has a ${COLUMN} line to set aside`)
-          return without
+          const neither = without.replace(scmIndex, '')
+          t.not(neither, without, `and an ${INDEX} line`)
+          return neither
         }
         t.equal(
           withoutColumn(afterRepair),
           withoutColumn(before.healthy.schema),
-          'apart from where the SCM column sits, every table the same as before the damage',
+          'apart from where the SCM column and index sit, every table the same as before the damage',
         )
       }
     })
