@@ -3,14 +3,24 @@ import swaggerUi from '@fastify/swagger-ui'
 import fp from 'fastify-plugin'
 import { KINDS } from '../src/kinds/index.js'
 import { accessTokenBodyId, createBodyId, providersWithTokenOptions } from '../src/integrations/schemas.js'
-import { exampleTenant, providerExamples, type ExampleTenant } from '../src/integrations/examples.js'
+import {
+  exampleTenant,
+  providerExamples,
+  tokenOptionExamples,
+  type ExampleTenant,
+  type NamedExample,
+} from '../src/integrations/examples.js'
 import { errorExample } from '../src/http/common-schemas.js'
 
 export const BEARER = 'bearerAuth'
 /** Where Swagger UI and the OpenAPI document are served. */
 export const DOCUMENTATION_PREFIX = '/documentation'
 
-type Media = { schema?: { $ref?: string; anyOf?: { type?: string }[] }; example?: unknown; examples?: Record<string, unknown> }
+type Media = {
+  schema?: { $ref?: string; anyOf?: { type?: string; $ref?: string }[] }
+  example?: unknown
+  examples?: Record<string, unknown>
+}
 type Operation = {
   parameters?: { name: string; in: string; example?: unknown }[]
   requestBody?: { required?: boolean; content?: Record<string, Media> }
@@ -28,17 +38,23 @@ const operationsOf = (document: Document) => Object.values(document.paths ?? {})
 
 /**
  * What the explorer fills in (a $ref body cannot carry examples beside it): every tenantId
- * parameter names the example tenant, and every create or draft-verify body lists one example per
- * provider, so "Try it out" starts from a body the service accepts once the secret is real.
+ * parameter names the example tenant, every create or draft-verify body lists one example per
+ * provider, so "Try it out" starts from a body the service accepts once the secret is real, and an
+ * access-token body that takes options shows them.
  */
 function withExplorerExamples<T>(document: T, tenant: ExampleTenant): T {
-  const examples = new Map(KINDS.map((k) => [`${SCHEMAS}${k.name}CreateRequest`, providerExamples(k, tenant)]))
+  const examples = new Map<string, Record<string, NamedExample>>([
+    ...KINDS.map((k) => [`${SCHEMAS}${k.name}CreateRequest`, providerExamples(k, tenant)] as const),
+    ...KINDS.map((k) => [`${SCHEMAS}${k.name}AccessTokenRequest`, tokenOptionExamples(k)] as const),
+  ])
   for (const operation of operationsOf(document as Document)) {
     for (const parameter of operation.parameters ?? []) {
       if (parameter.name === 'tenantId' && parameter.in === 'query') parameter.example = tenant.id
     }
     const media = operation.requestBody?.content?.['application/json']
-    const bodyExamples = examples.get(media?.schema?.$ref ?? '')
+    // An optional body is `anyOf: [{ $ref }, { type: 'null' }]`.
+    const ref = media?.schema?.$ref ?? media?.schema?.anyOf?.find((branch) => branch.$ref)?.$ref
+    const bodyExamples = examples.get(ref ?? '')
     if (media && bodyExamples) media.examples = bodyExamples
   }
   return document

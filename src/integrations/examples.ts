@@ -45,3 +45,28 @@ export function providerExamples(kind: KindDefinition, tenant: ExampleTenant): R
     }),
   )
 }
+
+/**
+ * One named example per provider whose access-token route takes options: the provider and each option's
+ * documented example, sendable as is. Without a body the route mints a token with no narrowing.
+ */
+export function tokenOptionExamples(kind: KindDefinition): Record<string, NamedExample> {
+  return Object.fromEntries(
+    kind.providers
+      .filter((provider) => provider.mint?.options)
+      .map((provider) => {
+        const options = Object.entries(provider.mint!.options!).flatMap(([name, schema]) => {
+          const [example] = (schema as { examples?: unknown[] }).examples ?? []
+          return example === undefined ? [] : [[name, example] as const]
+        })
+        return [
+          provider.id,
+          {
+            summary: `${provider.label}, narrowed`,
+            description: `Every option is optional; send no body for a token with all the key allows.`,
+            value: { [kind.providerField]: provider.id, ...Object.fromEntries(options) },
+          },
+        ]
+      }),
+  )
+}
