@@ -21,6 +21,8 @@ interface Harness extends TestApp {
   /** Every secret and token this app has seen, to look for in its logs. */
   seen: string[]
   create(body: Json): Promise<string>
+  /** Creates a Google Play target whose service account the Google double knows. */
+  createPlay(): Promise<string>
   token(id: string, body?: unknown): Promise<{ statusCode: number; headers: Record<string, unknown>; json: Json }>
 }
 
@@ -30,17 +32,23 @@ async function harness(t: Test, db: TestDatabase, google: GoogleTokenEndpoint, e
   const owner = { authorization: `Bearer ${await h.userToken(ownerId)}` }
   const service = { authorization: `Bearer ${await h.serviceToken('releases', CREDENTIALS_READ)}` }
   const seen: string[] = []
+  async function create(body: Json) {
+    const res = await h.app.inject({ method: 'POST', url: TARGETS, headers: owner, payload: body })
+    if (res.statusCode !== 201) throw new Error(`create: ${res.statusCode} ${res.body}`)
+    seen.push(String(body.privateKey ?? body.serviceAccountJson))
+    return res.json<Json>().id as string
+  }
   return {
     ...h,
     owner,
     service,
     tenantId,
     seen,
-    async create(body) {
-      const res = await h.app.inject({ method: 'POST', url: TARGETS, headers: owner, payload: body })
-      if (res.statusCode !== 201) throw new Error(`create: ${res.statusCode} ${res.body}`)
-      seen.push(String(body.privateKey ?? body.serviceAccountJson))
-      return res.json<Json>().id as string
+    create,
+    async createPlay() {
+      const body = PLAY.body(tenantId)
+      google.register(String(body.serviceAccountJson))
+      return create(body)
     },
     async token(id, body) {
       const res = await h.app.inject({
@@ -104,9 +112,7 @@ eachDatabase(t, async (t, db) => {
   t.test('Google Play: 100 concurrent requests make one call to Google, whose token is served until the margin', async (t) => {
     const google = await startGoogleToken(t)
     const h = await harness(t, db, google)
-    const body = PLAY.body(h.tenantId)
-    google.register(String(body.serviceAccountJson))
-    const id = await h.create(body)
+    const id = await h.createPlay()
 
     const asked = Date.now()
     const answers = await Promise.all(Array.from({ length: 100 }, () => h.token(id)))
@@ -125,9 +131,7 @@ eachDatabase(t, async (t, db) => {
     const google = await startGoogleToken(t)
     google.expiresIn = 301
     const h = await harness(t, db, google, { TOKEN_REFRESH_MARGIN_SECONDS: '300' })
-    const body = PLAY.body(h.tenantId)
-    google.register(String(body.serviceAccountJson))
-    const id = await h.create(body)
+    const id = await h.createPlay()
     const first = await h.token(id)
     t.equal((await h.token(id)).json.accessToken, first.json.accessToken, 'cached for about a second')
     await new Promise((resolve) => setTimeout(resolve, 1100))
@@ -142,9 +146,7 @@ eachDatabase(t, async (t, db) => {
     const keys = { CREDENTIAL_KEYS: `k1:${randomBytes(32).toString('base64')}` }
     const h = await harness(t, db, google, keys)
     const other = await startApp(t, db, { GOOGLE_TOKEN_URL: google.url, ...keys })
-    const body = PLAY.body(h.tenantId)
-    google.register(String(body.serviceAccountJson))
-    const id = await h.create(body)
+    const id = await h.createPlay()
     const before = await h.token(id)
     const keyIdOfLastAsk = () => {
       const assertion = new URLSearchParams(google.double.received.at(-1)?.body).get('assertion') ?? ''
@@ -238,9 +240,7 @@ eachDatabase(t, async (t, db) => {
   t.test('Google unavailable or unreachable: 503 with Retry-After, and nothing changed', async (t) => {
     const google = await startGoogleToken(t)
     const h = await harness(t, db, google)
-    const body = PLAY.body(h.tenantId)
-    google.register(String(body.serviceAccountJson))
-    const id = await h.create(body)
+    const id = await h.createPlay()
     const read = async () => (await h.app.inject({ url: `${TARGETS}/${id}`, headers: h.owner })).json<Json>()
     const before = await read()
 
@@ -265,9 +265,7 @@ eachDatabase(t, async (t, db) => {
   t.test("only a token that has to be asked of Google counts against the caller's rate limit", async (t) => {
     const google = await startGoogleToken(t)
     const h = await harness(t, db, google, { RATE_LIMIT_VERIFY_MAX: '1' })
-    const body = PLAY.body(h.tenantId)
-    google.register(String(body.serviceAccountJson))
-    const id = await h.create(body)
+    const id = await h.createPlay()
     const appStore = await h.create(APP_STORE.body(h.tenantId))
 
     const minted = await h.token(id)
