@@ -24,8 +24,7 @@ export const targets = defineKind({
         bundleId: 'com.acme.app',
         issuerId: '69a6de70-03db-47e3-e053-5b8c7c11a4d1',
         keyId: 'ABCDE12345',
-        privateKey:
-          '-----BEGIN PRIVATE KEY-----\n<the lines of your AuthKey_ABCDE12345.p8 from App Store Connect>\n-----END PRIVATE KEY-----',
+        privateKey: '<the whole text of your AuthKey_ABCDE12345.p8 from App Store Connect, its BEGIN and END lines included>',
       },
       verify: verifyAppStore,
       verifies: 'Signs an ES256 token with the key and lists the app by bundle id in App Store Connect',
