@@ -95,3 +95,14 @@ export async function startApp(t: Test, db: TestDatabase, env: Record<string, st
     },
   }
 }
+
+/** Counts the requests the app sends to providers: every verifier and minter goes through its one outbound client. */
+export function countOutbound(app: App): () => number {
+  let calls = 0
+  const send = app.outbound.request.bind(app.outbound)
+  app.outbound.request = (request) => {
+    calls++
+    return send(request)
+  }
+  return () => calls
+}

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { startApp } from '../helpers/app.js'
+import { countOutbound, startApp } from '../helpers/app.js'
 import { eachDatabase } from '../helpers/databases.js'
 import { leaks, SAMPLES, slackWorkspaceDouble } from '../helpers/samples.js'
 import { KINDS } from '../../src/kinds/index.js'
@@ -14,12 +14,7 @@ eachDatabase(t, async (t, db) => {
   const h = await startApp(t, db, { SLACK_API_URL: slack.origin })
   const { app } = h
   // Every provider call of every verifier goes through this one client: counted here.
-  let outboundCalls = 0
-  const send = app.outbound.request.bind(app.outbound)
-  app.outbound.request = (request) => {
-    outboundCalls++
-    return send(request)
-  }
+  const outboundCalls = countOutbound(app)
   const { tenantId, ownerId } = await h.tenant()
   const owner = { authorization: `Bearer ${await h.userToken(ownerId)}` }
   const other = await h.tenant()
@@ -127,10 +122,10 @@ eachDatabase(t, async (t, db) => {
         t.match(res.json().message, message, name)
         const secretSent = payload[sample.secret]
         t.notOk(typeof secretSent === 'string' && leaks(res.body, secretSent), `${name}: the secret is not echoed`)
-        const calls = outboundCalls
+        const calls = outboundCalls()
         const check = await app.inject({ method: 'POST', url: `${url}/verify`, headers: owner, payload })
         t.equal(check.statusCode, 400, `${name}: refused by verify too`)
-        t.equal(outboundCalls, calls, `${name}: no provider was called`)
+        t.equal(outboundCalls(), calls, `${name}: no provider was called`)
       }
       const after = ((await db.query(`SELECT COUNT(*) AS n FROM ${kind.tableName}`)) as { n: number }[])[0]!.n
       t.equal(Number(after), Number(before))
@@ -162,7 +157,7 @@ eachDatabase(t, async (t, db) => {
     const { tenantId: fresh, ownerId: freshOwner } = await h.tenant()
     const auth = { authorization: `Bearer ${await h.userToken(freshOwner)}` }
     const made: Record<string, string[]> = {}
-    const callsBefore = outboundCalls
+    const callsBefore = outboundCalls()
     for (const sample of SAMPLES) {
       const body = sample.body(fresh, 7)
       secretsSeen.push(String(body[sample.secret]))
@@ -170,7 +165,7 @@ eachDatabase(t, async (t, db) => {
       t.equal(res.statusCode, 201, res.body)
       ;(made[sample.kind] ??= []).push(res.json().id)
     }
-    t.ok(outboundCalls > callsBefore, "Slack's create verified through the counted client")
+    t.ok(outboundCalls() > callsBefore, "Slack's create verified through the counted client")
     const summary = await app.inject({ url: `${BASE}?tenantId=${fresh}`, headers: auth })
     t.equal(summary.statusCode, 200)
     const { kinds } = summary.json()
