@@ -10,7 +10,7 @@ const github = SAMPLES.find((s) => s.provider === 'GITHUB')!
 // A table narrower than the service's schema (made by an older version, or altered by hand) refuses values the service
 // accepts. MariaDB says so (strict mode); SQLite stores any value in any column, so there is nothing to refuse there.
 if (!testDialects().includes('mysql')) {
-  t.comment('MariaDB only: set TEST_MYSQL_URL')
+  t.plan(0, 'MariaDB only (SQLite refuses no value): set TEST_MYSQL_URL')
 } else {
   t.test('a column too narrow for a valid value: 503 DATABASE_SCHEMA_MISMATCH, nothing stored, the value not logged', async (t) => {
     const db = await createTestDatabase(t, 'mysql')
