@@ -30,11 +30,13 @@ export const SINGLE_LINE_NOT_BLANK = describedPattern(
 const TOKEN_TEXT = 'must be a token of printable ASCII characters without spaces'
 
 /** A secret sent in an HTTP header, optionally with the prefix the provider gives its tokens. */
-export function tokenPattern(prefix = ''): { pattern: string } {
-  if (!prefix) return describedPattern('^[!-~]+$', TOKEN_TEXT)
+export function tokenPattern(prefix: string | readonly string[] = ''): { pattern: string } {
+  const prefixes = typeof prefix === 'string' ? [prefix] : prefix
+  if (prefixes.every((p) => !p)) return describedPattern('^[!-~]+$', TOKEN_TEXT)
   // Only syntax characters: under the u flag, escaping anything else is an error.
-  const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-  return describedPattern(`^${escaped}[!-~]*$`, `${TOKEN_TEXT}, starting with ${prefix}`)
+  const escaped = prefixes.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+  const group = escaped.length === 1 ? escaped[0]! : `(?:${escaped.join('|')})`
+  return describedPattern(`^${group}[!-~]*$`, `${TOKEN_TEXT}, starting with ${prefixes.join(' or ')}`)
 }
 
 // A ref-name character (git check-ref-format) other than "/" and ".".

@@ -1,7 +1,22 @@
 import type { Config } from '../config/load-config.js'
 import { FieldError, ProviderUnavailableError, ServiceError, unprocessable } from '../http/errors.js'
-import { handedOutSecret, type FieldValues, type KindDefinition, type ProviderSpec } from '../kinds/define/kind.js'
-import { runMinter, type MintContext, type MintedToken, type TokenType } from '../verification/access-token.js'
+import {
+  connectionOf,
+  handedOutSecret,
+  holds,
+  type Connection,
+  type FieldValues,
+  type KindDefinition,
+  type ProviderSpec,
+} from '../kinds/define/kind.js'
+import {
+  runMinter,
+  type MintContext,
+  type MintedToken,
+  type TokenMinter,
+  type TokenRotation,
+  type TokenType,
+} from '../verification/access-token.js'
 import { tokenCache, type TokenSource } from './token-cache.js'
 import type { RawRow } from './view.js'
 
@@ -15,7 +30,7 @@ export interface AccessToken {
 }
 
 /** How a token was served, for metrics: never the token. */
-export type TokenOutcome = TokenSource | 'stored' | 'refused' | 'unavailable'
+export type TokenOutcome = TokenSource | 'stored' | 'refused' | 'denied' | 'unavailable'
 
 export interface AccessTokenDeps {
   context: MintContext
@@ -30,6 +45,8 @@ export interface IntegrationAccess {
   values(row: RawRow): FieldValues
   /** Records that the provider refused the stored credential, on the version read; throws when it cannot land. */
   refuse(row: RawRow, message: string): Promise<void>
+  /** The current token of a rotating connection, renewed (once across replicas) when about to expire. */
+  renew(row: RawRow, rotation: TokenRotation, admit?: () => Promise<void>): Promise<MintedToken>
 }
 
 const iso = (value: unknown) => (value == null ? null : new Date(value as string | number | Date).toISOString())
@@ -42,9 +59,11 @@ export function accessTokenIssuer(kind: KindDefinition, deps: AccessTokenDeps, a
   const cache = tokenCache<MintedToken>({ refreshMarginMs: deps.settings.refreshMarginSeconds * 1000 })
   const providers = new Map(kind.providers.map((p) => [p.id, p]))
   const spec = (row: RawRow) => providers.get(String(row[kind.providerField]))!
+  /** How the integration is connected, and so what mints its tokens. */
+  const connection = (row: RawRow) => connectionOf(spec(row), holds(row))
 
-  function handedOut(row: RawRow, provider: ProviderSpec): AccessToken {
-    const field = handedOutSecret(kind, provider)
+  function handedOut(row: RawRow, provider: ProviderSpec, way: Connection): AccessToken {
+    const field = handedOutSecret(kind, provider, way)
     const secret = field === undefined ? undefined : access.secrets(row)[field]
     // Every provider's required secret is stored on create and can only be replaced: a definition without one is a bug.
     if (secret === undefined) throw new Error(`${kind.segment} ${provider.id} has no secret to hand out and no minter`)
@@ -58,18 +77,19 @@ export function accessTokenIssuer(kind: KindDefinition, deps: AccessTokenDeps, a
     }
   }
 
-  /** The body's options for this provider; a body naming another provider is refused. */
-  function optionsFor(provider: ProviderSpec, body: FieldValues | null): FieldValues | null {
+  /** The body's options for this provider and way; a body naming another provider, or options of another way, is refused. */
+  function optionsFor(provider: ProviderSpec, way: Connection, body: FieldValues | null): FieldValues | null {
     if (body === null || Object.keys(body).length === 0) return null
     if (body[kind.providerField] !== provider.id) {
       throw new FieldError(kind.providerField, `must be ${provider.id}, the provider of this integration`)
     }
     const { [kind.providerField]: _provider, ...options } = body
+    const foreign = Object.keys(options).find((name) => !(name in (way.mint?.options ?? {})))
+    if (foreign !== undefined) throw new FieldError(foreign, `does not apply to ${provider.label} integrations connected with ${way.label}`)
     return options
   }
 
-  async function mint(row: RawRow, provider: ProviderSpec, grants: string[] | null): Promise<MintedToken> {
-    const minter = provider.mint!
+  async function mint(row: RawRow, provider: ProviderSpec, minter: TokenMinter, grants: string[] | null): Promise<MintedToken> {
     try {
       const request = { provider: provider.id, values: access.values(row), secrets: access.secrets(row), grants }
       const result = await runMinter(provider.label, minter, request, deps.context)
@@ -77,6 +97,10 @@ export function accessTokenIssuer(kind: KindDefinition, deps: AccessTokenDeps, a
         deps.observe?.(provider.id, 'refused')
         await access.refuse(row, result.refused)
         throw unprocessable('CREDENTIAL_REFUSED', `${result.refused}. The integration is now INVALID: replace its credentials`)
+      }
+      if ('denied' in result) {
+        deps.observe?.(provider.id, 'denied')
+        throw unprocessable('GRANT_NOT_ALLOWED', `${result.denied}. Ask for less, or grant more to the credential`)
       }
       deps.observe?.(provider.id, 'minted')
       return result
@@ -86,9 +110,31 @@ export function accessTokenIssuer(kind: KindDefinition, deps: AccessTokenDeps, a
     }
   }
 
+  /** The current token of a rotating connection: cached while usable, renewed by one of the replicas when not. */
+  async function rotated(row: RawRow, provider: ProviderSpec, rotation: TokenRotation, admit?: () => Promise<void>): Promise<AccessToken> {
+    let renewed = false
+    const { value, source } = await cache.obtain(String(row.id), Number(row.version), 'rotation', async () => {
+      try {
+        const before = row[rotation.expiresField]
+        const token = await access.renew(row, rotation, admit)
+        renewed = token.expiresAt.getTime() !== new Date(before as string).getTime()
+        return token
+      } catch (err) {
+        if (err instanceof ProviderUnavailableError) deps.observe?.(provider.id, 'unavailable')
+        else if (err instanceof ServiceError && err.code === 'CREDENTIAL_REFUSED') deps.observe?.(provider.id, 'refused')
+        throw err
+      }
+    })
+    deps.observe?.(provider.id, source === 'minted' ? (renewed ? 'minted' : 'stored') : source)
+    return { accessToken: value.token, tokenType: 'Bearer', expiresAt: value.expiresAt.toISOString(), shortLived: true, grants: null }
+  }
+
   return {
     /** Whether GET …/credentials refuses this integration's long-lived secret (LONG_LIVED_CREDENTIALS=refuse and it can mint). */
-    refusesLongLived: (row: RawRow) => deps.settings.longLivedCredentials === 'refuse' && spec(row).mint !== undefined,
+    refusesLongLived(row: RawRow) {
+      const way = connection(row)
+      return deps.settings.longLivedCredentials === 'refuse' && (way.mint !== undefined || way.rotate !== undefined)
+    },
 
     /**
      * A token for the integration `row` (read with its secrets and version). `admit` runs before the provider is
@@ -96,15 +142,17 @@ export function accessTokenIssuer(kind: KindDefinition, deps: AccessTokenDeps, a
      */
     async issue(row: RawRow, body: FieldValues | null, admit?: () => Promise<void>): Promise<AccessToken> {
       const provider = spec(row)
-      const options = optionsFor(provider, body)
-      const minter = provider.mint
-      if (!minter) return handedOut(row, provider)
+      const way = connection(row)
+      const options = optionsFor(provider, way, body)
+      if (way.rotate) return rotated(row, provider, way.rotate, admit)
+      const minter = way.mint
+      if (!minter) return handedOut(row, provider, way)
       const grants = minter.grants(options)
       const { value, source } = await cache.obtain(
         String(row.id),
         Number(row.version),
         JSON.stringify(grants),
-        () => mint(row, provider, grants),
+        () => mint(row, provider, minter, grants),
         minter.callsProvider ? admit : undefined,
       )
       if (source !== 'minted') deps.observe?.(provider.id, source)

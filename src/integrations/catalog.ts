@@ -5,7 +5,7 @@ import type { Database } from '../db/database.js'
 import { pageIndexName } from '../db/models/integration-model.js'
 import { readerFor, tableThrough } from '../db/reader.js'
 import { VerificationStatusSchema } from './schemas.js'
-import { providerFields, type KindDefinition } from '../kinds/define/kind.js'
+import { connectionsOf, providerFields, type KindDefinition, type ProviderSpec } from '../kinds/define/kind.js'
 
 export const ProviderCatalogSchema = Type.Object(
   {
@@ -19,10 +19,27 @@ export const ProviderCatalogSchema = Type.Object(
             id: Type.String(),
             label: Type.String(),
             verifies: Type.Union([Type.String(), Type.Null()], { description: 'What verification checks' }),
+            connections: Type.Array(
+              Type.Object({
+                id: Type.String(),
+                label: Type.String(),
+                required: Type.Array(Type.String(), { description: "Fields this way needs beside the provider's required ones" }),
+                optional: Type.Array(Type.String()),
+                verifies: Type.Union([Type.String(), Type.Null()]),
+                mintsTokens: Type.Boolean({ description: 'Whether the access-token route mints short-lived tokens for it' }),
+              }),
+              {
+                description:
+                  'The ways to connect the provider; an integration uses exactly one, chosen by the fields given (the first is the default)',
+              },
+            ),
             fields: Type.Array(
               Type.Object({
                 name: Type.String(),
-                required: Type.Boolean(),
+                required: Type.Boolean({ description: 'Required (in its connection, when it belongs to one)' }),
+                connection: Type.Union([Type.String(), Type.Null()], {
+                  description: 'The one way to connect that takes the field (see connections); null when every way may',
+                }),
                 secret: Type.Boolean({ description: 'Write-only: stored encrypted, never returned' }),
                 schema: Type.Record(Type.String(), Type.Unknown(), { description: 'JSON Schema of the value' }),
               }),
@@ -35,6 +52,15 @@ export const ProviderCatalogSchema = Type.Object(
   { $id: 'ProviderCatalog', title: 'ProviderCatalog' },
 )
 
+/** Whether a field is required, and the one way of connecting it belongs to (null: it belongs to the provider). */
+function fieldConnection(provider: ProviderSpec, name: string): { required: boolean; connection: string | null } {
+  if (provider.required.includes(name) || provider.optional.includes(name))
+    return { required: provider.required.includes(name), connection: null }
+  const takers = connectionsOf(provider).filter((c) => c.required.includes(name) || c.optional.includes(name))
+  const only = takers.length === 1 ? takers[0]! : undefined
+  return { required: takers.every((c) => c.required.includes(name)), connection: only?.id ?? null }
+}
+
 /** The catalog is the kind definitions themselves, described; built once. */
 export function providerCatalog(kinds: readonly KindDefinition[]): Static<typeof ProviderCatalogSchema> {
   return {
@@ -46,9 +72,17 @@ export function providerCatalog(kinds: readonly KindDefinition[]): Static<typeof
         id: provider.id,
         label: provider.label,
         verifies: provider.verifies ?? null,
+        connections: connectionsOf(provider).map((c) => ({
+          id: c.id,
+          label: c.label,
+          required: [...c.required],
+          optional: [...c.optional],
+          verifies: c.verifies ?? null,
+          mintsTokens: c.mint !== undefined,
+        })),
         fields: providerFields(provider).map((name) => ({
           name,
-          required: provider.required.includes(name),
+          ...fieldConnection(provider, name),
           secret: kind.fields[name]!.secret ?? false,
           schema: JSON.parse(JSON.stringify(kind.fields[name]!.schema)) as Record<string, unknown>,
         })),

@@ -1,5 +1,5 @@
 import { DEMO } from '../db/dev-seed.js'
-import { providerFields, type KindDefinition } from '../kinds/define/kind.js'
+import { providerFields, tokenOptionsOf, type KindDefinition } from '../kinds/define/kind.js'
 
 /** A UUID that reads as an example: the tenant of the explorer's examples where no demo tenant is seeded. */
 export const EXAMPLE_TENANT_ID = '7c9e6679-7425-40de-944b-e07fc1f90ae7'
@@ -53,9 +53,9 @@ export function providerExamples(kind: KindDefinition, tenant: ExampleTenant): R
 export function tokenOptionExamples(kind: KindDefinition): Record<string, NamedExample> {
   return Object.fromEntries(
     kind.providers
-      .filter((provider) => provider.mint?.options)
+      .filter((provider) => tokenOptionsOf(provider) !== undefined)
       .map((provider) => {
-        const options = Object.entries(provider.mint!.options!).flatMap(([name, schema]) => {
+        const options = Object.entries(tokenOptionsOf(provider)!).flatMap(([name, schema]) => {
           const [example] = (schema as { examples?: unknown[] }).examples ?? []
           return example === undefined ? [] : [[name, example] as const]
         })

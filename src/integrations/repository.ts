@@ -1,9 +1,15 @@
-import type { CreationAttributes } from 'sequelize'
+import { Op, type CreationAttributes, type WhereOptions } from 'sequelize'
 import type { Database } from '../db/database.js'
 import { pageIndexName, type IntegrationModel, type IntegrationRecord } from '../db/models/integration-model.js'
 import { readerFor, tableThrough, type Row } from '../db/reader.js'
-import { secretFields, type FieldValues, type KindDefinition } from '../kinds/define/kind.js'
+import { fingerprintKey, secretFields, type FieldValues, type KindDefinition } from '../kinds/define/kind.js'
 import { viewAttributes } from './view.js'
+
+/** The columns of a renewal lease: who holds it, until when. */
+export interface LeaseFields {
+  id: string
+  until: string
+}
 
 /** Filters a page may carry, beside the tenant and the cursor. */
 export type PageFilters = Partial<Record<string, unknown>>
@@ -26,7 +32,16 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
   const VIEW_BY_ID = byIdSql(visible)
   const SECRETS_BY_ID = byIdSql(['id', 'tenantId', kind.providerField, ...secrets])
   const plainFields = Object.keys(kind.fields).filter((f) => !kind.fields[f]!.secret)
-  const TOKEN_BY_ID = byIdSql(['id', 'tenantId', kind.providerField, 'version', 'credentialExpiresAt', ...plainFields, ...secrets])
+  const TOKEN_BY_ID = byIdSql([
+    'id',
+    'tenantId',
+    kind.providerField,
+    'version',
+    'credentialExpiresAt',
+    ...plainFields,
+    ...secrets,
+    ...secrets.map(fingerprintKey),
+  ])
   const ID_BY_ID = byIdSql(['id'])
 
   /** Filters a page may carry, in the order their placeholders appear. */
@@ -56,10 +71,10 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
 
   const first = async (sql: string, id: string): Promise<Row | undefined> => (await reader(sql, [id]))[0]
 
-  async function writeAt(id: string, changes: FieldValues, ifVersion: number | undefined): Promise<boolean> {
+  async function writeAt(id: string, changes: FieldValues, ifVersion: number | undefined, also: WhereOptions = {}): Promise<boolean> {
     const [written] = await model.update(
       { ...changes, version: db.sequelize.literal('`version` + 1') },
-      { where: ifVersion === undefined ? { id } : { id, version: ifVersion }, silent: true },
+      { where: { ...also, id, ...(ifVersion === undefined ? {} : { version: ifVersion }) }, silent: true },
     )
     return written > 0
   }
@@ -106,6 +121,31 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
     updateAt: (id: string, values: FieldValues, ifVersion?: number) => writeAt(id, { ...values, updatedAt: new Date() }, ifVersion),
 
     exists: async (id: string) => (await first(ID_BY_ID, id)) !== undefined,
+
+    /**
+     * Takes the renewal lease of a rotating token until `until`, while nobody holds it (or their lease ran out) and the
+     * refresh token is still the one read (`refresh`: its fingerprint column and value). Not a change of the integration:
+     * neither its version nor updatedAt move.
+     */
+    async claimLease(id: string, fields: LeaseFields, lease: string, until: Date, refresh: [string, unknown]): Promise<boolean> {
+      const [claimed] = await model.update({ [fields.id]: lease, [fields.until]: until } as Partial<IntegrationRecord>, {
+        where: { id, [refresh[0]]: refresh[1], [Op.or]: [{ [fields.until]: null }, { [fields.until]: { [Op.lt]: new Date() } }] },
+        silent: true,
+      })
+      return claimed > 0
+    },
+
+    /** Writes `values` and lets the lease go, only while `lease` still holds it (else answers false). */
+    landUnderLease: (id: string, fields: LeaseFields, lease: string, values: FieldValues) =>
+      writeAt(id, { ...values, [fields.id]: null, [fields.until]: null, updatedAt: new Date() }, undefined, { [fields.id]: lease }),
+
+    /** Lets the lease go without a change, while it is still `lease`. */
+    async releaseLease(id: string, fields: LeaseFields, lease: string): Promise<void> {
+      await model.update({ [fields.id]: null, [fields.until]: null } as Partial<IntegrationRecord>, {
+        where: { id, [fields.id]: lease },
+        silent: true,
+      })
+    },
 
     /** Whether a row has these values in these columns (a unique key of the kind's). */
     async existsWith(columns: readonly string[], values: readonly unknown[]): Promise<boolean> {

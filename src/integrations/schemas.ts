@@ -6,7 +6,10 @@ import type { VerificationReport } from './service.js'
 import { VERIFICATION_STATUSES } from '../db/models/integration-model.js'
 import {
   fingerprintKey,
+  connectionsOf,
   hasSecretKey,
+  providerFields,
+  tokenOptionsOf,
   withArticle,
   type FieldValues,
   type KindDefinition,
@@ -80,11 +83,11 @@ export function accessTokenBodyId(kind: KindDefinition, provider: ProviderSpec):
 }
 
 /** Providers whose minter takes options in the access-token body. */
-export const providersWithTokenOptions = (kind: KindDefinition) => kind.providers.filter((p) => p.mint?.options)
+export const providersWithTokenOptions = (kind: KindDefinition) => kind.providers.filter((p) => tokenOptionsOf(p) !== undefined)
 
 function accessTokenRequest(kind: KindDefinition, provider: ProviderSpec): TObject {
   return Type.Object(
-    { [kind.providerField]: Type.Literal(provider.id), ...provider.mint!.options! },
+    { [kind.providerField]: Type.Literal(provider.id), ...tokenOptionsOf(provider)! },
     { ...closed, $id: accessTokenBodyId(kind, provider), title: `Options for ${provider.label} access tokens` },
   )
 }
@@ -96,11 +99,26 @@ function createRequest(kind: KindDefinition, provider: ProviderSpec): TObject {
       [kind.providerField]: Type.Literal(provider.id),
       displayName: DisplayNameSchema,
       ...pick(kind, provider.required, false),
-      ...pick(kind, provider.optional, true),
+      ...pick(
+        kind,
+        providerFields(provider).filter((f) => !provider.required.includes(f)),
+        true,
+      ),
       isActive: Type.Optional(Type.Boolean({ default: true })),
     },
-    { ...closed, $id: createBodyId(kind, provider), title: `Create ${withArticle(`${provider.label} ${kind.title} integration`)}` },
+    {
+      ...closed,
+      $id: createBodyId(kind, provider),
+      title: `Create ${withArticle(`${provider.label} ${kind.title} integration`)}`,
+      ...(provider.connections ? { description: connectionsText(provider) } : {}),
+    },
   )
+}
+
+/** How the body says which way it connects: "Connect one way: with a personal access token (accessToken), or …". */
+function connectionsText(provider: ProviderSpec): string {
+  const ways = connectionsOf(provider).map((c) => `${withArticle(c.label)} (${c.required.join(', ')})`)
+  return `Connect one way: with ${ways.join(', or with ')}. Fields of two ways together are refused (400).`
 }
 
 /**
@@ -109,7 +127,7 @@ function createRequest(kind: KindDefinition, provider: ProviderSpec): TObject {
  */
 export function kindSchemas(kind: KindDefinition) {
   const fields = Object.entries(kind.fields)
-  const plain = fields.filter(([, f]) => !f.secret)
+  const plain = fields.filter(([, f]) => !f.secret && !f.internal)
   const secrets = fields.filter(([, f]) => f.secret)
 
   const Integration = Type.Object(

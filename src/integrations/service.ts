@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { v7 as uuidv7 } from 'uuid'
 import { authorize, authorizeTenantRead, tenantNotFound, type Action } from '../auth/access.js'
 import type { Principal } from '../auth/tokens.js'
@@ -6,13 +7,21 @@ import type { Database } from '../db/database.js'
 import { conflict, FieldError, notFound, ProviderUnavailableError, unprocessable } from '../http/errors.js'
 import type { IntegrationRecord } from '../db/models/integration-model.js'
 import {
+  chooseConnection,
+  connectionOf,
   fingerprintKey,
+  holds,
   identifiedByProvider,
+  pointedConnection,
   providerFields,
+  requiredSecrets,
   secretFields,
+  withArticle,
+  type Connection,
   type FieldValues,
   type KindDefinition,
 } from '../kinds/define/kind.js'
+import { runRotation, type MintedToken, type TokenRotation } from '../verification/access-token.js'
 import { runVerifier } from '../verification/run.js'
 import type { VerificationResult, VerifyContext } from '../verification/types.js'
 import { accessTokenIssuer, longLivedRefused, type AccessTokenDeps } from './access-tokens.js'
@@ -61,6 +70,9 @@ function requireValid(result: VerificationResult) {
   }
 }
 
+const omit = (values: Record<string, string>, fields: readonly string[]) =>
+  Object.fromEntries(Object.entries(values).filter(([field]) => !fields.includes(field)))
+
 export interface ListQuery {
   tenantId: string
   limit: number
@@ -71,6 +83,14 @@ export interface ListQuery {
 }
 
 const integrationNotFound = () => notFound('Integration not found')
+
+/** How long one replica may take to renew a rotating token before another may try. */
+const RENEWAL_LEASE_MS = 30_000
+
+/** The verdict a provider's refusal of the stored credential leaves, found while minting or renewing. */
+function invalidVerdict(message: string): VerificationResult {
+  return { verdict: 'INVALID', message, checks: [], facts: {}, credential: { expiresAt: null, scopes: null } }
+}
 
 /** Integration operations for one kind; every kind gets the same behaviour. */
 export function integrationService(deps: IntegrationDeps, kind: KindDefinition) {
@@ -170,15 +190,37 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     return kindValues(row.get({ plain: true }), notSecret)
   }
 
+  /**
+   * The way a PATCH leaves the integration connected. A patch that gives a field only another way takes switches to
+   * that way: the fields only the old way takes are cleared, and the new way's required ones must all be there.
+   */
+  function reconnection(provider: string, row: IntegrationRecord, patch: FieldValues): { connection: Connection; cleared: string[] } {
+    const spec = providerSpec(provider)
+    const stored = holds(asPlain(row))
+    const from = connectionOf(spec, stored)
+    const to = pointedConnection(spec, (field) => patch[field] != null)
+    if (!to || to.id === from.id) return { connection: from, cleared: [] }
+    const keeps = new Set([...spec.required, ...spec.optional, ...to.required, ...to.optional])
+    const cleared = [...from.required, ...from.optional].filter((f) => !keeps.has(f) && !(f in patch))
+    chooseConnection(spec, (field) => !cleared.includes(field) && (patch[field] != null || stored(field)))
+    return { connection: to, cleared }
+  }
+
+  /** Columns that empty cleared secrets, and their fingerprints. */
+  function clearedSecrets(cleared: readonly string[]): FieldValues {
+    return Object.fromEntries(
+      cleared
+        .filter((f) => kind.fields[f]!.secret)
+        .flatMap((f) => [
+          [f, null],
+          [fingerprintKey(f), null],
+        ]),
+    )
+  }
+
   /** A provider refused the stored credential while minting: a verdict, landing only on the version that was read. */
   async function recordRefusal(row: RawRow, message: string) {
-    const refusal: VerificationResult = {
-      verdict: 'INVALID',
-      message,
-      checks: [],
-      facts: {},
-      credential: { expiresAt: null, scopes: null },
-    }
+    const refusal = invalidVerdict(message)
     const id = String(row.id)
     const written = await repository.updateAt(id, verdictColumns(refusal, new Date()), Number(row.version))
     tokens.drop(id)
@@ -189,11 +231,107 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     throw integrationNotFound()
   }
 
+  const refreshMarginMs = deps.tokens.settings.refreshMarginSeconds * 1000
+
+  /** A rotating connection's stored token, while it is usable beyond the refresh margin. */
+  function heldToken(row: RawRow, rotation: TokenRotation): MintedToken | undefined {
+    const expires = row[rotation.expiresField]
+    if (expires == null || row[rotation.tokenField] == null) return undefined
+    const expiresAt = new Date(expires as string | Date)
+    if (expiresAt.getTime() - refreshMarginMs <= Date.now()) return undefined
+    return { token: storedSecrets(row)[rotation.tokenField]!, expiresAt, grants: null }
+  }
+
+  /** Spends the refresh token in `secretValues`; a refusal answers 422 with `refusal`, and nothing is written here. */
+  async function spendRefreshToken(provider: string, rotation: TokenRotation, values: FieldValues, secretValues: Record<string, string>) {
+    const spec = providerSpec(provider)
+    return runRotation(spec.label, rotation, { provider, values, secrets: secretValues }, deps.verify)
+  }
+
+  /**
+   * The current token of a stored rotating connection, renewed when it is about to expire. One replica at a time
+   * spends the refresh token, under a lease on the row; the others wait for its result and use it. The renewed pair
+   * lands only while the lease is still the renewer's, so a lease that ran out (a renewer that died after the
+   * provider answered) leaves the old, spent refresh token: the next renewal is refused and the integration INVALID.
+   */
+  async function renewStored(first: RawRow, rotation: TokenRotation, admit?: () => Promise<void>): Promise<MintedToken> {
+    const id = String(first.id)
+    const fields = rotation.leaseFields
+    let row: RawRow | undefined = first
+    let pause = 25
+    for (;;) {
+      if (!row) throw integrationNotFound()
+      const held = heldToken(row, rotation)
+      if (held) return held
+      const leaseUntil = row[fields.until] == null ? undefined : new Date(row[fields.until] as string | Date).getTime()
+      if (leaseUntil !== undefined && leaseUntil > Date.now()) {
+        // Another replica is renewing: its result is what this one hands out.
+        await sleep(Math.min(pause, Math.max(1, leaseUntil - Date.now())))
+        pause = Math.min(pause * 2, 500)
+        row = await repository.findForToken(id)
+        continue
+      }
+      const lease = uuidv7()
+      const fingerprint = fingerprintKey(rotation.refreshField)
+      if (!(await repository.claimLease(id, fields, lease, new Date(Date.now() + RENEWAL_LEASE_MS), [fingerprint, row[fingerprint]]))) {
+        row = await repository.findForToken(id)
+        continue
+      }
+      let renewed: Awaited<ReturnType<typeof spendRefreshToken>>
+      try {
+        await admit?.()
+        renewed = await spendRefreshToken(String(row[kind.providerField]), rotation, kindValues(row, notSecret), storedSecrets(row))
+      } catch (err) {
+        await repository.releaseLease(id, fields, lease)
+        throw err
+      }
+      if ('refused' in renewed) {
+        const refusal = invalidVerdict(renewed.refused)
+        await repository.landUnderLease(id, fields, lease, verdictColumns(refusal, new Date()))
+        tokens.drop(id)
+        throw unprocessable('CREDENTIAL_REFUSED', `${renewed.refused}. The integration is now INVALID: replace its credentials`)
+      }
+      const landed = await repository.landUnderLease(id, fields, lease, {
+        ...sealSecrets(
+          { id, tenantId: String(row.tenantId) },
+          { [rotation.tokenField]: renewed.token, [rotation.refreshField]: renewed.refreshToken },
+        ),
+        [rotation.expiresField]: renewed.expiresAt,
+      })
+      if (!landed) {
+        throw conflict(
+          'TOKEN_RENEWAL_SUPERSEDED',
+          'The integration changed while its token was being renewed; nothing was stored. Ask again',
+        )
+      }
+      return { token: renewed.token, expiresAt: renewed.expiresAt, grants: null }
+    }
+  }
+
+  /**
+   * For a write that stores new credentials of a rotating connection (create, replacement, a PATCH of its secrets):
+   * spends the given refresh token now and answers the values and secrets to verify and store. Other connections pass.
+   */
+  async function renewForWrite(provider: string, values: FieldValues, secretValues: Record<string, string>, options: ProviderCallOptions) {
+    const connection = connectionOf(providerSpec(provider), (f) => values[f] != null || secretValues[f] !== undefined)
+    const rotation = connection.rotate
+    if (!rotation) return { values, secrets: secretValues, written: {} }
+    await options.admit?.()
+    const renewed = await spendRefreshToken(provider, rotation, values, secretValues)
+    if ('refused' in renewed) throw unprocessable('VERIFICATION_FAILED', `${renewed.refused}. Nothing was stored`)
+    const secrets = { ...secretValues, [rotation.tokenField]: renewed.token, [rotation.refreshField]: renewed.refreshToken }
+    const at = { [rotation.expiresField]: renewed.expiresAt }
+    // A renewal another replica has under way spent the old refresh token: its result must not land over these.
+    const lease = { [rotation.leaseFields.id]: null, [rotation.leaseFields.until]: null }
+    return { values: { ...values, ...at }, secrets, written: { ...at, ...lease } }
+  }
+
   // Any write to an integration drops its cached tokens, here at once and on other replicas by the version it moves on.
   const tokens = accessTokenIssuer(kind, deps.tokens, {
     secrets: storedSecrets,
     values: (row) => kindValues(row, notSecret),
     refuse: recordRefusal,
+    renew: renewStored,
   })
 
   /** A new integration's values as the caller may create it: authorized, checked, normalised. */
@@ -201,6 +339,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     await authorize(models, principal, body.tenantId, 'write', tenantNotFound)
     checkValues(body)
     const provider = body[kind.providerField] as string
+    chooseConnection(providerSpec(provider), (field) => body[field] != null)
     return { provider, values: kind.normalize(kindValues(body, notSecret), provider) }
   }
 
@@ -232,14 +371,19 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
   async function verifyOnto(
     row: IntegrationRecord,
     subject: { provider: string; values: FieldValues; secrets: Record<string, string> },
-    landing: { written?: FieldValues; mustBeValid: boolean; stale: string },
+    landing: { written?: FieldValues; mustBeValid: boolean; stale: string; renew?: boolean },
     options: ProviderCallOptions,
   ): Promise<VerificationReport> {
     const verified = row.version
-    const result = await check(subject.provider, subject.values, subject.secrets, options)
+    // New credentials of a rotating connection are renewed first: the pair the provider gives back is verified and stored.
+    const renewal = landing.renew
+      ? await renewForWrite(subject.provider, subject.values, subject.secrets, options)
+      : { ...subject, written: {} }
+    const result = await check(subject.provider, renewal.values, renewal.secrets, options)
     if (landing.mustBeValid) requireValid(result)
     const at = new Date()
-    const values = { ...landing.written, ...recorded(subject.provider, result, at) }
+    const renewedSecrets = Object.keys(renewal.written).length > 0 ? sealSecrets(row, renewal.secrets) : {}
+    const values = { ...landing.written, ...renewal.written, ...renewedSecrets, ...recorded(subject.provider, result, at) }
     const written = await repository.update(row, values, verified)
     tokens.drop(row.id)
     if (written) return report(result, at)
@@ -249,9 +393,11 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
 
   async function check(provider: string, values: FieldValues, secretValues: Record<string, string>, options: ProviderCallOptions) {
     await options.admit?.()
+    const spec = providerSpec(provider)
+    const connection = connectionOf(spec, (field) => values[field] != null || secretValues[field] !== undefined)
     try {
       const result = await runVerifier(
-        providerSpec(provider),
+        { label: spec.label, verify: connection.verify },
         `${provider} ${kind.title}`,
         { provider, values, secrets: secretValues },
         deps.verify,
@@ -283,14 +429,20 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     },
 
     async create(principal: Principal, body: FieldValues & { tenantId: string }, options: WriteOptions = {}) {
-      const { provider, values } = await draft(principal, body)
+      const drafted = await draft(principal, body)
+      const { provider } = drafted
+      let { values } = drafted
+      let secretValues = plainSecrets(body)
       const id = uuidv7()
       let verdict = {}
       if (options.verify || providerSpec(provider).verifyOnCreate) {
         await refuseDuplicate(body.tenantId, provider, values)
-        const result = await check(provider, values, plainSecrets(body), options)
+        // A rotating token is renewed first: what is verified and stored is the pair the provider gave back.
+        const renewal = await renewForWrite(provider, values, secretValues, options)
+        const result = await check(provider, renewal.values, renewal.secrets, options)
         requireValid(result)
         verdict = recorded(provider, result, new Date())
+        ;({ values, secrets: secretValues } = renewal)
       }
       const row = await repository.insert({
         id,
@@ -299,7 +451,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         displayName: body.displayName,
         isActive: body.isActive ?? true,
         ...values,
-        ...sealSecrets({ id, tenantId: body.tenantId }, body),
+        ...sealSecrets({ id, tenantId: body.tenantId }, secretValues),
         createdByAccountId: principal.type === 'user' ? principal.accountId : '',
         ...verdict,
       })
@@ -316,13 +468,15 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
       for (const [field, spec] of Object.entries(kind.fields)) {
         if (spec.derivedFrom && spec.derivedFrom in patch && !(field in patch)) delete merged[field]
       }
+      const newSecrets = secrets.filter((s) => typeof patch[s] === 'string')
+      const { connection, cleared } = reconnection(provider, row, patch)
+      for (const field of cleared) if (!kind.fields[field]!.secret) merged[field] = null
       const next = kind.normalize(merged, provider)
 
-      const newSecrets = secrets.filter((s) => typeof patch[s] === 'string')
       const before = kind.secretOrigin?.(current)
       const after = kind.secretOrigin?.(next)
       if (before !== after) {
-        const missing = providerSpec(provider).required.filter((f) => kind.fields[f]!.secret && !newSecrets.includes(f))
+        const missing = requiredSecrets(kind, providerSpec(provider), connection).filter((f) => !newSecrets.includes(f))
         if (missing.length > 0) {
           throw unprocessable(
             'SECRET_REENTRY_REQUIRED',
@@ -341,6 +495,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         ...(patch.displayName !== undefined ? { displayName: patch.displayName as string } : {}),
         ...(patch.isActive !== undefined ? { isActive: patch.isActive as boolean } : {}),
         ...sealSecrets(row, patch),
+        ...clearedSecrets(cleared),
       }
       if (!stale || !providerSpec(provider).verifyOnCreate) {
         await write(row, { ...written, ...(stale ? unverified : {}) })
@@ -349,10 +504,11 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
       // What identifies the connection comes from the provider's answer: a change it depends on is verified, as on create.
       await verifyOnto(
         row,
-        { provider, values: next, secrets: { ...storedSecrets(row), ...plainSecrets(patch) } },
+        { provider, values: next, secrets: omit({ ...storedSecrets(row), ...plainSecrets(patch) }, cleared) },
         {
           written,
           mustBeValid: true,
+          renew: true,
           stale: 'The integration changed while this change was being verified; nothing was stored. Send it again',
         },
         options,
@@ -365,8 +521,18 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
       const spec = providerSpec(providerOf(row))
       assertApplies(spec.id, body)
       checkValues(body)
-      const missing = spec.required.filter((f) => kind.fields[f]!.secret && typeof body[f] !== 'string')
-      if (missing.length > 0) throw new FieldError(missing[0]!, `is required for ${spec.id} integrations`)
+      const connection = connectionOf(spec, holds(asPlain(row)))
+      const takes = new Set([...spec.required, ...spec.optional, ...connection.required, ...connection.optional])
+      const foreign = Object.keys(body).find((f) => !takes.has(f))
+      if (foreign !== undefined) {
+        throw new FieldError(
+          foreign,
+          `belongs to another way of connecting ${spec.label}: switch to it with PATCH, giving all of its fields`,
+        )
+      }
+      const missing = requiredSecrets(kind, spec, connection).filter((f) => typeof body[f] !== 'string')
+      if (missing.length > 0)
+        throw new FieldError(missing[0]!, `is required for ${spec.id} integrations connected with ${connection.label}`)
       // A provider whose answer identifies the connection checks every new secret, as on create.
       if (!options.verify && !spec.verifyOnCreate) {
         await write(row, { ...sealSecrets(row, body), ...unverified })
@@ -378,6 +544,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         {
           written: sealSecrets(row, body),
           mustBeValid: true,
+          renew: true,
           stale: 'The integration changed while the new credentials were being verified; nothing was stored. Send them again',
         },
         options,
@@ -392,12 +559,28 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
       options: ProviderCallOptions = {},
     ): Promise<VerificationReport> {
       const { provider, values } = await draft(principal, body)
+      const connection = connectionOf(providerSpec(provider), (f) => body[f] != null)
+      const current = connection.rotate?.tokenField
+      if (current !== undefined && typeof body[current] !== 'string') {
+        // Verifying would spend the single-use refresh token, and nothing here would keep the one given back.
+        throw new FieldError(
+          current,
+          `is required to verify ${withArticle(connection.label)} without storing it: its refresh token works once, so it is only spent when the integration is stored`,
+        )
+      }
       return report(await check(provider, values, plainSecrets(body), options), new Date())
     },
 
     /** Re-checks the stored credentials and records the verdict; a provider that cannot answer changes nothing. */
     async verifyStored(principal: Principal, id: string, options: ProviderCallOptions = {}) {
-      const row = await load(principal, id, 'verify', [...repository.visible, ...secrets])
+      let row = await load(principal, id, 'verify', [...repository.visible, ...secrets])
+      const rotation = connectionOf(providerSpec(providerOf(row)), holds(asPlain(row))).rotate
+      if (rotation) {
+        // The stored token is verified: renewed first when about to expire, as a consumer would get it.
+        const current = await repository.findForToken(id)
+        if (current) await tokens.issue(current, null, options.admit)
+        row = await load(principal, id, 'verify', [...repository.visible, ...secrets])
+      }
       const result = await verifyOnto(
         row,
         { provider: providerOf(row), values: nonSecretValues(row), secrets: storedSecrets(row) },

@@ -1,4 +1,4 @@
-import { fingerprintKey, hasSecretKey, secretFields, type KindDefinition } from '../kinds/define/kind.js'
+import { fingerprintKey, hasSecretKey, instantFields, internalFields, secretFields, type KindDefinition } from '../kinds/define/kind.js'
 import { Model } from 'sequelize'
 import type { IntegrationRecord } from '../db/models/integration-model.js'
 
@@ -11,10 +11,10 @@ export function asPlain(row: IntegrationRecord | RawRow): RawRow {
 
 const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : d == null ? null : new Date(d as string | number).toISOString())
 
-/** Columns a response may carry: everything but the ciphertext. */
+/** Columns a response may carry: everything but the ciphertext and the service's own bookkeeping. */
 export function viewAttributes(kind: KindDefinition, model: { getAttributes(): object }): string[] {
-  const secrets = new Set(secretFields(kind))
-  return Object.keys(model.getAttributes()).filter((c) => !secrets.has(c))
+  const hidden = new Set([...secretFields(kind), ...internalFields(kind)])
+  return Object.keys(model.getAttributes()).filter((c) => !hidden.has(c))
 }
 
 /**
@@ -23,6 +23,7 @@ export function viewAttributes(kind: KindDefinition, model: { getAttributes(): o
  */
 export function rowView(kind: KindDefinition, columns: readonly string[]) {
   const secrets = secretFields(kind).map((field) => ({ field, has: hasSecretKey(field), fingerprint: fingerprintKey(field) }))
+  const instants = ['lastVerifiedAt', 'credentialExpiresAt', 'createdAt', 'updatedAt', ...instantFields(kind)]
   return (row: IntegrationRecord | RawRow): Record<string, unknown> => {
     const plain = asPlain(row)
     const view: Record<string, unknown> = {}
@@ -34,10 +35,7 @@ export function rowView(kind: KindDefinition, columns: readonly string[]) {
       view[fingerprint] = value
     }
     view.isActive = Boolean(plain.isActive)
-    view.lastVerifiedAt = iso(plain.lastVerifiedAt)
-    view.credentialExpiresAt = iso(plain.credentialExpiresAt)
-    view.createdAt = iso(plain.createdAt)
-    view.updatedAt = iso(plain.updatedAt)
+    for (const name of instants) view[name] = iso(plain[name])
     return view
   }
 }

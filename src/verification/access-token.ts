@@ -26,8 +26,11 @@ export interface MintedToken {
   grants: string[] | null
 }
 
-/** A minted token, or why the stored credential was refused (one sentence, safe to show; never a provider body). */
-export type MintResult = MintedToken | { refused: string }
+/**
+ * A minted token; or why the stored credential was refused (it no longer works); or why this ask was denied (more than
+ * the credential may grant), which says nothing against the credential. Each one sentence, safe to show; never a provider body.
+ */
+export type MintResult = MintedToken | { refused: string } | { denied: string }
 
 /**
  * Turns a provider's long-lived credential into a short-lived, narrowly scoped token, so the credential never
@@ -48,6 +51,45 @@ export interface TokenMinter {
 export async function runMinter(label: string, minter: TokenMinter, request: MintRequest, context: MintContext): Promise<MintResult> {
   try {
     return await minter.mint(request, context)
+  } catch (err) {
+    if (err instanceof OutboundError) throw fromOutbound(err, label)
+    throw err
+  }
+}
+
+/** A token renewed by spending a refresh token: the token, when it expires, and the refresh token to spend next. */
+export interface RenewedToken {
+  token: string
+  expiresAt: Date
+  refreshToken: string
+}
+
+/**
+ * A credential whose short-lived token is renewed with a single-use refresh token (Slack token rotation). The service
+ * keeps the current token and its expiry, and lets one replica at a time spend the refresh token.
+ */
+export interface TokenRotation {
+  /** The secret field that holds the current token. */
+  tokenField: string
+  /** The field that holds when the current token expires. */
+  expiresField: string
+  /** The secret field that holds the refresh token. */
+  refreshField: string
+  /** The fields that hold which replica is renewing (a lease id) and until when: one renewal at a time, across replicas. */
+  leaseFields: { id: string; until: string }
+  /** Spends the refresh token; throws ProviderUnavailableError when the provider gives no answer. */
+  refresh(request: VerifyRequest, context: VerifyContext): Promise<RenewedToken | { refused: string }>
+}
+
+/** Runs a renewal; a failure to reach the provider reads as it does for verification. `label` names the provider. */
+export async function runRotation(
+  label: string,
+  rotation: TokenRotation,
+  request: VerifyRequest,
+  context: VerifyContext,
+): Promise<RenewedToken | { refused: string }> {
+  try {
+    return await rotation.refresh(request, context)
   } catch (err) {
     if (err instanceof OutboundError) throw fromOutbound(err, label)
     throw err

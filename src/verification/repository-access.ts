@@ -59,6 +59,33 @@ export class RepositoryAccess {
     return this.checks.failed
   }
 
+  #authenticated = false
+
+  /** The credential was accepted before the repository was asked for (a GitHub App's installation). */
+  accepted(detail: string): void {
+    this.checks.pass('authenticated', detail)
+    this.#authenticated = true
+  }
+
+  /** The credential was refused before the repository was asked for; `reason` follows "… because". */
+  refused(reason: string, verdict: 'INVALID' | 'EXPIRED' = 'INVALID'): void {
+    this.checks.fail('authenticated', {
+      detail: reason,
+      message: `${this.provider} refused the credentials: ${reason}`,
+      skipped: 'the credentials were refused',
+      verdict,
+    })
+  }
+
+  /** The credential cannot see the repository, as the provider said before it was asked for it. */
+  notVisible(reason: string): void {
+    this.checks.fail('repository-visible', {
+      detail: reason,
+      message: `Repository ${this.name} is not visible: ${reason}`,
+      skipped: 'the repository is not visible',
+    })
+  }
+
   noToken(): void {
     this.checks.fail('authenticated', {
       detail: 'no access token was given',
@@ -74,6 +101,8 @@ export class RepositoryAccess {
    */
   readRepository(res: OutboundResponse, refusal: RefusalReader): JsonObject | undefined {
     throwIfUnavailable(this.provider, res)
+    // A token the provider issued a moment ago (an App's installation token) refused: no verdict on the credential.
+    if (res.status === 401 && this.#authenticated) throw providerError(this.provider, res)
     if (res.status === 401) {
       const expired = refusal.expired(res)
       this.checks.fail('authenticated', {
@@ -84,7 +113,7 @@ export class RepositoryAccess {
       })
       return undefined
     }
-    this.checks.pass('authenticated', `${this.provider} accepted the token`)
+    if (!this.#authenticated) this.checks.pass('authenticated', `${this.provider} accepted the token`)
     if (res.status === 404) {
       this.checks.fail('repository-visible', {
         detail: 'repository not found or the token cannot see it',

@@ -146,12 +146,15 @@ eachDatabase(t, async (t, db) => {
 
   t.test('a body carries options for the integration’s own provider only', async (t) => {
     const h = await harness(t, db)
-    const [appStore, play, github] = ['APP_STORE', 'PLAY_STORE', 'GITHUB'].map((p) => SAMPLES.find((s) => s.provider === p)!) as [
-      ProviderSample,
-      ProviderSample,
-      ProviderSample,
-    ]
-    const ids = { appStore: (await h.create(appStore)).id, play: (await h.create(play)).id, github: (await h.create(github)).id }
+    const [appStore, play, github, gitlab] = ['APP_STORE', 'PLAY_STORE', 'GITHUB', 'GITLAB'].map((p) =>
+      SAMPLES.find((s) => s.provider === p)!,
+    ) as [ProviderSample, ProviderSample, ProviderSample, ProviderSample]
+    const ids = {
+      appStore: (await h.create(appStore)).id,
+      play: (await h.create(play)).id,
+      github: (await h.create(github)).id,
+      gitlab: (await h.create(gitlab)).id,
+    }
     const refused = async (sample: ProviderSample, id: string, body: unknown, message: RegExp | string) => {
       const res = await h.token(sample, id, h.service, body)
       t.match(res.json(), { statusCode: 400, code: 'INVALID_FIELD', message }, JSON.stringify(body))
@@ -172,7 +175,14 @@ eachDatabase(t, async (t, db) => {
       'body/targetType must be PLAY_STORE, the provider of this integration',
     )
     await refused(play, ids.play, { targetType: 'PLAY_STORE' }, 'body/targetType PLAY_STORE takes no options here: send no body')
-    await refused(github, ids.github, { scmType: 'GITHUB' }, 'body/scmType is not a known field')
+    await refused(gitlab, ids.gitlab, { scmType: 'GITLAB' }, 'body/scmType is not a known field')
+    // GitHub takes options for its App connection; a personal access token takes none.
+    await refused(
+      github,
+      ids.github,
+      { scmType: 'GITHUB', permissions: { contents: 'read' } },
+      'body/permissions does not apply to GitHub integrations connected with personal access token',
+    )
     await refused(github, ids.github, 'token please', /^body/)
     t.equal((await h.token(appStore, ids.appStore, h.service, { targetType: 'APP_STORE', scope: ['GET /v1/apps'] })).statusCode, 200)
   })

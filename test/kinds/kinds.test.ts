@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import t from 'tap'
 import { KINDS } from '../../src/kinds/index.js'
-import { handedOutSecret, providerFields, secretFields } from '../../src/kinds/define/kind.js'
+import { connectionsOf, handedOutSecret, providerFields, secretFields } from '../../src/kinds/define/kind.js'
 import { SAMPLES } from '../helpers/samples.js'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config/load-config.js'
@@ -47,7 +47,12 @@ t.test('every kind has its route folder, its OpenAPI paths, a sample per provide
 
       t.ok(secretFields(kind).length > 0, 'has at least one secret field')
       for (const provider of kind.providers) {
-        t.ok(provider.mint || handedOutSecret(kind, provider), `${provider.id} mints tokens or has one secret to hand out`)
+        for (const connection of connectionsOf(provider)) {
+          t.ok(
+            connection.mint || connection.rotate || handedOutSecret(kind, provider, connection),
+            `${provider.id} (${connection.label}) mints tokens or has one secret to hand out`,
+          )
+        }
       }
       for (const index of kind.indexes) t.equal(index.fields[0], 'tenantId', `${index.name} is led by tenantId`)
 

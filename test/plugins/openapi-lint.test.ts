@@ -10,6 +10,7 @@ import { createTestDatabase } from '../helpers/databases.js'
 import { SAMPLES } from '../helpers/samples.js'
 import { KINDS } from '../../src/kinds/index.js'
 import { patternPhrase } from '../../src/http/patterns.js'
+import { tokenOptionsOf } from '../../src/kinds/define/kind.js'
 
 type Json = Record<string, any>
 
@@ -101,7 +102,7 @@ t.test('the served OpenAPI document passes third-party tools', async (t) => {
         )
       }
     }
-    const withTokenOptions = KINDS.flatMap((k) => k.providers).filter((p) => p.mint?.options).length
+    const withTokenOptions = KINDS.flatMap((k) => k.providers).filter((p) => tokenOptionsOf(p) !== undefined).length
     t.ok(withTokenOptions > 0, 'some provider takes access-token options')
     t.equal(
       examples,

@@ -3,7 +3,7 @@ import { Validator } from '@seriousme/openapi-schema-validator'
 import { startApp } from '../helpers/app.js'
 import { createTestDatabase } from '../helpers/databases.js'
 import { KINDS } from '../../src/kinds/index.js'
-import { providerFields, secretFields } from '../../src/kinds/define/kind.js'
+import { connectionsOf, requiredSecrets, secretFields } from '../../src/kinds/define/kind.js'
 import { DEMO } from '../../src/db/dev-seed.js'
 import { EXAMPLE_TENANT_ID } from '../../src/integrations/examples.js'
 import { mintToken } from '../../src/auth/tokens.js'
@@ -213,7 +213,7 @@ t.test('OpenAPI document', async (t) => {
     const nullable = (schema: Json) => (schema.anyOf as Json[] | undefined)?.some((s) => s.type === 'null') ?? false
     for (const kind of KINDS) {
       const properties = doc.components.schemas[`${kind.name}Integration`].properties as Json
-      for (const [field, spec] of Object.entries(kind.fields).filter(([, f]) => !f.secret)) {
+      for (const [field, spec] of Object.entries(kind.fields).filter(([, f]) => !f.secret && !f.internal)) {
         t.equal(nullable(properties[field]), spec.column.allowNull, `${kind.name}Integration.${field}`)
       }
     }
@@ -309,7 +309,8 @@ t.test('OpenAPI document', async (t) => {
           t.equal(summary, provider.label, `${name} is listed by the provider's name`)
           t.match(value, { tenantId: EXAMPLE_TENANT_ID, [kind.providerField]: provider.id, displayName: String }, name)
           for (const field of provider.required) t.ok(field in value, `${name} gives ${field}`)
-          const secrets = providerFields(provider).filter((f) => kind.fields[f]!.secret)
+          // The example connects the default way (the first); the other ways are described in the body schema.
+          const secrets = requiredSecrets(kind, provider, connectionsOf(provider)[0]!)
           for (const secret of secrets) {
             t.match(value[secret], /<[^<>]+>/, `${name}: ${secret} reads as a placeholder`)
             t.match(description, `\`${secret}\``, `${name}: the description says to replace ${secret}`)
@@ -378,7 +379,14 @@ t.test('OpenAPI document', async (t) => {
       mapping: { APP_STORE: '#/components/schemas/TargetAppStoreAccessTokenRequest' },
     })
     t.same(doc.components.schemas.TargetAppStoreAccessTokenRequest.required, ['targetType'])
-    t.equal(doc.components.schemas.ScmAccessTokenRequest, undefined, 'no provider of source control takes options')
+    t.same(
+      doc.components.schemas.ScmAccessTokenRequest.discriminator.mapping,
+      { GITHUB: '#/components/schemas/ScmGithubAccessTokenRequest' },
+      'of source control, GitHub alone takes options (its App connection narrows tokens)',
+    )
+    t.ok(doc.components.schemas.ScmGithubAccessTokenRequest.properties.permissions, 'GitHub App permissions')
+    const pm = KINDS.find((k) => k.segment === 'project-management')!
+    t.equal(doc.components.schemas[`${pm.name}AccessTokenRequest`], undefined, 'no provider of project management takes options')
     t.same(doc.components.schemas.AccessToken.required, ['accessToken', 'tokenType', 'expiresAt', 'shortLived', 'grants'])
   })
 

@@ -6,6 +6,7 @@ import { SINGLE_LINE } from '../../http/patterns.js'
 import { originOf, parseBaseUrl } from '../define/https-url.js'
 import { defineKind } from '../define/kind.js'
 import { parseRepositoryUrl } from '../scm/repository-url.js'
+import { githubAppConnection, githubAppFields } from '../scm/github-app.js'
 
 export const cicd = defineKind({
   segment: 'ci-cd',
@@ -27,8 +28,16 @@ export const cicd = defineKind({
     {
       id: 'GITHUB_ACTIONS',
       label: 'GitHub Actions',
-      required: ['repositoryUrl', 'accessToken'],
+      required: ['repositoryUrl'],
       optional: [],
+      connections: [
+        { id: 'accessToken', label: 'personal access token', required: ['accessToken'] },
+        githubAppConnection(
+          verifyGithubActions,
+          { actions: 'write' },
+          "The App's key is accepted and its installation grants actions write; an installation token lists the repository's workflows",
+        ),
+      ],
       example: { repositoryUrl: 'https://github.com/acme/mobile-app', accessToken: '<your-GitHub-token-with-Actions-read-and-write>' },
       verify: verifyGithubActions,
       verifies: "Lists the repository's workflows and checks the token may dispatch them",
@@ -48,6 +57,7 @@ export const cicd = defineKind({
       }),
     ),
     accessToken: tokenField('GitHub token with Actions read and write on the repository'),
+    ...githubAppFields,
   },
   indexes: [
     { name: 'idx_cicd_tenant', fields: ['tenantId', 'isActive'] },

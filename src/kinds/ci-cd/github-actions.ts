@@ -10,7 +10,8 @@ import {
 } from '../../verification/provider-http.js'
 import { GITHUB_REFUSALS, githubCredential, githubGetter, githubPermission } from '../../verification/github-api.js'
 import { locateGithubRepository } from '../scm/github-repository.js'
-import { accessToken, RepositoryAccess } from '../../verification/repository-access.js'
+import { RepositoryAccess } from '../../verification/repository-access.js'
+import { githubAccess, installationPermission } from '../../verification/github-app.js'
 import type { VerificationResult, Verifier } from '../../verification/types.js'
 
 const PROVIDER = 'GitHub'
@@ -32,12 +33,9 @@ export const verifyGithubActions: Verifier = async (request, context) => {
   const credential: VerificationResult['credential'] = { expiresAt: null, scopes: null }
   const result = () => checks.result(`Verified: token can read and dispatch workflows in ${access.repository}`, { facts, credential })
 
-  const token = accessToken(request)
-  if (token === undefined) {
-    access.noToken()
-    return result()
-  }
-  const get = githubGetter(context, where, token)
+  const reading = await githubAccess(request, context, where, access, { actions: 'write' })
+  if (!reading) return result()
+  const get = githubGetter(context, where, reading.token)
   const repoPath = where.path
   const res = await get(repoPath)
   const repo = access.readRepository(res, GITHUB_REFUSALS)
@@ -66,7 +64,7 @@ export const verifyGithubActions: Verifier = async (request, context) => {
   checks.pass('workflows-readable', `token can list the ${facts.workflowCount} workflows of ${repository}`)
 
   // Dispatching needs write access; GitHub reports the role, not what a fine-grained token was granted.
-  const permission = githubPermission(repo)
+  const permission = reading.granted ? installationPermission(reading.granted, 'actions') : githubPermission(repo)
   const cannotDispatch = (detail: string) =>
     checks.fail('can-dispatch', {
       detail,

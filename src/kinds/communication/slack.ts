@@ -16,6 +16,8 @@ import type { VerificationResult, Verifier } from '../../verification/types.js'
 const PROVIDER = 'Slack'
 const CHECKS = ['authenticated', 'is-bot-token', 'can-post-messages'] as const
 const POST_SCOPE = 'chat:write'
+/** A bot token: `xoxb-`, or `xoxe.xoxb-` when the app rotates its tokens. */
+const BOT_TOKEN = /^(xoxe\.)?xoxb-/
 
 /** Slack's `ok: false` errors that mean its side failed, not the token. */
 const UNAVAILABLE = new Set(['fatal_error', 'internal_error', 'service_unavailable'])
@@ -67,7 +69,7 @@ function emptyResult(checks: CheckList): VerificationResult {
 export const verifySlack: Verifier = async (request, context) => {
   const checks = new CheckList(CHECKS)
   const token = request.secrets.botToken
-  if (typeof token !== 'string' || !token.startsWith('xoxb-')) {
+  if (typeof token !== 'string' || !BOT_TOKEN.test(token)) {
     const given = typeof token === 'string' && token !== ''
     checks.fail('is-bot-token', {
       detail: given ? 'the token is not a bot token: bot tokens start with xoxb-' : 'no bot token was given',

@@ -49,7 +49,10 @@ export function secretField(description: string, options: SecretOptions = {}): F
  * A secret the verifier sends in an HTTP header: printable ASCII without spaces, or it could not
  * be sent; `prefix` is how the provider's tokens start (e.g. `xoxb-`).
  */
-export function tokenField(description: string, options: Omit<SecretOptions, 'pattern'> & { prefix?: string } = {}): FieldSpec<never> {
+export function tokenField(
+  description: string,
+  options: Omit<SecretOptions, 'pattern'> & { prefix?: string | readonly string[] } = {},
+): FieldSpec<never> {
   const { prefix, ...rest } = options
   return secretField(description, { ...rest, ...tokenPattern(prefix) })
 }
@@ -62,4 +65,18 @@ export function httpsUrlSchema(options: { maxLength: number; description: string
 /** A tenant-given https base URL (Jenkins, Jira, Checkmate); canonicalised by the kind's normalize. */
 export function baseUrlField(description: string, example: string): FieldSpec<never> {
   return textField(httpsUrlSchema({ maxLength: 255, description, examples: [example] }))
+}
+
+/** An instant the service records (ISO 8601 in responses); never taken from a request body. */
+export function recordedInstant(description: string): FieldSpec<never> {
+  return { schema: Type.String({ format: 'date-time', description }), column: { type: DataTypes.DATE(3), allowNull: true } }
+}
+
+/** The service's own bookkeeping, never shown: a text or an instant column. */
+export function internalField(type: 'text' | 'instant'): FieldSpec<never> {
+  return {
+    schema: type === 'text' ? Type.String({ maxLength: 64 }) : Type.String({ format: 'date-time' }),
+    column: { type: type === 'text' ? DataTypes.STRING(64) : DataTypes.DATE(3), allowNull: true },
+    internal: true,
+  }
 }

@@ -1,7 +1,8 @@
-import type { TSchema } from '@sinclair/typebox'
+import type { TProperties, TSchema } from '@sinclair/typebox'
 import type { DataType } from 'sequelize'
-import type { TokenMinter, TokenType } from '../../verification/access-token.js'
+import type { TokenMinter, TokenRotation, TokenType } from '../../verification/access-token.js'
 import type { VerificationResult, Verifier } from '../../verification/types.js'
+import { FieldError } from '../../http/errors.js'
 
 export type FieldValues = Record<string, unknown>
 
@@ -26,6 +27,8 @@ export interface FieldSpec<F extends string = string> {
   column: { type: DataType; allowNull: boolean; defaultValue?: unknown }
   /** Stored encrypted, write-only: never in a response or a log line. */
   secret?: boolean
+  /** The service's own bookkeeping (a refresh lease): never in a request, a response or the catalog. */
+  internal?: boolean
   /** Changing it makes the last verification verdict stale. */
   verified?: boolean
   /** May be changed with PATCH. Secrets are always replaceable. */
@@ -39,12 +42,46 @@ export interface FieldSpec<F extends string = string> {
   check?: (value: unknown) => string | undefined
 }
 
+/**
+ * One way to connect a provider (a personal access token, a GitHub App): the fields it takes beside the provider's
+ * own, and how it verifies and mints. An integration uses exactly one.
+ */
+export interface ConnectionSpec<F extends string = string> {
+  id: string
+  /** What a person calls it: "personal access token", "GitHub App". */
+  label: string
+  required: readonly F[]
+  optional?: readonly F[]
+  verify?: Verifier
+  verifies?: string
+  mint?: TokenMinter
+  /** Its token is short-lived and renewed with a single-use refresh token the service keeps (and spends) itself. */
+  rotate?: TokenRotation
+}
+
+/** A provider's connection with everything it inherits from the provider filled in. */
+export interface Connection {
+  id: string
+  label: string
+  required: readonly string[]
+  optional: readonly string[]
+  verify?: Verifier
+  verifies?: string
+  mint?: TokenMinter
+  rotate?: TokenRotation
+}
+
 export interface ProviderSpec<F extends string = string> {
   id: string
   label: string
-  /** Fields this provider takes on create; every other kind field must stay unset. */
+  /** Fields this provider takes on create (beside its connection's); every other kind field must stay unset. */
   required: readonly F[]
   optional: readonly F[]
+  /**
+   * Ways to connect, when there is more than one: each integration uses exactly one, chosen by the fields given (the
+   * first is the default). Without them the provider has one way, with `verify` and `mint`.
+   */
+  connections?: readonly ConnectionSpec<F>[]
   /**
    * The values the API explorer's example create body carries for this provider, beside the
    * tenant, the provider and a name: valid as they are, but each secret a placeholder that reads
@@ -123,6 +160,20 @@ export function defineKind<const F extends string, const P extends string>(
   return definition
 }
 
+/** Fields the service keeps for itself (see FieldSpec.internal). */
+export function internalFields(kind: KindDefinition): string[] {
+  return Object.entries(kind.fields)
+    .filter(([, f]) => f.internal)
+    .map(([name]) => name)
+}
+
+/** Fields that hold an instant (a DATE column), shown as ISO 8601. */
+export function instantFields(kind: KindDefinition): string[] {
+  return Object.entries(kind.fields)
+    .filter(([, f]) => (f.schema as { format?: string }).format === 'date-time' && !f.internal)
+    .map(([name]) => name)
+}
+
 export function secretFields(kind: KindDefinition): string[] {
   return Object.entries(kind.fields)
     .filter(([, f]) => f.secret)
@@ -134,17 +185,116 @@ export function identifiedByProvider(kind: KindDefinition): boolean {
   return kind.providers.some((p) => p.verifyOnCreate)
 }
 
+/** The secret fields a connected integration must hold: the provider's and its connection's required ones. */
+export function requiredSecrets(kind: KindDefinition, provider: ProviderSpec, connection: Connection): string[] {
+  return [...provider.required, ...connection.required].filter((field) => kind.fields[field]?.secret)
+}
+
 /**
  * The secret a provider without a minter hands out as its access token: its one required secret field. Undefined
  * when it has none or several (such a provider needs a minter).
  */
-export function handedOutSecret(kind: KindDefinition, provider: ProviderSpec): string | undefined {
-  const secrets = provider.required.filter((field) => kind.fields[field]?.secret)
+export function handedOutSecret(kind: KindDefinition, provider: ProviderSpec, connection: Connection): string | undefined {
+  const secrets = [...provider.required, ...connection.required].filter((field) => kind.fields[field]?.secret)
   return secrets.length === 1 ? secrets[0] : undefined
 }
 
+/** Every field a provider takes, whichever way it is connected. */
 export function providerFields(provider: ProviderSpec): string[] {
-  return [...provider.required, ...provider.optional]
+  const ways = (provider.connections ?? []).flatMap((c) => [...c.required, ...(c.optional ?? [])])
+  return [...new Set([...provider.required, ...provider.optional, ...ways])]
+}
+
+const DEFAULT_CONNECTION = 'default'
+
+/** The ways to connect a provider, each with what it inherits from the provider; one for a provider without `connections`. */
+export function connectionsOf(provider: ProviderSpec): Connection[] {
+  const inherited = { verify: provider.verify, verifies: provider.verifies, mint: provider.mint }
+  if (!provider.connections) return [{ id: DEFAULT_CONNECTION, label: provider.label, required: [], optional: [], ...inherited }]
+  return provider.connections.map((c) => ({
+    id: c.id,
+    label: c.label,
+    required: c.required,
+    optional: c.optional ?? [],
+    verify: c.verify ?? inherited.verify,
+    verifies: c.verifies ?? inherited.verifies,
+    mint: c.mint ?? inherited.mint,
+    ...(c.rotate ? { rotate: c.rotate } : {}),
+  }))
+}
+
+/** The ways of connecting a kind's providers that mint tokens, each named for messages ("GitHub (GitHub App)"). */
+export function mintingConnections(kind: KindDefinition): { label: string; mint: TokenMinter }[] {
+  return kind.providers.flatMap((provider) =>
+    connectionsOf(provider).flatMap((c) =>
+      c.mint ? [{ label: provider.connections ? `${provider.label} (${c.label})` : provider.label, mint: c.mint }] : [],
+    ),
+  )
+}
+
+/** The options a provider's access-token body may carry: those of each of its minting ways; undefined when none takes any. */
+export function tokenOptionsOf(provider: ProviderSpec): TProperties | undefined {
+  const options = connectionsOf(provider).flatMap((c) => (c.mint?.options ? [c.mint.options] : []))
+  return options.length === 0 ? undefined : options.reduce<TProperties>((all, more) => ({ ...all, ...more }), {})
+}
+
+/** A connection's fields that no other way of the provider takes: giving one of them says which way is meant. */
+function ownFields(connections: readonly Connection[], connection: Connection): string[] {
+  const others = new Set(connections.filter((c) => c !== connection).flatMap((c) => [...c.required, ...c.optional]))
+  return [...connection.required, ...connection.optional].filter((f) => !others.has(f))
+}
+
+/** The ways `has` points to: those with a field of their own set. */
+function meant(provider: ProviderSpec, has: (field: string) => boolean) {
+  const connections = connectionsOf(provider)
+  const pointed = connections
+    .map((connection) => ({ connection, given: ownFields(connections, connection).filter(has) }))
+    .filter((m) => m.given.length > 0)
+  return { connections, pointed }
+}
+
+/** The way the fields `has` points to, when they point to exactly one by a field of its own; undefined otherwise. */
+export function pointedConnection(provider: ProviderSpec, has: (field: string) => boolean): Connection | undefined {
+  const { pointed } = meant(provider, has)
+  return pointed.length === 1 ? pointed[0]!.connection : undefined
+}
+
+/** What a row holds: a plain column set, or a secret stored (its fingerprint set). */
+export const holds = (row: Record<string, unknown>) => (field: string) => row[field] != null || row[fingerprintKey(field)] != null
+
+/** The way a stored integration is connected, by the fields it holds (`has`); the default when none points elsewhere. */
+export function connectionOf(provider: ProviderSpec, has: (field: string) => boolean): Connection {
+  const { connections, pointed } = meant(provider, has)
+  return pointed[0]?.connection ?? connections[0]!
+}
+
+/**
+ * The one way fields given for a new connection (`has`) choose; a FieldError when they mix two ways or one of the
+ * chosen way's required fields is missing.
+ */
+export function chooseConnection(provider: ProviderSpec, has: (field: string) => boolean): Connection {
+  const { connections, pointed } = meant(provider, has)
+  if (pointed.length > 1) {
+    const [first, second] = pointed as [(typeof pointed)[0], (typeof pointed)[0]]
+    throw new FieldError(
+      second.given[0]!,
+      `cannot be given with ${first.given[0]}: ${provider.label} integrations connect one way, with ${phrase(first.connection)} or with ${phrase(second.connection)}`,
+    )
+  }
+  const connection = pointed[0]?.connection ?? connections[0]!
+  const missing = connection.required.find((f) => !has(f))
+  if (missing !== undefined) {
+    const others = connections.filter((c) => c !== connection).map(phrase)
+    const alternatives = pointed.length === 0 && others.length > 0 ? ` (or connect with ${others.join(' or ')})` : ''
+    const how = connections.length > 1 ? ` to connect with ${connection.label}` : ''
+    throw new FieldError(missing, `is required${how}${alternatives}`)
+  }
+  return connection
+}
+
+/** "a GitHub App (githubAppId, githubInstallationId, githubAppPrivateKey)". */
+function phrase(connection: Connection): string {
+  return `${withArticle(connection.label)} (${connection.required.join(', ')})`
 }
 
 export const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1)

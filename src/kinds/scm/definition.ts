@@ -4,6 +4,7 @@ import { FieldError } from '../../http/errors.js'
 import { defineKind, type FieldValues } from '../define/kind.js'
 import { verifyBitbucket } from './bitbucket.js'
 import { verifyGithub } from './github.js'
+import { githubAppConnection, githubAppFields } from './github-app.js'
 import { verifyGitlab } from './gitlab.js'
 import { httpsUrlSchema, tokenField } from '../define/fields.js'
 import { GIT_BRANCH, SINGLE_LINE } from '../../http/patterns.js'
@@ -24,8 +25,16 @@ export const scm = defineKind({
     {
       id: 'GITHUB',
       label: 'GitHub',
-      required: ['repositoryUrl', 'accessToken'],
+      required: ['repositoryUrl'],
       optional: ['defaultBranch', 'githubOrganization', 'githubRepository'],
+      connections: [
+        { id: 'accessToken', label: 'personal access token', required: ['accessToken'] },
+        githubAppConnection(
+          verifyGithub,
+          { contents: 'write' },
+          "The App's key is accepted and its installation grants contents write; an installation token sees the repository and the default branch exists",
+        ),
+      ],
       example: { repositoryUrl: 'https://github.com/acme/mobile-app', accessToken: '<your-GitHub-personal-access-token>' },
       verify: verifyGithub,
       verifies: SCM_CHECKS_TEXT,
@@ -83,6 +92,7 @@ export const scm = defineKind({
       check: (value) => (typeof value === 'string' && !isValidBranchName(value) ? 'must be a valid git branch name' : undefined),
     },
     accessToken: tokenField('Personal or app access token'),
+    ...githubAppFields,
   },
   indexes: [
     { name: 'idx_scm_tenant', fields: ['tenantId', 'isActive'] },

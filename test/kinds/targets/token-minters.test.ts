@@ -55,6 +55,7 @@ function mintContext(t: Test, lifetime = 1200, apis: Parameters<typeof verifyCon
 
 function minted(result: MintResult) {
   if ('refused' in result) throw new Error(`refused: ${result.refused}`)
+  if ('denied' in result) throw new Error(`denied: ${result.denied}`)
   return result
 }
 
