@@ -5,6 +5,7 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { BenchDatabase } from './bench-database.js'
 import { onCleanup, track } from './cleanup.js'
+import { cpuTimeMs } from './cpu.js'
 import { writeJson } from './report.js'
 import { readRss } from './rss.js'
 import type { Secrets } from './secrets.js'
@@ -16,6 +17,8 @@ const IDLE_MS = 3_000
 
 export interface StartRun {
   readyMs: number
+  /** CPU the process spent until then: steadier than the wall clock on a shared machine. */
+  cpuMs: number | null
   idleRssBytes: number | null
 }
 
@@ -23,6 +26,7 @@ export interface StartFigures {
   label: string
   runs: StartRun[]
   medianReadyMs: number
+  medianCpuMs: number | null
   medianIdleRssMiB: number | null
 }
 
@@ -48,8 +52,9 @@ async function startOnce(args: string[], env: NodeJS.ProcessEnv, logFile: string
       await sleep(5)
     }
     const readyMs = performance.now() - spawned
+    const cpuMs = cpuTimeMs(child.pid!) ?? null
     await sleep(IDLE_MS)
-    return { readyMs: Math.round(readyMs), idleRssBytes: readRss(child.pid!) ?? null }
+    return { readyMs: Math.round(readyMs), cpuMs, idleRssBytes: readRss(child.pid!) ?? null }
   } finally {
     child.kill('SIGTERM')
     await gone
@@ -66,10 +71,12 @@ async function series(label: string, args: string[], env: NodeJS.ProcessEnv, log
     label,
     runs,
     medianReadyMs: median(runs.map((r) => r.readyMs)),
+    medianCpuMs: runs.every((r) => r.cpuMs !== null) ? median(runs.map((r) => r.cpuMs!)) : null,
     medianIdleRssMiB: rss.length > 0 ? Math.round(median(rss) / 1024 / 1024) : null,
   }
   console.log(
-    `${label}: ready in ${figures.medianReadyMs} ms (median of ${RUNS}: ${runs.map((r) => r.readyMs).join(', ')}), idle RSS ${figures.medianIdleRssMiB} MiB`,
+    `${label}: ready in ${figures.medianReadyMs} ms (median of ${RUNS}: ${runs.map((r) => r.readyMs).join(', ')}), ` +
+      `${figures.medianCpuMs} ms of CPU, idle RSS ${figures.medianIdleRssMiB} MiB`,
   )
   return figures
 }
@@ -91,6 +98,8 @@ export async function measureStart(db: BenchDatabase, secrets: Secrets, dirs: { 
     CREDENTIAL_KEYS: secrets.credentialKeys,
     LOG_LEVEL: 'warn',
     LOG_FORMAT: 'json',
+    // What the tsx CLI tells @fastify/autoload; loaded with --import it cannot tell.
+    FASTIFY_AUTOLOAD_TYPESCRIPT: '1',
   })
   const built = [path.join(dirs.root, 'dist/src/server.js')]
   const tsx = ['--import', 'tsx', path.join(dirs.root, 'src/server.ts')]
