@@ -1,7 +1,7 @@
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { ServiceError } from '../src/http/errors.js'
 
 declare module 'fastify' {
@@ -32,6 +32,8 @@ export function callerKey(request: FastifyRequest): string {
  * a second when it hangs), and it reconnects in the background. Problems are logged once per outage.
  */
 async function connectRedis(url: string, log: FastifyBaseLogger): Promise<Redis> {
+  // Loaded only where REDIS_URL is set: a process counting in memory never needs the client.
+  const { Redis } = await import('ioredis')
   const redis = new Redis(url, {
     lazyConnect: true,
     enableOfflineQueue: false,

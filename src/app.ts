@@ -23,6 +23,7 @@ import swaggerPlugin from '../plugins/swagger.js'
 import transportResponsesPlugin from '../plugins/transport-responses.js'
 import { loadConfig, type Config } from './config/load-config.js'
 import { parseJsonAllowingEmpty } from './http/json-body.js'
+import { lazySerializers } from './http/lazy-serializers.js'
 import { KINDS } from './kinds/index.js'
 import { secretFields } from './kinds/define/kind.js'
 
@@ -85,6 +86,7 @@ export async function buildApp(options: BuildOptions = {}) {
     trustProxy: config.http.trustProxy as FastifyServerOptions['trustProxy'],
     frameworkErrors,
     clientErrorHandler,
+    schemaController: { compilersFactory: { buildSerializer: lazySerializers() } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   // Connections beyond the bound are closed as they arrive, before any byte is read.

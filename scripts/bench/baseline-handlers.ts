@@ -23,6 +23,13 @@ const COLUMNS =
   'accessTokenFingerprint, isActive, verificationStatus, lastVerifiedAt, verificationError, credentialExpiresAt, ' +
   'createdByAccountId, createdAt, updatedAt'
 
+const ITEM_COLUMNS = COLUMNS.split(', ')
+  .map((c) => `i.${c}`)
+  .join(', ')
+const NULL_COLUMNS = COLUMNS.split(', ')
+  .map((c) => `NULL AS ${c}`)
+  .join(', ')
+
 function view(row: Record<string, unknown>): Record<string, unknown> {
   return { ...row, isActive: Boolean(row.isActive), hasAccessToken: row.accessTokenFingerprint !== null }
 }
@@ -37,8 +44,8 @@ const REFRESH_MARGIN_MS = 300_000
 
 /**
  * The same work per request as the service, written directly: verify the HS256 token,
- * read the caller's role row, read the integration row(s), decrypt only for credentials
- * and for a token not yet minted.
+ * read the integration row(s) with the caller's role rows in the same statement, decrypt
+ * only for credentials and for a token not yet minted.
  */
 export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: webcrypto.CryptoKey) {
   const tokens = new Map<string, { token: string; expiresAt: Date; version: number }>()
@@ -86,24 +93,62 @@ export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: w
   }
 
   return {
+    /** One round trip for a user too: the row with the user's collaborator rows in its tenant joined. */
     async get(header: string | undefined, id: string) {
       const principal = await authenticate(header)
-      const found = await row(id, COLUMNS)
-      await authorize(principal, found.tenantId, 'read')
-      return view(found)
+      if (principal.type === 'service') {
+        const found = await row(id, COLUMNS)
+        await authorize(principal, found.tenantId, 'read')
+        return view(found)
+      }
+      const [rows] = await pool.execute<RowDataPacket[]>(
+        `SELECT ${ITEM_COLUMNS}, c.permission AS memberPermission, c.accountId AS memberAccountId, c.tenantId AS memberTenantId ` +
+          'FROM tenant_scm_integrations i LEFT JOIN collaborators c ON c.accountId = ? AND c.tenantId = i.tenantId AND c.appId IS NULL WHERE i.id = ?',
+        [principal.accountId, id],
+      )
+      const found = rows[0]
+      if (!found) throw new HttpError(404, 'Integration not found')
+      const rank = Math.max(
+        0,
+        ...rows
+          .filter((r) => r.memberAccountId === principal.accountId && r.memberTenantId === found.tenantId)
+          .map((r) => RANK[r.memberPermission as string] ?? 0),
+      )
+      if (rank === 0) throw new HttpError(404, 'Not found')
+      const { memberPermission: _p, memberAccountId: _a, memberTenantId: _t, ...shown } = found
+      return view(shown)
     },
 
+    /** One round trip: the caller's standing (collaborator rows, or the tenant for a service), then the page. */
     async list(header: string | undefined, tenantId: string, limit: number) {
       const principal = await authenticate(header)
-      if (principal.type === 'service') {
-        const [tenants] = await pool.execute<RowDataPacket[]>('SELECT id FROM tenants WHERE id = ?', [tenantId])
-        if (!tenants[0]) throw new HttpError(404, 'Tenant not found')
-      }
-      await authorize(principal, tenantId, 'read')
-      const [rows] = await pool.execute<RowDataPacket[]>(
-        `SELECT ${COLUMNS} FROM tenant_scm_integrations WHERE tenantId = ? ORDER BY id LIMIT ${limit + 1}`,
-        [tenantId],
+      const standing =
+        principal.type === 'service'
+          ? 'SELECT 1 AS standing, NULL AS permission, NULL AS accountId, id AS memberTenantId'
+          : 'SELECT 1 AS standing, permission, accountId, tenantId AS memberTenantId'
+      const from =
+        principal.type === 'service' ? 'tenants WHERE id = ?' : 'collaborators WHERE accountId = ? AND tenantId = ? AND appId IS NULL'
+      const [all] = await pool.execute<RowDataPacket[]>(
+        `${standing}, ${NULL_COLUMNS} FROM ${from} UNION ALL ` +
+          `(SELECT NULL, NULL, NULL, NULL, ${COLUMNS} FROM tenant_scm_integrations FORCE INDEX (idx_scm_tenant_page) WHERE tenantId = ? ORDER BY id LIMIT ${limit + 1})`,
+        principal.type === 'service' ? [tenantId, tenantId] : [principal.accountId, tenantId, tenantId],
       )
+      const members = all.filter((r) => r.standing !== null)
+      if (principal.type === 'service') {
+        if (!members.some((r) => r.memberTenantId === tenantId)) throw new HttpError(404, 'Tenant not found')
+        if (!principal.scopes.has('integrations:read')) throw new HttpError(403, 'Forbidden')
+      } else {
+        const rank = Math.max(
+          0,
+          ...members
+            .filter((r) => r.accountId === principal.accountId && r.memberTenantId === tenantId)
+            .map((r) => RANK[r.permission as string] ?? 0),
+        )
+        if (rank === 0) throw new HttpError(404, 'Not found')
+      }
+      const rows = all
+        .filter((r) => r.standing === null)
+        .map(({ standing: _s, permission: _p, accountId: _a, memberTenantId: _t, ...r }) => r)
       const page = rows.slice(0, limit)
       const last = page.at(-1)
       const nextCursor = rows.length > limit && last ? Buffer.from(String(last.id)).toString('base64url') : null

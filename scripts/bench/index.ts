@@ -10,11 +10,13 @@ import { machineInfo } from './machine.js'
 import { parseOptions, USAGE, type BenchOptions } from './options.js'
 import { compare, printResults, TARGETS, writeJson, type ScenarioResult } from './report.js'
 import { readRss } from './rss.js'
+import { runScale } from './scale.js'
 import { buildScenarios } from './scenarios.js'
 import { generateSecrets } from './secrets.js'
 import { seed } from './seed.js'
 import { startBaseline, startService } from './servers.js'
 import { soak } from './soak.js'
+import { measureStart } from './start.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const resultsDir = path.join(root, 'bench-results')
@@ -27,7 +29,8 @@ function build() {
 
 /** Generous, but finite: a run that hangs is stopped and cleaned up. */
 function deadlineMs(o: BenchOptions): number {
-  const load = o.soakS ?? o.only.length * 2 * (o.warmupS + o.durationS + 5)
+  // Scale: twelve measured runs, and seeding a million rows when the database is not there yet.
+  const load = o.scale ? 1200 + 12 * (o.warmupS + o.durationS + 5) : (o.soakS ?? o.only.length * 2 * (o.warmupS + o.durationS + 5))
   return (180 + load) * 1000
 }
 
@@ -36,10 +39,12 @@ async function main(options: BenchOptions) {
   guard(deadlineMs(options))
   fs.mkdirSync(resultsDir, { recursive: true })
   if (options.build) build()
+  if (options.scale) return runScale(options, { root, resultsDir }, startedAt)
 
   const secrets = generateSecrets()
   const db = await createBenchDatabase(options.mysqlUrl)
   console.log(`database ${db.name} on MariaDB ${db.version}`)
+  if (options.start) return measureStart(db, secrets, { root, resultsDir }, options.out)
   const settings = { root, resultsDir, databaseUrl: db.url, secrets, cpuProf: options.cpuProf }
   const service = await startService(settings)
   console.log(`service pid ${service.pid} at ${service.url}`)

@@ -128,3 +128,18 @@ export async function measurePair(service: Target, baseline: Target, next: () =>
   }
   return { service: sides.service.result(), baseline: sides.baseline.result() }
 }
+
+/** One server alone: warm-up, then `durationS` measured in two slices. */
+export async function measureOne(target: Target, next: () => RequestSpec, settings: LoadSettings): Promise<LoadResult> {
+  const { connections, durationS, warmupS } = settings
+  const acc = accumulator()
+  if (warmupS > 0) await drive(target.url, [generated(next)], connections, warmupS)
+  const dbPid = databasePid()
+  for (let slice = 0; slice < 2; slice++) {
+    const rss = sampleRss(target.pid)
+    const cpu = cpuMeter([target.pid, dbPid])
+    const result = await drive(target.url, [generated(next)], connections, durationS / 2, (ms) => acc.latencies.push(ms))
+    acc.add(result, rss.stop(), cpu())
+  }
+  return acc.result()
+}

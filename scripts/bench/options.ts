@@ -15,6 +15,12 @@ export interface BenchOptions {
   sampleEveryS?: number
   build: boolean
   cpuProf: boolean
+  /** Scale mode: pages and the summary for tenants of 10, 10,000 and 100,000 in a large table. */
+  scale: boolean
+  /** Start mode: process start to ready, and idle RSS, for the built service and under tsx. */
+  start: boolean
+  scaleRows: number
+  reseed: boolean
   mysqlUrl: string
   out?: string
 }
@@ -29,6 +35,12 @@ export const USAGE = `npm run bench -- [options]
   --soak S           mixed load against the service only for S seconds, sampling RSS and event-loop delay
   --sample-every S   soak sampling interval (5, less for short soaks)
   --no-build         use the existing dist/ instead of running npm run build
+  --scale            pages of 50 (first, deep cursor) and the summary for tenants of 10, 10,000 and 100,000
+                     integrations, on a database seeded once and kept (bench_scale_<rows>)
+  --start            process start to the first 200 of /health/ready (schema in place) and idle RSS:
+                     built on MariaDB and SQLite, and under tsx
+  --scale-rows N     source-control rows in the scale database (1000000)
+  --reseed           drop the scale database and seed it again
   --cpu-prof         write V8 CPU profiles of both servers to bench-results/profiles/
   --mysql-url URL    server to create the bench database on (mysql://root@127.0.0.1:3306)
   --out FILE         results JSON (bench-results/latest.json, soak: bench-results/soak-latest.json)`
@@ -55,6 +67,10 @@ export function parseOptions(argv: string[]): BenchOptions {
       'sample-every': { type: 'string' },
       'no-build': { type: 'boolean' },
       'cpu-prof': { type: 'boolean' },
+      scale: { type: 'boolean' },
+      start: { type: 'boolean' },
+      'scale-rows': { type: 'string' },
+      reseed: { type: 'boolean' },
       'mysql-url': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -82,6 +98,10 @@ export function parseOptions(argv: string[]): BenchOptions {
     sampleEveryS: values['sample-every'] === undefined ? undefined : positive('sample-every', values['sample-every'], 5),
     build: !values['no-build'],
     cpuProf: Boolean(values['cpu-prof']),
+    scale: Boolean(values.scale),
+    start: Boolean(values.start),
+    scaleRows: positive('scale-rows', values['scale-rows'], 1_000_000, 110_010),
+    reseed: Boolean(values.reseed),
     mysqlUrl,
     out: values.out,
   }

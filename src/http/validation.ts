@@ -22,6 +22,9 @@ function createAjv(coerce: boolean, schemas: readonly TSchema[]) {
     allErrors: false,
     discriminator: true,
     strict: false,
+    // Checking every shared schema against the meta-schema, twice, was most of building the validators
+    // at start-up; test/http/validation.test.ts checks them once, where a broken schema belongs.
+    validateSchema: false,
   })
   addFormats.default(ajv)
   for (const schema of schemas) ajv.addSchema(schema)
@@ -30,13 +33,32 @@ function createAjv(coerce: boolean, schemas: readonly TSchema[]) {
 
 /**
  * Two validators: request bodies without type coercion, query strings and params with
- * it (they arrive as text). Shared schemas are known to both.
+ * it (they arrive as text). Shared schemas are known to both. Each is compiled the first
+ * time its route is called, not at start-up (see lazily).
  */
 export function createValidatorCompiler(schemas: readonly TSchema[]) {
   const strict = createAjv(false, schemas)
   const coercing = createAjv(true, schemas)
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
-    httpPart === 'body' ? wellFormed(strict.compile(schema)) : coercing.compile(schema)
+    httpPart === 'body' ? lazily(() => wellFormed(strict.compile(schema))) : lazily(() => coercing.compile(schema))
+}
+
+type Validate = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null }
+
+/**
+ * A validator compiled on its first call. Compiling every route's schemas at start-up was a quarter
+ * of a second of the start, for routes a process may never serve.
+ */
+function lazily(compile: () => Validate): Validate {
+  let validate: Validate | undefined
+  const check = (data: unknown): boolean => {
+    validate ??= compile()
+    const valid = validate(data)
+    check.errors = validate.errors
+    return valid
+  }
+  check.errors = null as ErrorObject[] | null | undefined
+  return check
 }
 
 /** A body validator that also refuses strings no database could store as sent (see firstIllFormedString). */

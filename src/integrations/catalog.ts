@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { authorizeTenantRead } from '../auth/access.js'
+import { NOT_STANDING, permitTenantRead, standingParams, standingSql } from '../auth/access.js'
 import type { Principal } from '../auth/tokens.js'
 import type { Database } from '../db/database.js'
 import { pageIndexName } from '../db/models/integration-model.js'
@@ -110,29 +110,44 @@ export function summarySchema(kinds: readonly KindDefinition[]) {
   )
 }
 
-/** A tenant's rows of one kind in id order, through the keyset index pages walk (no sort, no scan). */
-function summarySql(db: Database, kind: KindDefinition): string {
-  const columns = ['id', kind.providerField, 'displayName', 'isActive', 'verificationStatus', 'lastVerifiedAt']
-  const from = tableThrough(db, kind.tableName, pageIndexName(kind))
-  return `SELECT ${columns.map((c) => `\`${c}\``).join(', ')} FROM ${from} WHERE \`tenantId\` = ? ORDER BY \`id\``
+const SUMMARY_COLUMNS = ['kind', 'id', 'provider', 'displayName', 'isActive', 'verificationStatus', 'lastVerifiedAt'] as const
+
+/**
+ * One statement for the whole summary: the caller's standing in the tenant (see standingSql), then the tenant's
+ * rows of every kind, each through the keyset index pages walk (no sort, no scan).
+ */
+function summarySql(db: Database, kinds: readonly KindDefinition[], principal: Principal['type']): string {
+  const branches = kinds.map((kind) => {
+    const from = tableThrough(db, kind.tableName, pageIndexName(kind))
+    return (
+      `SELECT ${NOT_STANDING}, '${kind.segment}', \`id\`, \`${kind.providerField}\`, \`displayName\`, \`isActive\`, ` +
+      `\`verificationStatus\`, \`lastVerifiedAt\` FROM ${from} WHERE \`tenantId\` = ?`
+    )
+  })
+  return [standingSql(principal, SUMMARY_COLUMNS), ...branches].join(' UNION ALL ')
 }
+
+const summarySqlCache = new WeakMap<Database, Map<string, string>>()
 
 /** A tenant's integrations across every kind: who is connected, and whether it still works. No secrets. */
 export async function tenantSummary(db: Database, kinds: readonly KindDefinition[], principal: Principal, tenantId: string) {
-  await authorizeTenantRead(db.models, principal, tenantId)
-  const lists = await Promise.all(
-    kinds.map(async (kind) => {
-      const rows = await readerFor(db.sequelize)(summarySql(db, kind), [tenantId])
-      const items = rows.map((r) => ({
-        id: String(r.id),
-        provider: String(r[kind.providerField]),
-        displayName: String(r.displayName),
-        isActive: Boolean(r.isActive),
-        verificationStatus: r.verificationStatus as Static<typeof VerificationStatusSchema>,
-        lastVerifiedAt: r.lastVerifiedAt ? new Date(r.lastVerifiedAt as string).toISOString() : null,
-      }))
-      return [kind.segment, items] as const
-    }),
-  )
+  let cache = summarySqlCache.get(db)
+  if (!cache) summarySqlCache.set(db, (cache = new Map<string, string>()))
+  let sql = cache.get(principal.type)
+  if (!sql) cache.set(principal.type, (sql = summarySql(db, kinds, principal.type)))
+  const read = await readerFor(db.sequelize)(sql, [...standingParams(principal, tenantId), ...kinds.map(() => tenantId)])
+  const lists = new Map<string, Static<typeof SummaryItemSchema>[]>(kinds.map((k) => [k.segment, []]))
+  for (const r of permitTenantRead(principal, tenantId, read)) {
+    lists.get(String(r.kind))?.push({
+      id: String(r.id),
+      provider: String(r.provider),
+      displayName: String(r.displayName),
+      isActive: Boolean(r.isActive),
+      verificationStatus: r.verificationStatus as Static<typeof VerificationStatusSchema>,
+      lastVerifiedAt: r.lastVerifiedAt ? new Date(r.lastVerifiedAt as string).toISOString() : null,
+    })
+  }
+  // In id order, as each kind's index gives them; a compound SELECT promises no order of its own.
+  for (const items of lists.values()) items.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   return { tenantId, kinds: Object.fromEntries(lists) }
 }

@@ -2,6 +2,8 @@ import { Op, type CreationAttributes, type WhereOptions } from 'sequelize'
 import type { Database } from '../db/database.js'
 import { pageIndexName, type IntegrationModel, type IntegrationRecord } from '../db/models/integration-model.js'
 import { readerFor, tableThrough, type Row } from '../db/reader.js'
+import { memberJoin, memberSelect, NOT_STANDING, standingParams, standingSql } from '../auth/access.js'
+import type { Principal } from '../auth/tokens.js'
 import { fingerprintKey, secretFields, type FieldValues, type KindDefinition } from '../kinds/define/kind.js'
 import { viewAttributes } from './view.js'
 
@@ -32,7 +34,8 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
   const VIEW_BY_ID = byIdSql(visible)
   const SECRETS_BY_ID = byIdSql(['id', 'tenantId', kind.providerField, ...secrets])
   const plainFields = Object.keys(kind.fields).filter((f) => !kind.fields[f]!.secret)
-  const TOKEN_BY_ID = byIdSql([
+  /** What a token is made of: the provider, every field, the ciphertexts and their fingerprints, the version. */
+  const TOKEN_COLUMNS = [
     'id',
     'tenantId',
     kind.providerField,
@@ -41,8 +44,16 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
     ...plainFields,
     ...secrets,
     ...secrets.map(fingerprintKey),
-  ])
+  ]
+  const TOKEN_BY_ID = byIdSql(TOKEN_COLUMNS)
   const ID_BY_ID = byIdSql(['id'])
+  /** As byIdSql, with the user's collaborator rows in the row's tenant joined (one row per collaborator row, or one). */
+  const asMemberSql = (columns: readonly string[]) =>
+    `SELECT ${columns.map((c) => `\`${kind.tableName}\`.\`${c}\``).join(', ')}, ${memberSelect} FROM \`${kind.tableName}\` ` +
+    `${memberJoin(kind.tableName)} WHERE \`${kind.tableName}\`.\`id\` = ?`
+  const VIEW_AS_MEMBER = asMemberSql(visible)
+  const SECRETS_AS_MEMBER = asMemberSql(['id', 'tenantId', kind.providerField, ...secrets])
+  const TOKEN_AS_MEMBER = asMemberSql(TOKEN_COLUMNS)
 
   /** Filters a page may carry, in the order their placeholders appear. */
   const PAGE_FILTERS = [kind.providerField, 'isActive', 'verificationStatus'] as const
@@ -56,14 +67,21 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
   /** One statement per unique key of the kind. */
   const keySqlCache = new Map<string, string>()
 
-  /** One statement per combination of filters (at most 16 per kind). */
-  function pageSql(filters: readonly string[], afterCursor: boolean): string {
-    const key = `${filters.join(',')}|${afterCursor}`
+  /**
+   * One statement per caller type and combination of filters (at most 32 per kind): the caller's standing in the
+   * tenant (see standingSql), then the page, so a page is one round trip. The page keeps its own ORDER BY and
+   * LIMIT: parenthesised on MySQL, a subquery on SQLite (which takes neither inside a compound SELECT).
+   */
+  function pageSql(principal: Principal['type'], filters: readonly string[], afterCursor: boolean): string {
+    const key = `${principal}|${filters.join(',')}|${afterCursor}`
     let sql = pageSqlCache.get(key)
     if (!sql) {
       const conditions = ['tenantId', ...filters].map((c) => `\`${c}\` = ?`)
       if (afterCursor) conditions.push('`id` > ?')
-      sql = `${selectSql(visible, PAGE_FROM)} WHERE ${conditions.join(' AND ')} ORDER BY \`id\` LIMIT ?`
+      const columns = visible.map((c) => `\`${c}\``).join(', ')
+      const page = `SELECT ${NOT_STANDING}, ${columns} FROM ${PAGE_FROM} WHERE ${conditions.join(' AND ')} ORDER BY \`id\` LIMIT ?`
+      const standing = standingSql(principal, visible)
+      sql = db.dialect === 'mysql' ? `${standing} UNION ALL (${page})` : `${standing} UNION ALL SELECT * FROM (${page}) AS \`page\``
       pageSqlCache.set(key, sql)
     }
     return sql
@@ -92,13 +110,21 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
     /** What a token is made of: the row's provider, fields, ciphertexts, version and known expiry (plain values), or undefined. */
     findForToken: (id: string) => first(TOKEN_BY_ID, id),
 
-    /** Up to `limit` rows of a tenant after `afterId`, oldest first. */
-    page(tenantId: string, filters: PageFilters, afterId: string | undefined, limit: number): Promise<Row[]> {
+    /** As findView, findSecrets and findForToken, for a user: every joined row, each with the user's collaborator columns. */
+    findViewAsMember: (id: string, accountId: string) => reader(VIEW_AS_MEMBER, [accountId, id]),
+    findSecretsAsMember: (id: string, accountId: string) => reader(SECRETS_AS_MEMBER, [accountId, id]),
+    findForTokenAsMember: (id: string, accountId: string) => reader(TOKEN_AS_MEMBER, [accountId, id]),
+
+    /**
+     * The caller's standing rows in the tenant (see standingSql; permitTenantRead tells them apart), then up to
+     * `limit` rows of the tenant after `afterId`, oldest first.
+     */
+    page(principal: Principal, tenantId: string, filters: PageFilters, afterId: string | undefined, limit: number): Promise<Row[]> {
       const used = PAGE_FILTERS.filter((f) => filters[f] !== undefined)
       const after = afterId === undefined ? [] : [afterId]
       // The limit as a BigInt: mysql2 would send a number as a DOUBLE, which MySQL 8 refuses for LIMIT.
-      const params = [tenantId, ...used.map((f) => filters[f]), ...after, BigInt(limit)]
-      return reader(pageSql(used, after.length > 0), params)
+      const params = [...standingParams(principal, tenantId), tenantId, ...used.map((f) => filters[f]), ...after, BigInt(limit)]
+      return reader(pageSql(principal.type, used, after.length > 0), params)
     },
 
     /** A model instance for a write, with the given columns (the visible ones by default). */

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { v7 as uuidv7 } from 'uuid'
-import { authorize, authorizeTenantRead, tenantNotFound, type Action } from '../auth/access.js'
+import { authorize, permitMember, permitTenantRead, tenantNotFound, type Action } from '../auth/access.js'
 import type { Principal } from '../auth/tokens.js'
 import type { CredentialCipher } from '../crypto/credential-cipher.js'
 import type { Database } from '../db/database.js'
@@ -115,16 +115,27 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     return row
   }
 
+  /**
+   * One statement: a service's read is the row alone (its scopes decide), a user's carries the user's
+   * collaborator rows in the row's tenant (see permitMember).
+   */
   async function read(
     principal: Principal,
     id: string,
     action: Action,
     find: (id: string) => Promise<RawRow | undefined>,
+    findAsMember: (id: string, accountId: string) => Promise<RawRow[]>,
   ): Promise<RawRow> {
-    const row = await find(id)
-    if (!row) throw integrationNotFound()
-    await authorize(models, principal, String(row.tenantId), action, integrationNotFound)
-    return row
+    if (principal.type === 'service') {
+      const row = await find(id)
+      if (!row) throw integrationNotFound()
+      await authorize(models, principal, String(row.tenantId), action, integrationNotFound)
+      return row
+    }
+    const rows = await findAsMember(id, principal.accountId)
+    if (!rows[0]) throw integrationNotFound()
+    permitMember(principal.accountId, rows, action, integrationNotFound)
+    return rows[0]
   }
 
   /** Encrypts the given secrets for this row and returns the columns to store. */
@@ -412,10 +423,18 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
 
   return {
     async list(principal: Principal, query: ListQuery) {
-      await authorizeTenantRead(models, principal, query.tenantId)
-      const after = query.cursor ? decodeCursor(query.cursor) : undefined
-      // One row more than asked: whether it exists says if there is a next page.
-      const rows = await repository.page(query.tenantId, query, after, query.limit + 1)
+      let after: string | undefined
+      let refused: Error | undefined
+      try {
+        after = query.cursor ? decodeCursor(query.cursor) : undefined
+      } catch (err) {
+        refused = err as Error
+      }
+      // One row more than asked: whether it exists says if there is a next page. A cursor refused still reads the
+      // caller's standing first: a stranger learns no more from a bad cursor than from a good one (404).
+      const read = await repository.page(principal, query.tenantId, query, after, refused ? 1 : query.limit + 1)
+      const rows = permitTenantRead(principal, query.tenantId, read)
+      if (refused) throw refused
       const page = rows.slice(0, query.limit)
       const last = page.at(-1)
       return {
@@ -425,7 +444,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     },
 
     async get(principal: Principal, id: string) {
-      return toView(await read(principal, id, 'read', repository.findView))
+      return toView(await read(principal, id, 'read', repository.findView, repository.findViewAsMember))
     },
 
     async create(principal: Principal, body: FieldValues & { tenantId: string }, options: WriteOptions = {}) {
@@ -591,7 +610,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     },
 
     async readCredentials(principal: Principal, id: string) {
-      const row = await read(principal, id, 'credentials', repository.findSecrets)
+      const row = await read(principal, id, 'credentials', repository.findSecrets, repository.findSecretsAsMember)
       if (tokens.refusesLongLived(row)) throw longLivedRefused(kind)
       return {
         id: String(row.id),
@@ -603,7 +622,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
 
     /** A token to act with: minted short-lived where the provider has a minter, the stored secret otherwise. */
     async issueAccessToken(principal: Principal, id: string, body: FieldValues | null, options: ProviderCallOptions = {}) {
-      const row = await read(principal, id, 'credentials', repository.findForToken)
+      const row = await read(principal, id, 'credentials', repository.findForToken, repository.findForTokenAsMember)
       return tokens.issue(row, body, options.admit)
     },
 

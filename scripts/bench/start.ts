@@ -1,0 +1,120 @@
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { BenchDatabase } from './bench-database.js'
+import { onCleanup, track } from './cleanup.js'
+import { cpuTimeMs } from './cpu.js'
+import { writeJson } from './report.js'
+import { readRss } from './rss.js'
+import type { Secrets } from './secrets.js'
+import { freePort } from './server-process.js'
+
+const RUNS = 5
+/** How long the process idles after its first ready answer before its RSS is read. */
+const IDLE_MS = 3_000
+
+export interface StartRun {
+  readyMs: number
+  /** CPU the process spent until then: steadier than the wall clock on a shared machine. */
+  cpuMs: number | null
+  idleRssBytes: number | null
+}
+
+export interface StartFigures {
+  label: string
+  runs: StartRun[]
+  medianReadyMs: number
+  medianCpuMs: number | null
+  medianIdleRssMiB: number | null
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+
+/** Spawns the service, answers the time from spawn to the first 200 of /health/ready and the RSS after idling. */
+async function startOnce(args: string[], env: NodeJS.ProcessEnv, logFile: string): Promise<StartRun> {
+  const port = await freePort()
+  const log = fs.openSync(logFile, 'a')
+  const spawned = performance.now()
+  const child = spawn(process.execPath, args, { env: { ...env, HOST: '127.0.0.1', PORT: String(port) }, stdio: ['ignore', log, log] })
+  fs.closeSync(log)
+  track(child)
+  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  try {
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the service exited before it was ready; see ${logFile}`)
+      const status = await fetch(`http://127.0.0.1:${port}/health/ready`, { signal: AbortSignal.timeout(2_000) })
+        .then((r) => r.status)
+        .catch(() => 0)
+      if (status === 200) break
+      if (performance.now() - spawned > 60_000) throw new Error(`the service was not ready within 60 s; see ${logFile}`)
+      await sleep(5)
+    }
+    const readyMs = performance.now() - spawned
+    const cpuMs = cpuTimeMs(child.pid!) ?? null
+    await sleep(IDLE_MS)
+    return { readyMs: Math.round(readyMs), cpuMs, idleRssBytes: readRss(child.pid!) ?? null }
+  } finally {
+    child.kill('SIGTERM')
+    await gone
+  }
+}
+
+async function series(label: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): Promise<StartFigures> {
+  // The first start creates the schema; the measured ones find it in place.
+  await startOnce(args, env, logFile)
+  const runs: StartRun[] = []
+  for (let i = 0; i < RUNS; i++) runs.push(await startOnce(args, env, logFile))
+  const rss = runs.map((r) => r.idleRssBytes).filter((b): b is number => b !== null)
+  const figures = {
+    label,
+    runs,
+    medianReadyMs: median(runs.map((r) => r.readyMs)),
+    medianCpuMs: runs.every((r) => r.cpuMs !== null) ? median(runs.map((r) => r.cpuMs!)) : null,
+    medianIdleRssMiB: rss.length > 0 ? Math.round(median(rss) / 1024 / 1024) : null,
+  }
+  console.log(
+    `${label}: ready in ${figures.medianReadyMs} ms (median of ${RUNS}: ${runs.map((r) => r.readyMs).join(', ')}), ` +
+      `${figures.medianCpuMs} ms of CPU, idle RSS ${figures.medianIdleRssMiB} MiB`,
+  )
+  return figures
+}
+
+/**
+ * `npm run bench -- --start`: process start to the first 200 of /health/ready with the schema in place, and
+ * RSS after idling, for the built service (what the Dockerfile runs) on MariaDB and on SQLite, and under tsx.
+ */
+export async function measureStart(db: BenchDatabase, secrets: Secrets, dirs: { root: string; resultsDir: string }, out?: string) {
+  const sqliteDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-start-'))
+  onCleanup(async () => fs.rmSync(sqliteDir, { recursive: true, force: true }))
+  const env = (databaseUrl: string): NodeJS.ProcessEnv => ({
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'production',
+    DATABASE_URL: databaseUrl,
+    DB_SYNC: 'safe',
+    AUTH_JWT_SECRET: secrets.jwtSecret,
+    CREDENTIAL_KEYS: secrets.credentialKeys,
+    LOG_LEVEL: 'warn',
+    LOG_FORMAT: 'json',
+    // What the tsx CLI tells @fastify/autoload; loaded with --import it cannot tell.
+    FASTIFY_AUTOLOAD_TYPESCRIPT: '1',
+  })
+  const built = [path.join(dirs.root, 'dist/src/server.js')]
+  const tsx = ['--import', 'tsx', path.join(dirs.root, 'src/server.ts')]
+  const logFile = path.join(dirs.resultsDir, 'start.log')
+  fs.writeFileSync(logFile, '')
+  const sqlite = `sqlite:${path.join(sqliteDir, 'start.sqlite')}`
+  const results = [
+    await series('built (node dist/src/server.js), MariaDB', built, env(db.url), logFile),
+    await series('built (node dist/src/server.js), SQLite', built, env(sqlite), logFile),
+    await series('tsx (src/server.ts), MariaDB', tsx, env(db.url), logFile),
+  ]
+  writeJson(out ?? path.join(dirs.resultsDir, 'start-latest.json'), {
+    kind: 'start',
+    at: new Date().toISOString(),
+    idleMs: IDLE_MS,
+    results,
+  })
+}
