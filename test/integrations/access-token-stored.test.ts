@@ -175,7 +175,7 @@ eachDatabase(t, async (t, db) => {
       'body/targetType must be PLAY_STORE, the provider of this integration',
     )
     await refused(play, ids.play, { targetType: 'PLAY_STORE' }, 'body/targetType PLAY_STORE takes no options here: send no body')
-    await refused(gitlab, ids.gitlab, { scmType: 'GITLAB' }, 'body/scmType is not a known field')
+    await refused(gitlab, ids.gitlab, { scmType: 'GITLAB' }, 'body/scmType GITLAB takes no options here: send no body')
     // GitHub takes options for its App connection; a personal access token takes none.
     await refused(
       github,
