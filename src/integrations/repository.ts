@@ -1,4 +1,4 @@
-import type { CreationAttributes } from 'sequelize'
+import type { CreationAttributes, Transaction } from 'sequelize'
 import type { Database } from '../db/database.js'
 import { pageIndexName, type IntegrationModel, type IntegrationRecord } from '../db/models/integration-model.js'
 import { readerFor, tableThrough, type Row } from '../db/reader.js'
@@ -56,10 +56,10 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
 
   const first = async (sql: string, id: string): Promise<Row | undefined> => (await reader(sql, [id]))[0]
 
-  async function writeAt(id: string, changes: FieldValues, ifVersion: number | undefined): Promise<boolean> {
+  async function writeAt(id: string, changes: FieldValues, ifVersion: number | undefined, transaction?: Transaction): Promise<boolean> {
     const [written] = await model.update(
       { ...changes, version: db.sequelize.literal('`version` + 1') },
-      { where: ifVersion === undefined ? { id } : { id, version: ifVersion }, silent: true },
+      { where: ifVersion === undefined ? { id } : { id, version: ifVersion }, silent: true, transaction },
     )
     return written > 0
   }
@@ -89,21 +89,23 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
     /** A model instance for a write, with the given columns (the visible ones by default). */
     load: (id: string, attributes: readonly string[] = visible) => model.findByPk(id, { attributes: [...attributes] }),
 
-    insert: (values: FieldValues) => model.create(values as CreationAttributes<IntegrationRecord>),
+    insert: (values: FieldValues, transaction?: Transaction) =>
+      model.create(values as CreationAttributes<IntegrationRecord>, { transaction }),
 
     /**
      * Writes `values` and moves the row to its next version. With `ifVersion`, only while the row is still at
      * that version (compare-and-set). Answers whether a row was written; `row` then shows the new values.
      */
-    async update(row: IntegrationRecord, values: FieldValues, ifVersion?: number): Promise<boolean> {
+    async update(row: IntegrationRecord, values: FieldValues, ifVersion?: number, transaction?: Transaction): Promise<boolean> {
       const changes = { ...values, updatedAt: new Date() }
-      const written = await writeAt(row.id, changes, ifVersion)
+      const written = await writeAt(row.id, changes, ifVersion, transaction)
       if (written) row.set(changes as Partial<IntegrationRecord>, { raw: true })
       return written
     },
 
     /** As `update`, for a row read as plain values. */
-    updateAt: (id: string, values: FieldValues, ifVersion?: number) => writeAt(id, { ...values, updatedAt: new Date() }, ifVersion),
+    updateAt: (id: string, values: FieldValues, ifVersion?: number, transaction?: Transaction) =>
+      writeAt(id, { ...values, updatedAt: new Date() }, ifVersion, transaction),
 
     exists: async (id: string) => (await first(ID_BY_ID, id)) !== undefined,
 
@@ -118,7 +120,7 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
       return (await reader(sql, [...values])).length > 0
     },
 
-    remove: (row: IntegrationRecord) => row.destroy(),
+    remove: (row: IntegrationRecord, transaction?: Transaction) => row.destroy({ transaction }),
   }
 }
 
