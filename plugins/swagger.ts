@@ -125,6 +125,7 @@ export default fp(
         tags: [
           ...KINDS.map((k) => ({ name: k.segment, description: `${k.title} integrations` })),
           { name: 'catalog', description: 'Providers and a tenant-wide summary' },
+          { name: 'audit', description: "A tenant's audit trail: who changed, verified, read or minted what" },
           { name: 'health', description: 'Liveness and readiness' },
         ],
       },

@@ -10,6 +10,9 @@ import configPlugin from '../plugins/config.js'
 import dbAvailabilityPlugin from '../plugins/db-availability.js'
 import dbPlugin from '../plugins/db.js'
 import devSeedPlugin from '../plugins/dev-seed.js'
+import integrationServicesPlugin from '../plugins/integration-services.js'
+import webhooksPlugin from '../plugins/webhooks.js'
+import schedulerPlugin from '../plugins/scheduler.js'
 import errorsPlugin, { clientErrorHandler, frameworkErrors } from '../plugins/errors.js'
 import lifecyclePlugin from '../plugins/lifecycle.js'
 import metricsPlugin from '../plugins/metrics.js'
@@ -117,6 +120,9 @@ export async function buildApp(options: BuildOptions = {}) {
   await app.register(authPlugin)
   await app.register(rateLimitPlugin)
   await app.register(outboundPlugin)
+  await app.register(integrationServicesPlugin)
+  await app.register(webhooksPlugin)
+  await app.register(schedulerPlugin)
   if (config.devSeed) await app.register(devSeedPlugin)
   await app.register(autoload, {
     dir: fileURLToPath(new URL('../routes', import.meta.url)),

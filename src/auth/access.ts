@@ -4,10 +4,10 @@ import { forbidden, notFound } from '../http/errors.js'
 import { SCOPES, type Principal } from './tokens.js'
 
 /** What a request wants to do with a tenant's integrations. */
-export type Action = 'read' | 'verify' | 'write' | 'credentials'
+export type Action = 'read' | 'verify' | 'write' | 'credentials' | 'audit'
 
 const RANK: Record<Role, number> = { Viewer: 1, Editor: 2, Owner: 3 }
-const NEEDS: Record<Exclude<Action, 'credentials'>, Role> = { read: 'Viewer', verify: 'Editor', write: 'Owner' }
+const NEEDS: Record<Exclude<Action, 'credentials'>, Role> = { read: 'Viewer', verify: 'Editor', write: 'Owner', audit: 'Editor' }
 
 // Account and tenant ids are opaque and matched byte for byte. The SQL `=` narrows by index, under
 // whatever collation Delivr's tables have (utf8mb4_unicode_ci takes "ACCT-1", "acct-1 " and
@@ -37,7 +37,7 @@ async function tenantRole(models: ReferenceModels, accountId: string, tenantId: 
 }
 
 function permitService(principal: Extract<Principal, { type: 'service' }>, action: Action) {
-  const scope = action === 'credentials' ? SCOPES.credentials : action === 'read' ? SCOPES.read : undefined
+  const scope = action === 'credentials' ? SCOPES.credentials : action === 'read' || action === 'audit' ? SCOPES.read : undefined
   if (!scope) throw forbidden('Service tokens may only read integrations')
   if (!principal.scopes.has(scope)) throw forbidden(`This service token lacks the ${scope} scope`)
 }
@@ -130,11 +130,16 @@ export function permitTenantRead<R extends Record<string, unknown>>(principal: P
   return rows.filter((r) => r[STANDING_COLUMN] == null)
 }
 
-/** Reading a tenant's integrations: members by role, services by scope, for tenants that exist. */
-export async function authorizeTenantRead(models: ReferenceModels, principal: Principal, tenantId: string): Promise<void> {
+/** Reading a tenant's integrations (or, with 'audit', its audit trail): members by role, services by scope, for tenants that exist. */
+export async function authorizeTenantRead(
+  models: ReferenceModels,
+  principal: Principal,
+  tenantId: string,
+  action: 'read' | 'audit' = 'read',
+): Promise<void> {
   if (principal.type === 'service') {
     const tenants = await readerFor(models.Tenant.sequelize!)(TENANT_SQL, [tenantId])
     if (!tenants.some((t) => t.id === tenantId)) throw tenantNotFound()
   }
-  await authorize(models, principal, tenantId, 'read', tenantNotFound)
+  await authorize(models, principal, tenantId, action, tenantNotFound)
 }

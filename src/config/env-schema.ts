@@ -162,9 +162,53 @@ export const EnvSchema = Type.Object({
     default: 1200,
     description: 'Lifetime of minted App Store Connect tokens; Apple accepts at most 1200 (20 minutes)',
   }),
+  AUDIT_RETENTION_DAYS: Type.Integer({
+    minimum: 1,
+    maximum: 36500,
+    default: 365,
+    description: 'Audit events older than this are pruned by the scheduler, in small batches',
+  }),
+  SCHEDULER: oneOf(['on', 'off'], {
+    default: 'on',
+    description: 'off: this replica neither re-verifies, warns of expiry nor prunes (webhook delivery still runs)',
+  }),
+  REVERIFY_INTERVAL_SECONDS: Type.Integer({
+    minimum: 10,
+    maximum: 31536000,
+    default: 86400,
+    description: 'How often each active integration is re-verified (with ±10% jitter)',
+  }),
+  EXPIRY_WARNING_DAYS: Type.Integer({
+    minimum: 0,
+    maximum: 365,
+    default: 14,
+    description: 'A credential expiring within this many days raises integration.credential_expiring, once per expiry',
+  }),
+  REVERIFY_CONCURRENCY: Type.Integer({
+    minimum: 1,
+    maximum: 100,
+    default: 4,
+    description: 'Scheduled verifications in flight at once per provider, per replica',
+  }),
+  WEBHOOK_URLS: Type.Optional(Type.String({ minLength: 1, description: 'http(s) URLs that receive change events, comma separated' })),
+  WEBHOOK_SECRET: Type.Optional(
+    Type.String({ minLength: 1, description: 'whsec_ and base64 of 24 to 64 random bytes: signs change events (Standard Webhooks)' }),
+  ),
+  WEBHOOK_MAX_ATTEMPTS: Type.Integer({
+    minimum: 1,
+    maximum: 100,
+    default: 12,
+    description: 'Deliveries tried per event before it is dead-lettered',
+  }),
+  WEBHOOK_RETRY_BASE_MS: Type.Integer({
+    minimum: 10,
+    maximum: 3600000,
+    default: 5000,
+    description: 'The first retry backoff; each retry doubles it, with full jitter',
+  }),
 })
 
 export type Env = Static<typeof EnvSchema>
 
 /** Variables whose values must never be echoed in an error message. */
-export const SECRET_ENV = new Set(['AUTH_JWT_SECRET', 'CREDENTIAL_KEYS', 'DATABASE_URL', 'REDIS_URL'])
+export const SECRET_ENV = new Set(['AUTH_JWT_SECRET', 'CREDENTIAL_KEYS', 'DATABASE_URL', 'REDIS_URL', 'WEBHOOK_SECRET', 'WEBHOOK_URLS'])

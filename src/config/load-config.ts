@@ -94,10 +94,63 @@ export interface Config {
     verifyRateLimit: { max: number; windowMs: number; redisUrl?: string }
     maxEventLoopDelayMs: number
   }
+  /** The audit trail's retention and where change events go. */
+  events: {
+    auditRetentionDays: number
+    /** Absent: events wait in the outbox, delivered once webhooks are configured. */
+    webhooks?: WebhookConfig
+  }
+  /** Scheduled re-verification, expiry warnings and pruning on this replica. */
+  scheduler: {
+    enabled: boolean
+    intervalSeconds: number
+    expiryWarningDays: number
+    /** Per provider, per replica. */
+    concurrency: number
+  }
   /** Create the demo account, tenant and Owner row on first start. */
   devSeed: boolean
   /** True when the JWT secret or credential key came from ./data rather than the environment. */
   usesDevSecrets: boolean
+}
+
+export interface WebhookConfig {
+  urls: string[]
+  /** `whsec_…`, as the standardwebhooks library takes it. */
+  secret: string
+  maxAttempts: number
+  retryBaseMs: number
+}
+
+const WEBHOOK_SECRET_SHAPE = /^whsec_([A-Za-z0-9+/]+={0,2})$/
+
+/** Both or neither; never echoes either value (a URL may carry a token). */
+function parseWebhooks(env: Env): WebhookConfig | undefined {
+  if (!env.WEBHOOK_URLS && !env.WEBHOOK_SECRET) return undefined
+  if (!env.WEBHOOK_URLS || !env.WEBHOOK_SECRET) {
+    throw new ConfigError(['WEBHOOK_URLS and WEBHOOK_SECRET go together: set both (to deliver change events) or neither'])
+  }
+  const problems: string[] = []
+  const urls = env.WEBHOOK_URLS.split(',')
+    .map((u) => u.trim())
+    .filter(Boolean)
+  urls.forEach((url, i) => {
+    let parsed: URL | undefined
+    try {
+      parsed = new URL(url)
+    } catch {
+      parsed = undefined
+    }
+    if (!parsed || !/^https?:$/.test(parsed.protocol)) problems.push(`WEBHOOK_URLS entry ${i + 1} must be an http(s) URL`)
+  })
+  if (urls.length === 0) problems.push('WEBHOOK_URLS must list at least one http(s) URL')
+  const key = WEBHOOK_SECRET_SHAPE.exec(env.WEBHOOK_SECRET)?.[1]
+  const bytes = key ? Buffer.from(key, 'base64').length : 0
+  if (bytes < 24 || bytes > 64) {
+    problems.push('WEBHOOK_SECRET must be whsec_ followed by the base64 of 24 to 64 random bytes (e.g. whsec_$(openssl rand -base64 32))')
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return { urls, secret: env.WEBHOOK_SECRET, maxAttempts: env.WEBHOOK_MAX_ATTEMPTS, retryBaseMs: env.WEBHOOK_RETRY_BASE_MS }
 }
 
 function describeError(schema: TSchema, value: unknown): string {
@@ -313,6 +366,13 @@ export function loadConfig(raw: NodeJS.ProcessEnv = process.env): Config {
       metricsEnabled: env.METRICS_ENABLED === 'true',
       verifyRateLimit: { max: env.RATE_LIMIT_VERIFY_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS, redisUrl: env.REDIS_URL },
       maxEventLoopDelayMs: env.MAX_EVENT_LOOP_DELAY_MS,
+    },
+    events: { auditRetentionDays: env.AUDIT_RETENTION_DAYS, webhooks: parseWebhooks(env) },
+    scheduler: {
+      enabled: env.SCHEDULER === 'on',
+      intervalSeconds: env.REVERIFY_INTERVAL_SECONDS,
+      expiryWarningDays: env.EXPIRY_WARNING_DAYS,
+      concurrency: env.REVERIFY_CONCURRENCY,
     },
     devSeed: env.DEV_SEED ? env.DEV_SEED === 'true' : !production && dev !== undefined,
     usesDevSecrets: dev !== undefined,

@@ -8,6 +8,8 @@ import type { IntegrationModel } from './models/integration-model.js'
 import { prepareSchema, type SchemaLogger, type SchemaReport } from './migrate/engine.js'
 import type { ReferenceModels } from './models/reference-models.js'
 import type { DesiredTable } from './migrate/types.js'
+import type { EventModels } from './models/event-models.js'
+import { transactionRunner, waitForSqliteLocks, type TransactionRunner } from './transaction.js'
 
 export interface Database {
   sequelize: Sequelize
@@ -15,6 +17,10 @@ export interface Database {
   models: ReferenceModels
   /** One model per integration kind, by URL segment. */
   integrations: ReadonlyMap<string, IntegrationModel>
+  /** The audit trail, the change-event outbox and the re-verification schedule. */
+  events: EventModels
+  /** One transaction; on SQLite, transactions take turns. */
+  transaction: TransactionRunner
   /** The start-up report. Readiness reads the live database instead (plugins/db-availability.ts). */
   schema: SchemaReport
   /** The tables, columns and indexes the models need. */
@@ -55,10 +61,18 @@ export async function openDatabase(config: DatabaseConfig, kinds: readonly KindD
   const sequelize = createSequelize(config)
   try {
     await sequelize.authenticate()
-    const { models, integrations, desired, report } = await prepareSchema(sequelize, kinds, config.sync, log, config.lockTimeoutSeconds)
+    await waitForSqliteLocks(sequelize)
+    const { models, integrations, events, desired, report } = await prepareSchema(
+      sequelize,
+      kinds,
+      config.sync,
+      log,
+      config.lockTimeoutSeconds,
+    )
     let closed: Promise<void> | undefined
     const close = () => (closed ??= sequelize.close())
-    return { sequelize, dialect: config.dialect, models, integrations, schema: report, desired, close }
+    const transaction = transactionRunner(sequelize)
+    return { sequelize, dialect: config.dialect, models, integrations, events, transaction, schema: report, desired, close }
   } catch (err) {
     await sequelize.close().catch(() => {})
     throw err

@@ -1,4 +1,4 @@
-import { Op, type CreationAttributes, type WhereOptions } from 'sequelize'
+import { Op, type CreationAttributes, type Transaction, type WhereOptions } from 'sequelize'
 import type { Database } from '../db/database.js'
 import { pageIndexName, type IntegrationModel, type IntegrationRecord } from '../db/models/integration-model.js'
 import { readerFor, tableThrough, type Row } from '../db/reader.js'
@@ -89,10 +89,19 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
 
   const first = async (sql: string, id: string): Promise<Row | undefined> => (await reader(sql, [id]))[0]
 
-  async function writeAt(id: string, changes: FieldValues, ifVersion: number | undefined, also: WhereOptions = {}): Promise<boolean> {
+  async function writeAt(
+    id: string,
+    changes: FieldValues,
+    ifVersion: number | undefined,
+    options: { also?: WhereOptions; transaction?: Transaction } = {},
+  ): Promise<boolean> {
     const [written] = await model.update(
       { ...changes, version: db.sequelize.literal('`version` + 1') },
-      { where: { ...also, id, ...(ifVersion === undefined ? {} : { version: ifVersion }) }, silent: true },
+      {
+        where: { ...options.also, id, ...(ifVersion === undefined ? {} : { version: ifVersion }) },
+        silent: true,
+        transaction: options.transaction,
+      },
     )
     return written > 0
   }
@@ -130,21 +139,23 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
     /** A model instance for a write, with the given columns (the visible ones by default). */
     load: (id: string, attributes: readonly string[] = visible) => model.findByPk(id, { attributes: [...attributes] }),
 
-    insert: (values: FieldValues) => model.create(values as CreationAttributes<IntegrationRecord>),
+    insert: (values: FieldValues, transaction?: Transaction) =>
+      model.create(values as CreationAttributes<IntegrationRecord>, { transaction }),
 
     /**
      * Writes `values` and moves the row to its next version. With `ifVersion`, only while the row is still at
      * that version (compare-and-set). Answers whether a row was written; `row` then shows the new values.
      */
-    async update(row: IntegrationRecord, values: FieldValues, ifVersion?: number): Promise<boolean> {
+    async update(row: IntegrationRecord, values: FieldValues, ifVersion?: number, transaction?: Transaction): Promise<boolean> {
       const changes = { ...values, updatedAt: new Date() }
-      const written = await writeAt(row.id, changes, ifVersion)
+      const written = await writeAt(row.id, changes, ifVersion, { transaction })
       if (written) row.set(changes as Partial<IntegrationRecord>, { raw: true })
       return written
     },
 
     /** As `update`, for a row read as plain values. */
-    updateAt: (id: string, values: FieldValues, ifVersion?: number) => writeAt(id, { ...values, updatedAt: new Date() }, ifVersion),
+    updateAt: (id: string, values: FieldValues, ifVersion?: number, transaction?: Transaction) =>
+      writeAt(id, { ...values, updatedAt: new Date() }, ifVersion, { transaction }),
 
     exists: async (id: string) => (await first(ID_BY_ID, id)) !== undefined,
 
@@ -162,8 +173,11 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
     },
 
     /** Writes `values` and lets the lease go, only while `lease` still holds it (else answers false). */
-    landUnderLease: (id: string, fields: LeaseFields, lease: string, values: FieldValues) =>
-      writeAt(id, { ...values, [fields.id]: null, [fields.until]: null, updatedAt: new Date() }, undefined, { [fields.id]: lease }),
+    landUnderLease: (id: string, fields: LeaseFields, lease: string, values: FieldValues, transaction?: Transaction) =>
+      writeAt(id, { ...values, [fields.id]: null, [fields.until]: null, updatedAt: new Date() }, undefined, {
+        also: { [fields.id]: lease },
+        transaction,
+      }),
 
     /** Lets the lease go without a change, while it is still `lease`. */
     async releaseLease(id: string, fields: LeaseFields, lease: string): Promise<void> {
@@ -184,7 +198,7 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
       return (await reader(sql, [...values])).length > 0
     },
 
-    remove: (row: IntegrationRecord) => row.destroy(),
+    remove: (row: IntegrationRecord, transaction?: Transaction) => row.destroy({ transaction }),
   }
 }
 

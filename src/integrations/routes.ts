@@ -1,6 +1,6 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { integrationService, type ListQuery } from './service.js'
+import type { Caller, ListQuery } from './service.js'
 import { identifiedByProvider, mintingConnections, withArticle, type FieldValues, type KindDefinition } from '../kinds/define/kind.js'
 import { AccessTokenSchema, kindSchemas } from './schemas.js'
 import { VerificationResultSchema } from '../verification/result-schema.js'
@@ -15,6 +15,8 @@ const VerifyQuery = Type.Object(
   { additionalProperties: false },
 )
 
+const caller = (request: FastifyRequest): Caller => ({ principal: request.principal, requestId: request.id })
+
 /** The HTTP contract of one integration kind: the same routes, schemas and rules for every kind. */
 export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
   const s = kindSchemas(kind)
@@ -22,21 +24,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
   const aNoun = withArticle(noun)
 
   return async (app) => {
-    const providers = { http: app.outbound, apis: app.config.providerApis }
-    const service = integrationService(
-      {
-        db: app.db,
-        cipher: app.cipher,
-        verify: providers,
-        observe: (provider, verdict) => app.metrics.verifications.inc({ kind: kind.segment, provider, verdict }),
-        tokens: {
-          context: { ...providers, appStoreTokenLifetimeSeconds: app.config.accessTokens.appStoreLifetimeSeconds },
-          settings: app.config.accessTokens,
-          observe: (provider, outcome) => app.metrics.accessTokens.inc({ kind: kind.segment, provider, outcome }),
-        },
-      },
-      kind,
-    )
+    const service = app.integrationServices.get(kind.segment)!
     // Provider calls reach third parties: each one counts against the caller's one budget, whichever route makes it.
     const admit = (request: FastifyRequest, reply: FastifyReply) => () => app.admitProviderCall(request, reply)
     const verifiesChanges = identifiedByProvider(kind)
@@ -60,7 +48,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           response: { 200: ref(s.Page, 'One page of integrations, oldest first'), ...errorResponses(400, 401, 403, 404, 503) },
         },
       },
-      (request) => service.list(request.principal, request.query as ListQuery),
+      (request) => service.list(caller(request), request.query as ListQuery),
     )
 
     app.post(
@@ -82,7 +70,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        const created = await service.create(request.principal, request.body, { ...request.query, admit: admit(request, reply) })
+        const created = await service.create(caller(request), request.body, { ...request.query, admit: admit(request, reply) })
         return reply
           .code(201)
           .header('location', `${request.url.replace(/\/?(\?.*)?$/, '')}/${String(created.id)}`)
@@ -103,7 +91,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           response: { 200: ref(s.Integration, 'The integration'), ...errorResponses(400, 401, 403, 404, 503) },
         },
       },
-      (request) => service.get(request.principal, request.params.id),
+      (request) => service.get(caller(request), request.params.id),
     )
 
     app.patch(
@@ -127,7 +115,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
           },
         },
       },
-      (request, reply) => service.update(request.principal, request.params.id, request.body, { admit: admit(request, reply) }),
+      (request, reply) => service.update(caller(request), request.params.id, request.body, { admit: admit(request, reply) }),
     )
 
     app.put(
@@ -147,7 +135,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
         },
       },
       (request, reply) =>
-        service.replaceCredentials(request.principal, request.params.id, request.body, { ...request.query, admit: admit(request, reply) }),
+        service.replaceCredentials(caller(request), request.params.id, request.body, { ...request.query, admit: admit(request, reply) }),
     )
 
     app.post(
@@ -168,7 +156,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        const result = await service.verifyDraft(request.principal, request.body, { admit: admit(request, reply) })
+        const result = await service.verifyDraft(caller(request), request.body, { admit: admit(request, reply) })
         request.log.info(
           { kind: kind.segment, provider: request.body[kind.providerField], verdict: result.verdict, stored: false },
           'verification',
@@ -195,7 +183,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        const outcome = await service.verifyStored(request.principal, request.params.id, { admit: admit(request, reply) })
+        const outcome = await service.verifyStored(caller(request), request.params.id, { admit: admit(request, reply) })
         request.log.info(
           { kind: kind.segment, provider: outcome.integration[kind.providerField], verdict: outcome.result.verdict, stored: true },
           'verification',
@@ -222,7 +210,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         reply.cacheControl('no-store')
-        return service.readCredentials(request.principal, request.params.id)
+        return service.readCredentials(caller(request), request.params.id)
       },
     )
 
@@ -254,7 +242,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         reply.cacheControl('no-store')
         const body = (request.body ?? null) as FieldValues | null
-        return service.issueAccessToken(request.principal, request.params.id, body, { admit: admit(request, reply) })
+        return service.issueAccessToken(caller(request), request.params.id, body, { admit: admit(request, reply) })
       },
     )
 
@@ -272,7 +260,7 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        await service.remove(request.principal, request.params.id)
+        await service.remove(caller(request), request.params.id)
         return reply.code(204).send(null)
       },
     )

@@ -1,4 +1,6 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { Transaction } from 'sequelize'
 import { v7 as uuidv7 } from 'uuid'
 import { authorize, permitMember, permitTenantRead, tenantNotFound, type Action } from '../auth/access.js'
 import type { Principal } from '../auth/tokens.js'
@@ -22,6 +24,7 @@ import {
   type KindDefinition,
 } from '../kinds/define/kind.js'
 import { runRotation, type MintedToken, type TokenRotation } from '../verification/access-token.js'
+import { actorOf, type Actor, type Change, type EventJournal, type Fingerprints, type Subject } from '../events/journal.js'
 import { runVerifier } from '../verification/run.js'
 import type { VerificationResult, VerifyContext } from '../verification/types.js'
 import { accessTokenIssuer, longLivedRefused, type AccessTokenDeps } from './access-tokens.js'
@@ -36,6 +39,14 @@ export interface IntegrationDeps {
   /** Told every verification outcome; UNAVAILABLE when the provider gave no verdict. */
   observe?: (provider: string, verdict: VerificationResult['verdict'] | 'UNAVAILABLE') => void
   tokens: AccessTokenDeps
+  /** The audit trail and change events, written in the transaction of each change. */
+  journal: EventJournal
+}
+
+/** Who asks, and in which request: authorization reads the principal, the audit trail both. */
+export interface Caller {
+  principal: Principal
+  requestId: string
 }
 
 export interface ProviderCallOptions {
@@ -197,6 +208,62 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     return plain
   }
 
+  function subjectOf(row: IntegrationRecord | RawRow): Subject {
+    const values = asPlain(row)
+    const status = values.verificationStatus
+    return {
+      kind: kind.segment,
+      integrationId: String(values.id),
+      tenantId: String(values.tenantId),
+      provider: String(values[kind.providerField]),
+      ...(typeof status === 'string' ? { status } : {}),
+    }
+  }
+
+  const fingerprintsOf = (values: RawRow): Fingerprints =>
+    Object.fromEntries(secrets.map((f) => [f, (values[fingerprintKey(f)] as string | null | undefined) ?? null]))
+
+  /** The names a write changes, as the trail lists them: fields of the kind, the name and the active flag. */
+  const changedFields = (values: FieldValues) =>
+    Object.keys(values).filter((f) => f in kind.fields || f === 'displayName' || f === 'isActive' || f === kind.providerField)
+
+  /**
+   * Writes `values` onto the row (only at version `ifVersion` when given) and records `primary` with what the write did
+   * to the verdict and the secrets, in one transaction. Answers whether the row was written; nothing is recorded otherwise.
+   */
+  async function commit(
+    row: IntegrationRecord,
+    values: FieldValues,
+    record: { actor: Actor; primary?: Change['action']; ifVersion?: number; reason?: string },
+  ): Promise<boolean> {
+    const before = { status: row.verificationStatus, fingerprints: fingerprintsOf(asPlain(row)) }
+    const written = await deps.db.transaction(async (transaction) => {
+      if (!(await repository.update(row, values, record.ifVersion, transaction))) return false
+      const after = { status: row.verificationStatus, fingerprints: fingerprintsOf(asPlain(row)) }
+      const verdict = { before: before.status ?? null, after: after.status ?? null }
+      const rotated = secrets.some((f) => before.fingerprints[f] !== after.fingerprints[f])
+      const changes: Change[] = []
+      if (record.primary) {
+        changes.push({
+          action: record.primary,
+          changedFields: changedFields(values),
+          verdict,
+          ...(rotated ? { fingerprints: { before: before.fingerprints, after: after.fingerprints } } : {}),
+        })
+      }
+      if (verdict.before !== verdict.after) {
+        changes.push({ action: 'verification_changed', verdict: { ...verdict, reason: record.reason ?? null } })
+      }
+      if (changes.length > 0) await deps.journal.record(transaction, record.actor, subjectOf(row), changes)
+      return true
+    })
+    tokens.drop(row.id)
+    return written
+  }
+
+  /** Who is minting, for a refusal recorded on the way. */
+  const minting = new AsyncLocalStorage<Actor>()
+
   function nonSecretValues(row: IntegrationRecord): FieldValues {
     return kindValues(row.get({ plain: true }), notSecret)
   }
@@ -231,15 +298,35 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
 
   /** A provider refused the stored credential while minting: a verdict, landing only on the version that was read. */
   async function recordRefusal(row: RawRow, message: string) {
-    const refusal = invalidVerdict(message)
     const id = String(row.id)
-    const written = await repository.updateAt(id, verdictColumns(refusal, new Date()), Number(row.version))
+    const written = await landRefusal(row, message, (values, transaction) =>
+      repository.updateAt(id, values, Number(row.version), transaction),
+    )
     tokens.drop(id)
     if (written) return
     if (await repository.exists(id)) {
       throw conflict('VERIFICATION_STALE', 'The integration changed while its token was being minted; nothing was recorded. Ask again')
     }
     throw integrationNotFound()
+  }
+
+  /**
+   * Writes the INVALID verdict of a refused credential with `write` (which says whether it landed), and its
+   * verification_changed event in the same transaction. The actor is whoever is minting or renewing.
+   */
+  async function landRefusal(row: RawRow, message: string, write: (values: FieldValues, transaction: Transaction) => Promise<boolean>) {
+    return deps.db.transaction(async (transaction) => {
+      if (!(await write(verdictColumns(invalidVerdict(message), new Date()), transaction))) return false
+      const before = typeof row.verificationStatus === 'string' ? row.verificationStatus : null
+      if (before !== 'INVALID') {
+        const actor = minting.getStore() ?? { name: 'unknown', requestId: null }
+        const verdict = { before, after: 'INVALID', reason: message }
+        await deps.journal.record(transaction, actor, { ...subjectOf(row), status: 'INVALID' }, [
+          { action: 'verification_changed', verdict },
+        ])
+      }
+      return true
+    })
   }
 
   const refreshMarginMs = deps.tokens.settings.refreshMarginSeconds * 1000
@@ -297,10 +384,10 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         throw err
       }
       if ('refused' in renewed) {
-        const refusal = invalidVerdict(renewed.refused)
-        await repository.landUnderLease(id, fields, lease, verdictColumns(refusal, new Date()))
+        const refused = renewed.refused
+        await landRefusal(row, refused, (values, transaction) => repository.landUnderLease(id, fields, lease, values, transaction))
         tokens.drop(id)
-        throw unprocessable('CREDENTIAL_REFUSED', `${renewed.refused}. The integration is now INVALID: replace its credentials`)
+        throw unprocessable('CREDENTIAL_REFUSED', `${refused}. The integration is now INVALID: replace its credentials`)
       }
       const landed = await repository.landUnderLease(id, fields, lease, {
         ...sealSecrets(
@@ -367,11 +454,9 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     }
   }
 
-  /** Writes `values`; 404 when the row went meanwhile. */
-  async function write(row: IntegrationRecord, values: FieldValues) {
-    const written = await repository.update(row, values)
-    tokens.drop(row.id)
-    if (!written) throw integrationNotFound()
+  /** Writes `values` and records the change; 404 when the row went meanwhile. */
+  async function write(row: IntegrationRecord, values: FieldValues, actor: Actor, primary: Change['action'], reason: string) {
+    if (!(await commit(row, values, { actor, primary, reason }))) throw integrationNotFound()
   }
 
   /**
@@ -382,7 +467,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
   async function verifyOnto(
     row: IntegrationRecord,
     subject: { provider: string; values: FieldValues; secrets: Record<string, string> },
-    landing: { written?: FieldValues; mustBeValid: boolean; stale: string; renew?: boolean },
+    landing: { written?: FieldValues; mustBeValid: boolean; stale: string; actor: Actor; primary?: Change['action']; renew?: boolean },
     options: ProviderCallOptions,
   ): Promise<VerificationReport> {
     const verified = row.version
@@ -395,8 +480,8 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     const at = new Date()
     const renewedSecrets = Object.keys(renewal.written).length > 0 ? sealSecrets(row, renewal.secrets) : {}
     const values = { ...landing.written, ...renewal.written, ...renewedSecrets, ...recorded(subject.provider, result, at) }
-    const written = await repository.update(row, values, verified)
-    tokens.drop(row.id)
+    const { actor, primary } = landing
+    const written = await commit(row, values, { actor, primary, ifVersion: verified, reason: result.message })
     if (written) return report(result, at)
     if (await repository.exists(row.id)) throw conflict('VERIFICATION_STALE', landing.stale)
     throw integrationNotFound()
@@ -421,8 +506,29 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     }
   }
 
+  async function verifyRow(loaded: IntegrationRecord, actor: Actor, options: ProviderCallOptions) {
+    let row = loaded
+    if (connectionOf(providerSpec(providerOf(row)), holds(asPlain(row))).rotate) {
+      // A rotating token is verified as a consumer would get it: renewed first (once across replicas) when about to expire.
+      const current = await repository.findForToken(row.id)
+      if (current) await minting.run(actor, () => tokens.issue(current, null, options.admit))
+      row = (await repository.load(row.id, [...repository.visible, ...secrets])) ?? row
+    }
+    const result = await verifyOnto(
+      row,
+      { provider: providerOf(row), values: nonSecretValues(row), secrets: storedSecrets(row) },
+      {
+        mustBeValid: false,
+        stale: 'The integration changed while it was being verified; the verdict was not recorded. Verify again',
+        actor,
+      },
+      options,
+    )
+    return { result, integration: toView(row) }
+  }
+
   return {
-    async list(principal: Principal, query: ListQuery) {
+    async list({ principal }: Caller, query: ListQuery) {
       let after: string | undefined
       let refused: Error | undefined
       try {
@@ -443,11 +549,12 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
       }
     },
 
-    async get(principal: Principal, id: string) {
+    async get({ principal }: Caller, id: string) {
       return toView(await read(principal, id, 'read', repository.findView, repository.findViewAsMember))
     },
 
-    async create(principal: Principal, body: FieldValues & { tenantId: string }, options: WriteOptions = {}) {
+    async create(caller: Caller, body: FieldValues & { tenantId: string }, options: WriteOptions = {}) {
+      const { principal } = caller
       const drafted = await draft(principal, body)
       const { provider } = drafted
       let { values } = drafted
@@ -463,22 +570,36 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         verdict = recorded(provider, result, new Date())
         ;({ values, secrets: secretValues } = renewal)
       }
-      const row = await repository.insert({
-        id,
-        tenantId: body.tenantId,
-        [kind.providerField]: provider,
-        displayName: body.displayName,
-        isActive: body.isActive ?? true,
-        ...values,
-        ...sealSecrets({ id, tenantId: body.tenantId }, secretValues),
-        createdByAccountId: principal.type === 'user' ? principal.accountId : '',
-        ...verdict,
+      const sealed = sealSecrets({ id, tenantId: body.tenantId }, secretValues)
+      const fields = { [kind.providerField]: provider, displayName: body.displayName, isActive: body.isActive ?? true, ...values }
+      const row = await deps.db.transaction(async (transaction) => {
+        const row = await repository.insert(
+          {
+            id,
+            tenantId: body.tenantId,
+            ...fields,
+            ...sealed,
+            createdByAccountId: principal.type === 'user' ? principal.accountId : '',
+            ...verdict,
+          },
+          transaction,
+        )
+        const after = fingerprintsOf(sealed)
+        const change: Change = {
+          action: 'created',
+          changedFields: changedFields({ ...fields, ...sealed }),
+          verdict: { before: null, after: row.verificationStatus },
+          fingerprints: { before: fingerprintsOf({}), after },
+        }
+        await deps.journal.record(transaction, actorOf(principal, caller.requestId), subjectOf(row), [change])
+        return row
       })
       return toView(row)
     },
 
-    async update(principal: Principal, id: string, patch: FieldValues, options: ProviderCallOptions = {}) {
-      const row = await load(principal, id, 'write', identifiedByProvider(kind) ? [...repository.visible, ...secrets] : undefined)
+    async update(caller: Caller, id: string, patch: FieldValues, options: ProviderCallOptions = {}) {
+      const actor = actorOf(caller.principal, caller.requestId)
+      const row = await load(caller.principal, id, 'write', identifiedByProvider(kind) ? [...repository.visible, ...secrets] : undefined)
       const provider = providerOf(row)
       assertApplies(provider, patch)
       checkValues(patch)
@@ -517,7 +638,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         ...clearedSecrets(cleared),
       }
       if (!stale || !providerSpec(provider).verifyOnCreate) {
-        await write(row, { ...written, ...(stale ? unverified : {}) })
+        await write(row, { ...written, ...(stale ? unverified : {}) }, actor, 'updated', 'Changed; not verified since')
         return toView(row)
       }
       // What identifies the connection comes from the provider's answer: a change it depends on is verified, as on create.
@@ -529,14 +650,17 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
           mustBeValid: true,
           renew: true,
           stale: 'The integration changed while this change was being verified; nothing was stored. Send it again',
+          actor,
+          primary: 'updated',
         },
         options,
       )
       return toView(row)
     },
 
-    async replaceCredentials(principal: Principal, id: string, body: FieldValues, options: WriteOptions = {}) {
-      const row = await load(principal, id, 'write')
+    async replaceCredentials(caller: Caller, id: string, body: FieldValues, options: WriteOptions = {}) {
+      const actor = actorOf(caller.principal, caller.requestId)
+      const row = await load(caller.principal, id, 'write')
       const spec = providerSpec(providerOf(row))
       assertApplies(spec.id, body)
       checkValues(body)
@@ -554,7 +678,13 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         throw new FieldError(missing[0]!, `is required for ${spec.id} integrations connected with ${connection.label}`)
       // A provider whose answer identifies the connection checks every new secret, as on create.
       if (!options.verify && !spec.verifyOnCreate) {
-        await write(row, { ...sealSecrets(row, body), ...unverified })
+        await write(
+          row,
+          { ...sealSecrets(row, body), ...unverified },
+          actor,
+          'credentials_replaced',
+          'Credentials replaced; not verified since',
+        )
         return toView(row)
       }
       await verifyOnto(
@@ -565,6 +695,8 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
           mustBeValid: true,
           renew: true,
           stale: 'The integration changed while the new credentials were being verified; nothing was stored. Send them again',
+          actor,
+          primary: 'credentials_replaced',
         },
         options,
       )
@@ -573,7 +705,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
 
     /** Checks credentials that are not stored; stores nothing. */
     async verifyDraft(
-      principal: Principal,
+      { principal }: Caller,
       body: FieldValues & { tenantId: string },
       options: ProviderCallOptions = {},
     ): Promise<VerificationReport> {
@@ -591,44 +723,55 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     },
 
     /** Re-checks the stored credentials and records the verdict; a provider that cannot answer changes nothing. */
-    async verifyStored(principal: Principal, id: string, options: ProviderCallOptions = {}) {
-      let row = await load(principal, id, 'verify', [...repository.visible, ...secrets])
-      const rotation = connectionOf(providerSpec(providerOf(row)), holds(asPlain(row))).rotate
-      if (rotation) {
-        // The stored token is verified: renewed first when about to expire, as a consumer would get it.
-        const current = await repository.findForToken(id)
-        if (current) await tokens.issue(current, null, options.admit)
-        row = await load(principal, id, 'verify', [...repository.visible, ...secrets])
-      }
-      const result = await verifyOnto(
-        row,
-        { provider: providerOf(row), values: nonSecretValues(row), secrets: storedSecrets(row) },
-        { mustBeValid: false, stale: 'The integration changed while it was being verified; the verdict was not recorded. Verify again' },
-        options,
-      )
-      return { result, integration: toView(row) }
+    async verifyStored(caller: Caller, id: string, options: ProviderCallOptions = {}) {
+      const row = await load(caller.principal, id, 'verify', [...repository.visible, ...secrets])
+      return verifyRow(row, actorOf(caller.principal, caller.requestId), options)
     },
 
-    async readCredentials(principal: Principal, id: string) {
-      const row = await read(principal, id, 'credentials', repository.findSecrets, repository.findSecretsAsMember)
+    /**
+     * The scheduler's re-verification: as `verifyStored`, for no caller but the service itself. Undefined when the
+     * integration is gone; a verdict reached on a version changed meanwhile is not recorded (409 VERIFICATION_STALE).
+     */
+    async verifyScheduled(id: string, actor: Actor, options: ProviderCallOptions = {}) {
+      const row = await repository.load(id, [...repository.visible, ...secrets])
+      if (!row) return undefined
+      // An inactive integration is not asked about: its verdict would concern nobody.
+      if (!row.isActive) return { result: undefined, integration: toView(row) }
+      return verifyRow(row, actor, options)
+    },
+
+    async readCredentials(caller: Caller, id: string) {
+      const row = await read(caller.principal, id, 'credentials', repository.findSecrets, repository.findSecretsAsMember)
       if (tokens.refusesLongLived(row)) throw longLivedRefused(kind)
+      const credentials = storedSecrets(row)
+      await deps.journal.audit(actorOf(caller.principal, caller.requestId), subjectOf(row), 'credentials_read')
       return {
         id: String(row.id),
         tenantId: String(row.tenantId),
         [kind.providerField]: String(row[kind.providerField]),
-        credentials: storedSecrets(row),
+        credentials,
       }
     },
 
     /** A token to act with: minted short-lived where the provider has a minter, the stored secret otherwise. */
-    async issueAccessToken(principal: Principal, id: string, body: FieldValues | null, options: ProviderCallOptions = {}) {
-      const row = await read(principal, id, 'credentials', repository.findForToken, repository.findForTokenAsMember)
-      return tokens.issue(row, body, options.admit)
+    async issueAccessToken(caller: Caller, id: string, body: FieldValues | null, options: ProviderCallOptions = {}) {
+      const row = await read(caller.principal, id, 'credentials', repository.findForToken, repository.findForTokenAsMember)
+      const actor = actorOf(caller.principal, caller.requestId)
+      const token = await minting.run(actor, () => tokens.issue(row, body, options.admit))
+      await deps.journal.audit(actor, subjectOf(row), 'access_token_issued')
+      return token
     },
 
-    async remove(principal: Principal, id: string) {
-      const row = await load(principal, id, 'write', ['id', 'tenantId'])
-      await repository.remove(row)
+    async remove(caller: Caller, id: string) {
+      const row = await load(caller.principal, id, 'write')
+      const before = fingerprintsOf(asPlain(row))
+      await deps.db.transaction(async (transaction) => {
+        await repository.remove(row, transaction)
+        const verdict = { before: row.verificationStatus, after: null }
+        const fingerprints = { before, after: fingerprintsOf({}) }
+        const change: Change = { action: 'deleted', changedFields: [], verdict, fingerprints }
+        await deps.journal.record(transaction, actorOf(caller.principal, caller.requestId), subjectOf(row), [change])
+      })
       tokens.drop(row.id)
     },
   }

@@ -4,6 +4,7 @@ import { AccessTokenDefaultsSchema, AccessTokenSchema, kindSchemas } from './sch
 import { ProviderCatalogSchema, summarySchema } from './catalog.js'
 import { VerificationResultSchema } from '../verification/result-schema.js'
 import { ErrorResponseSchema } from '../http/common-schemas.js'
+import { AuditEventPageSchema, AuditEventSchema } from './audit-events.js'
 
 /** Every schema with an `$id`: registered once, named as an OpenAPI component. */
 export function sharedSchemas(kinds: readonly KindDefinition[]): TSchema[] {
@@ -14,6 +15,8 @@ export function sharedSchemas(kinds: readonly KindDefinition[]): TSchema[] {
     summarySchema(kinds),
     AccessTokenSchema,
     AccessTokenDefaultsSchema,
+    AuditEventSchema,
+    AuditEventPageSchema,
     ...kinds.flatMap((k) => kindSchemas(k).shared),
   ]
 }

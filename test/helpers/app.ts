@@ -43,6 +43,8 @@ export function testEnv(
     DEV_SEED: 'false',
     // Load shedding reacts to event-loop delay, which a busy test runner causes by itself.
     MAX_EVENT_LOOP_DELAY_MS: '0',
+    // Scheduled re-verification would ask providers on its own; the files that test it turn it on.
+    SCHEDULER: 'off',
     ...extra,
   }
 }

@@ -100,6 +100,8 @@ export async function startServer(t: Test, db: TestDatabase, env: Record<string,
       DEV_SEED: 'false',
       // Load shedding reacts to event-loop delay, which several processes starting on two cores cause by themselves.
       MAX_EVENT_LOOP_DELAY_MS: '0',
+      // Scheduled re-verification would ask providers on its own; the files that test it turn it on.
+      SCHEDULER: 'off',
       HOST: '127.0.0.1',
       PORT: String(port),
       ...env,

@@ -9,6 +9,7 @@ import { loadDatabaseConfig } from '../../src/config/load-config.js'
 import { createSequelize, openDatabase, type Database } from '../../src/db/database.js'
 import { runSchemaCommand, type SchemaCommand } from '../../src/db/migrate/command.js'
 import { KINDS } from '../../src/kinds/index.js'
+import { EVENT_TABLES } from '../../src/db/models/event-models.js'
 import type { IntegrationRecord } from '../../src/db/models/integration-model.js'
 import type { KindDefinition } from '../../src/kinds/define/kind.js'
 import type { TestApp } from './app.js'
@@ -16,10 +17,14 @@ import type { TestDatabase } from './databases.js'
 
 export const REFERENCE_TABLES = ['accounts', 'tenants', 'collaborators'] as const
 export const SCM_TABLE = 'tenant_scm_integrations'
-/** Every table the service owns: one per integration kind, in catalog order. */
+/** The integration tables the service owns: one per integration kind, in catalog order. */
 export const OWNED_TABLES = KINDS.map((k) => k.tableName)
+/** The other tables the service owns (audit trail, change-event outbox, re-verification schedule), in creation order. */
+export { EVENT_TABLES }
+/** Every table the service creates, in creation order. */
+export const SERVICE_TABLES = [...OWNED_TABLES, ...EVENT_TABLES]
 /** Every table a complete database holds, sorted as `tableNames` lists them. */
-export const ALL_TABLES = [...REFERENCE_TABLES, ...OWNED_TABLES].sort()
+export const ALL_TABLES = [...REFERENCE_TABLES, ...OWNED_TABLES, ...EVENT_TABLES].sort()
 /** The foreign keys of every owned table, as `foreignKeys` lists them. */
 export const OWNED_FOREIGN_KEYS = ['createdByAccountId -> accounts.id ON DELETE RESTRICT', 'tenantId -> tenants.id ON DELETE CASCADE']
 

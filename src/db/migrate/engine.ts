@@ -7,6 +7,7 @@ import {
   type IntegrationModel,
   type ReferenceColumnTypes,
 } from '../models/integration-model.js'
+import { defineEventModels, EVENT_TABLES, type EventModels } from '../models/event-models.js'
 import type { KindDefinition } from '../../kinds/define/kind.js'
 import { describeModel, queryGenerator } from './desired.js'
 import { readLiveSchema } from './live.js'
@@ -40,6 +41,8 @@ export class SchemaIncompatibleError extends Error {
 export interface SchemaModels {
   models: ReferenceModels
   integrations: Map<string, IntegrationModel>
+  /** The audit trail, the change-event outbox and the re-verification schedule. */
+  events: EventModels
   desired: DesiredTable[]
 }
 
@@ -81,11 +84,14 @@ export async function defineSchemaModels(sequelize: Sequelize, kinds: readonly K
   const models = defineReferenceModels(sequelize)
   const types = await readReferenceTypes(sequelize)
   const integrations = new Map(kinds.map((k) => [k.segment, defineIntegrationModel(sequelize, k, types)]))
+  const events = defineEventModels(sequelize, types)
   const desired = [
     ...[models.Account, models.Tenant, models.Collaborator].map((m) => describeModel(sequelize, m as ModelStatic<Model>, true)),
-    ...[...integrations.values()].map((m) => describeModel(sequelize, m as ModelStatic<Model>, false)),
+    ...[...integrations.values(), events.Audit, events.Outbox, events.Schedule].map((m) =>
+      describeModel(sequelize, m as ModelStatic<Model>, false),
+    ),
   ]
-  return { models, integrations, desired }
+  return { models, integrations, events, desired }
 }
 
 export async function plan(sequelize: Sequelize, desired: DesiredTable[]): Promise<Step[]> {
@@ -137,7 +143,7 @@ export async function prepareSchema(
   const run = async () => {
     if (mode === 'force') {
       const qi = sequelize.getQueryInterface()
-      const owned = [...kinds].reverse().map((k) => k.tableName)
+      const owned = [...[...EVENT_TABLES].reverse(), ...[...kinds].reverse().map((k) => k.tableName)]
       for (const table of owned) await qi.dropTable(table)
       log.warn({ tables: owned }, 'DB_SYNC=force dropped owned tables')
     }

@@ -7,6 +7,7 @@ import { schemaCli } from '../../helpers/processes.js'
 import {
   OWNED_FOREIGN_KEYS,
   OWNED_TABLES,
+  SERVICE_TABLES,
   REFERENCE_TABLES,
   SCM_TABLE,
   columns,
@@ -100,7 +101,7 @@ if (!testDialects().includes('mysql')) {
       const h = await startApp(t, db)
       t.same(
         h.app.db.schema.applied,
-        [`foreign key ${SCM_TABLE}.tenantId`, ...OWNED_TABLES.filter((table) => table !== SCM_TABLE).map((table) => `table ${table}`)],
+        [`foreign key ${SCM_TABLE}.tenantId`, ...SERVICE_TABLES.filter((table) => table !== SCM_TABLE).map((table) => `table ${table}`)],
         'it added the missing key and the missing tables',
       )
       t.same(h.app.db.schema.review, [], 'nothing left to review')

@@ -1,10 +1,10 @@
 import t from 'tap'
 import { startApp } from '../../helpers/app.js'
 import { createTestDatabase, eachDatabase } from '../../helpers/databases.js'
-import { ALL_TABLES, OWNED_TABLES, REFERENCE_TABLES, readiness, schemaSnapshot, tableEntries, tableNames } from '../../helpers/schema.js'
+import { ALL_TABLES, SERVICE_TABLES, REFERENCE_TABLES, readiness, schemaSnapshot, tableEntries, tableNames } from '../../helpers/schema.js'
 
 /** Reference tables first (owned tables reference them), each in the order its keys need. */
-const CREATED = tableEntries([...REFERENCE_TABLES, ...OWNED_TABLES])
+const CREATED = tableEntries([...REFERENCE_TABLES, ...SERVICE_TABLES])
 
 eachDatabase(t, async (t, db) => {
   t.test('DB_SYNC=off on an empty database creates nothing and is not ready, naming every missing table', async (t) => {

@@ -5,6 +5,7 @@ import { startApp, testEnv } from '../../helpers/app.js'
 import { eachDatabase } from '../../helpers/databases.js'
 import {
   OWNED_TABLES,
+  SERVICE_TABLES,
   REFERENCE_TABLES,
   SCM_TABLE,
   connectRepository,
@@ -71,10 +72,10 @@ eachDatabase(t, async (t, db) => {
       .filter((entry) => entry.msg === 'DB_SYNC=force dropped owned tables')
     t.same(
       dropped.map((entry) => ({ level: entry.level, tables: [...(entry.tables ?? [])].sort() })),
-      [{ level: 40, tables: [...OWNED_TABLES].sort() }],
+      [{ level: 40, tables: [...SERVICE_TABLES].sort() }],
       'one warning naming exactly the owned tables',
     )
-    t.same(h.app.db.schema, { missing: [], applied: tableEntries(OWNED_TABLES), review: [] }, 'it recreated exactly those')
+    t.same(h.app.db.schema, { missing: [], applied: tableEntries(SERVICE_TABLES), review: [] }, 'it recreated exactly those')
     t.same((await readiness(h.app)).body, { status: 'ok', database: 'up', missing: [] }, 'and is ready')
     await h.app.close()
 
