@@ -36,7 +36,10 @@ export const ProviderCatalogSchema = Type.Object(
             fields: Type.Array(
               Type.Object({
                 name: Type.String(),
-                required: Type.Boolean({ description: 'Required (in its connection, when it belongs to one)' }),
+                required: Type.Boolean({
+                  description:
+                    'Required: by the provider, or by the one way to connect it belongs to (for a field several ways take, the default way)',
+                }),
                 connection: Type.Union([Type.String(), Type.Null()], {
                   description: 'The one way to connect that takes the field (see connections); null when every way may',
                 }),
@@ -56,9 +59,11 @@ export const ProviderCatalogSchema = Type.Object(
 function fieldConnection(provider: ProviderSpec, name: string): { required: boolean; connection: string | null } {
   if (provider.required.includes(name) || provider.optional.includes(name))
     return { required: provider.required.includes(name), connection: null }
-  const takers = connectionsOf(provider).filter((c) => c.required.includes(name) || c.optional.includes(name))
+  const connections = connectionsOf(provider)
+  const takers = connections.filter((c) => c.required.includes(name) || c.optional.includes(name))
   const only = takers.length === 1 ? takers[0]! : undefined
-  return { required: takers.every((c) => c.required.includes(name)), connection: only?.id ?? null }
+  // Required where its own way requires it; a field several ways take reads as the default way (the first) has it.
+  return { required: (only ?? connections[0]!).required.includes(name), connection: only?.id ?? null }
 }
 
 /** The catalog is the kind definitions themselves, described; built once. */

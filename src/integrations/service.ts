@@ -220,8 +220,9 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     }
   }
 
+  /** The fingerprints of the secrets a row holds (a secret not set is left out). */
   const fingerprintsOf = (values: RawRow): Fingerprints =>
-    Object.fromEntries(secrets.map((f) => [f, (values[fingerprintKey(f)] as string | null | undefined) ?? null]))
+    Object.fromEntries(secrets.flatMap((f) => (values[fingerprintKey(f)] == null ? [] : [[f, values[fingerprintKey(f)] as string]])))
 
   /** The names a write changes, as the trail lists them: fields of the kind, the name and the active flag. */
   const changedFields = (values: FieldValues) =>
