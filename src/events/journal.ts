@@ -12,6 +12,7 @@ export const AUDIT_ACTIONS = [
   'verification_changed',
   'credentials_read',
   'access_token_issued',
+  'credentials_renewed',
 ] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 

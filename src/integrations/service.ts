@@ -390,12 +390,22 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
         tokens.drop(id)
         throw unprocessable('CREDENTIAL_REFUSED', `${refused}. The integration is now INVALID: replace its credentials`)
       }
-      const landed = await repository.landUnderLease(id, fields, lease, {
-        ...sealSecrets(
-          { id, tenantId: String(row.tenantId) },
-          { [rotation.tokenField]: renewed.token, [rotation.refreshField]: renewed.refreshToken },
-        ),
-        [rotation.expiresField]: renewed.expiresAt,
+      const sealed = sealSecrets(
+        { id, tenantId: String(row.tenantId) },
+        { [rotation.tokenField]: renewed.token, [rotation.refreshField]: renewed.refreshToken },
+      )
+      const renewing = row
+      const before = fingerprintsOf(renewing)
+      // The renewal is on the trail (who spent the refresh token, which fingerprints it left), but no change event:
+      // nothing a receiver acts on changed, and it happens every few hours.
+      const landed = await deps.db.transaction(async (transaction) => {
+        const values = { ...sealed, [rotation.expiresField]: renewed.expiresAt }
+        if (!(await repository.landUnderLease(id, fields, lease, values, transaction))) return false
+        const actor = minting.getStore() ?? { name: 'unknown', requestId: null }
+        const fingerprints = { before, after: { ...before, ...fingerprintsOf(sealed) } }
+        const change: Change = { action: 'credentials_renewed', changedFields: [rotation.tokenField, rotation.refreshField], fingerprints }
+        await deps.journal.record(transaction, actor, subjectOf(renewing), [change])
+        return true
       })
       if (!landed) {
         throw conflict(

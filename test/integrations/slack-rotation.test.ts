@@ -99,6 +99,12 @@ eachDatabase(t, async (t, db) => {
     t.equal(tokens.size, 1, 'all got the same token')
     t.ok(works(slack, [...tokens][0]), 'and Slack accepts it')
 
+    const renewals = await first.app.db.events.Audit.findAll({ where: { integrationId: id, action: 'credentials_renewed' } })
+    t.same(
+      renewals.map((r) => r.actor),
+      ['service:releases'],
+      'the trail holds the one renewal, by the service that asked',
+    )
     const stored = (await first.call('GET', `${BASE}/${id}`, undefined, owner)).json
     t.equal(Date.parse(stored.botTokenExpiresAt), Date.parse(answers[0]!.json.expiresAt), 'the new expiry is stored')
     t.equal(stored.verificationStatus, 'VALID')
