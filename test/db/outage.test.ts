@@ -159,38 +159,46 @@ eachDatabase(t, async (t, db) => {
     }
   }
 
-  t.test('writes each create, change and delete as one statement, so a failure cannot leave it half-written', async (t) => {
-    const h = await startApp(t, db)
-    const { tenantId, auth } = await owner(h)
-    const writes: string[] = []
-    const sequelize = h.app.db.sequelize
-    sequelize.addHook('beforeQuery', 'count-writes', (options: QueryOptions) => {
-      // A write that checks the row's version is Sequelize's BULKUPDATE: still one UPDATE … WHERE statement.
-      const type = options.type === 'BULKUPDATE' ? 'UPDATE' : options.type
-      if (type && !['SELECT', 'SHOWINDEXES', 'DESCRIBE'].includes(type)) writes.push(type)
-    })
-    t.teardown(() => sequelize.removeHook('beforeQuery', 'count-writes'))
-    const counted = async (res: Promise<{ statusCode: number; json(): { id?: string } }>, status: number) => {
-      writes.length = 0
-      const answer = await res
-      t.equal(answer.statusCode, status)
-      return { answer, writes: [...writes] }
-    }
+  t.test(
+    'writes each create, change and delete in one transaction with its audit row and event, so a failure cannot leave it half-written',
+    async (t) => {
+      const h = await startApp(t, db)
+      const { tenantId, auth } = await owner(h)
+      const writes: { type: string; transaction: unknown }[] = []
+      const sequelize = h.app.db.sequelize
+      sequelize.addHook('beforeQuery', 'count-writes', (options: QueryOptions & { transaction?: unknown }) => {
+        // A write that checks the row's version is Sequelize's BULKUPDATE: still one UPDATE … WHERE statement.
+        const type = options.type === 'BULKUPDATE' ? 'UPDATE' : options.type
+        if (type && ['INSERT', 'UPDATE', 'DELETE', 'BULKDELETE'].includes(type)) writes.push({ type, transaction: options.transaction })
+      })
+      t.teardown(() => sequelize.removeHook('beforeQuery', 'count-writes'))
+      const counted = async (res: Promise<{ statusCode: number; json(): { id?: string } }>, status: number) => {
+        writes.length = 0
+        const answer = await res
+        t.equal(answer.statusCode, status)
+        const transactions = new Set(writes.map((w) => w.transaction))
+        t.ok(transactions.size === 1 && !transactions.has(undefined), 'every statement in one transaction')
+        return { answer, writes: writes.map((w) => w.type) }
+      }
 
-    const created = await counted(h.app.inject({ method: 'POST', url: SCM, headers: auth, payload: scmBody(tenantId, 'one-insert') }), 201)
-    t.same(created.writes, ['INSERT'], 'create')
-    const id = created.answer.json().id
-    const patched = await counted(
-      h.app.inject({
-        method: 'PATCH',
-        url: `${SCM}/${id}`,
-        headers: auth,
-        payload: { displayName: 'renamed', accessToken: 'ghp_new_0123456789' },
-      }),
-      200,
-    )
-    t.same(patched.writes, ['UPDATE'], 'change with a new secret')
-    const deleted = await counted(h.app.inject({ method: 'DELETE', url: `${SCM}/${id}`, headers: auth }), 204)
-    t.same(deleted.writes, ['DELETE'], 'delete')
-  })
+      const created = await counted(
+        h.app.inject({ method: 'POST', url: SCM, headers: auth, payload: scmBody(tenantId, 'one-insert') }),
+        201,
+      )
+      t.same(created.writes, ['INSERT', 'INSERT', 'INSERT'], 'create: the row, its audit row, its event')
+      const id = created.answer.json().id
+      const patched = await counted(
+        h.app.inject({
+          method: 'PATCH',
+          url: `${SCM}/${id}`,
+          headers: auth,
+          payload: { displayName: 'renamed', accessToken: 'ghp_new_0123456789' },
+        }),
+        200,
+      )
+      t.same(patched.writes, ['UPDATE', 'INSERT', 'INSERT'], 'change with a new secret: the row, its audit row, its event')
+      const deleted = await counted(h.app.inject({ method: 'DELETE', url: `${SCM}/${id}`, headers: auth }), 204)
+      t.same(deleted.writes, ['DELETE', 'INSERT', 'INSERT'], 'delete: the row, its audit row, its event')
+    },
+  )
 })
