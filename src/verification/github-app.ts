@@ -16,9 +16,12 @@ import { accessToken, type RepositoryAccess } from './repository-access.js'
 import type { VerifyContext, VerifyRequest } from './types.js'
 
 const PROVIDER = 'GitHub'
-/** GitHub refuses App JWTs that live longer than 10 minutes; iat is set back a minute for clock drift, as GitHub advises. */
-const APP_JWT_LIFETIME_SECONDS = 9 * 60
-const CLOCK_DRIFT_SECONDS = 60
+/**
+ * GitHub refuses App JWTs that expire more than 10 minutes ahead. `iat` is set back 30 s for clock drift, as GitHub
+ * advises, and the token expires 9 minutes from now: it lives 9.5 minutes, under the 10.
+ */
+const APP_JWT_EXPIRES_IN_SECONDS = 9 * 60
+const CLOCK_DRIFT_SECONDS = 30
 
 /** What an integration connected with a GitHub App holds. */
 export interface GithubAppCredentials {
@@ -62,7 +65,7 @@ async function appJwt(credentials: GithubAppCredentials, key: KeyObject): Promis
     .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
     .setIssuer(credentials.appId)
     .setIssuedAt(now - CLOCK_DRIFT_SECONDS)
-    .setExpirationTime(now + APP_JWT_LIFETIME_SECONDS)
+    .setExpirationTime(now + APP_JWT_EXPIRES_IN_SECONDS)
     .sign(key)
 }
 

@@ -50,7 +50,9 @@ function jwtProblem(req: ReceivedRequest, appId: string, publicKey: KeyObject): 
   if (typeof claims.iat !== 'number' || typeof claims.exp !== 'number') return 'no iat or exp'
   if (claims.iat > now + 60) return 'issued in the future'
   if (claims.exp <= now) return 'expired'
-  if (claims.exp - claims.iat > 600) return "'Expiration time' claim ('exp') is too far in the future"
+  if (claims.exp > now + 600) return "'Expiration time' claim ('exp') is too far in the future"
+  // What the issue asks of the service beyond GitHub's rule: a lifetime under 10 minutes.
+  if (claims.exp - claims.iat >= 600) return 'lives 10 minutes or more'
   return undefined
 }
 
