@@ -5,7 +5,7 @@ import type { WebhookConfig } from '../config/load-config.js'
 import type { Database } from '../db/database.js'
 import { OUTBOX_TABLE, type OutboxEventRecord } from '../db/models/event-models.js'
 import { OutboundError, type OutboundClient } from '../outbound/index.js'
-import { leaseClaimer, pauses } from './lease.js'
+import { leaseClaimer, roundLoop } from './lease.js'
 
 export interface DispatcherLog {
   warn(obj: object, msg: string): void
@@ -44,10 +44,7 @@ export function webhookDispatcher(deps: DispatcherDeps) {
   const { db, settings } = deps
   const signer = new Webhook(settings.secret)
   const claim = leaseClaimer(db, deps.replica)
-  const pause = pauses()
   const leaseMs = deps.timeoutMs * settings.urls.length + 10_000
-  let running = false
-  let loop: Promise<void> | undefined
 
   /** Sends one event to one endpoint; answers the failure, or undefined when the endpoint took it (2xx). */
   async function send(url: string, event: OutboxEventRecord): Promise<string | undefined> {
@@ -122,31 +119,13 @@ export function webhookDispatcher(deps: DispatcherDeps) {
     return lease.keys.length
   }
 
-  async function run() {
-    while (running) {
-      let claimed = 0
-      try {
-        claimed = await round()
-      } catch (err) {
-        deps.log.warn({ err: { message: (err as Error).message } }, 'webhook delivery round failed; retrying')
-      }
-      if (running && claimed === 0) await pause.wait(IDLE_MS)
-    }
-  }
+  const loop = roundLoop(round, { idleMs: IDLE_MS, failure: 'webhook delivery round failed; retrying', log: deps.log })
 
   return {
     /** One round now, for tests and the CLI; the loop does the same on its own. */
     round,
-    start() {
-      if (running) return
-      running = true
-      loop = run()
-    },
-    async stop() {
-      running = false
-      pause.cancel()
-      await loop
-    },
+    start: () => void loop.start(),
+    stop: () => loop.stop(),
   }
 }
 

@@ -88,3 +88,46 @@ export function pauses() {
     },
   }
 }
+
+/**
+ * Runs `round` (which answers how much work it found) again and again until stopped: at once after a round that
+ * found work, after `idleMs` (or a `wake`) after one that found none. A round that throws is logged as `failure`
+ * and the loop goes on. Stopping waits for the round in progress.
+ */
+export function roundLoop(
+  round: () => Promise<number>,
+  options: { idleMs: number; failure: string; log: { warn(obj: object, msg: string): void } },
+) {
+  const pause = pauses()
+  let running = false
+  let loop: Promise<void> | undefined
+
+  async function run() {
+    while (running) {
+      let found = 0
+      try {
+        found = await round()
+      } catch (err) {
+        options.log.warn({ err: { message: (err as Error).message } }, options.failure)
+      }
+      if (running && found === 0) await pause.wait(options.idleMs)
+    }
+  }
+
+  return {
+    /** Starts the loop; false when it already runs. */
+    start(): boolean {
+      if (running) return false
+      running = true
+      loop = run()
+      return true
+    },
+    /** Ends an idle wait now: there may be work. */
+    wake: () => pause.cancel(),
+    async stop() {
+      running = false
+      pause.cancel()
+      await loop
+    },
+  }
+}

@@ -3,7 +3,7 @@ import type { Config } from '../config/load-config.js'
 import type { Database } from '../db/database.js'
 import { SCHEDULE_TABLE, type VerifyScheduleRecord } from '../db/models/event-models.js'
 import { SCHEDULER, type EventJournal } from '../events/journal.js'
-import { leaseClaimer, pauses } from '../events/lease.js'
+import { leaseClaimer, roundLoop } from '../events/lease.js'
 import { ProviderUnavailableError, ServiceError } from '../http/errors.js'
 import type { IntegrationService } from '../integrations/service.js'
 import type { KindDefinition } from '../kinds/define/kind.js'
@@ -45,7 +45,6 @@ export function verificationScheduler(deps: SchedulerDeps) {
   const { db, settings } = deps
   const intervalMs = settings.intervalSeconds * 1000
   const claim = leaseClaimer(db, deps.replica)
-  const pause = pauses()
   // Long enough for a verification's provider calls (a few, each bounded by the outbound deadline).
   const leaseMs = deps.verifyTimeoutMs * 3 + 10_000
   const providers = [...new Set(deps.kinds.flatMap((k) => k.providers.map((p) => p.id)))]
@@ -54,8 +53,6 @@ export function verificationScheduler(deps: SchedulerDeps) {
   /** Providers that asked to be left alone (Retry-After), until when, on this replica. */
   const resting = new Map<string, number>()
   let housekept = 0
-  let running = false
-  let loop: Promise<void> | undefined
 
   /** The interval ±10%: a fleet created at once does not come due at once. */
   const jittered = (from: number) => new Date(from + intervalMs * (0.9 + Math.random() * 0.2))
@@ -155,7 +152,7 @@ export function verificationScheduler(deps: SchedulerDeps) {
       inFlight.set(row.provider, inFlight.get(row.provider)! - 1)
       jobs.delete(job)
       // A free slot: look for more due work now rather than after the idle wait.
-      pause.cancel()
+      loop.wake()
     })
     jobs.add(job)
   }
@@ -188,30 +185,15 @@ export function verificationScheduler(deps: SchedulerDeps) {
     return started
   }
 
-  async function run() {
-    while (running) {
-      let started = 0
-      try {
-        started = await round()
-      } catch (err) {
-        deps.log.warn({ err: { message: (err as Error).message } }, 'scheduler round failed; retrying')
-      }
-      if (running && started === 0) await pause.wait(IDLE_MS)
-    }
-  }
+  const loop = roundLoop(round, { idleMs: IDLE_MS, failure: 'scheduler round failed; retrying', log: deps.log })
 
   return {
     round,
     start() {
-      if (running) return
-      running = true
-      deps.log.info({ intervalSeconds: settings.intervalSeconds, concurrency: settings.concurrency }, 'scheduler started')
-      loop = run()
+      if (loop.start()) deps.log.info({ intervalSeconds: settings.intervalSeconds, concurrency: settings.concurrency }, 'scheduler started')
     },
     async stop() {
-      running = false
-      pause.cancel()
-      await loop
+      await loop.stop()
       await Promise.all(jobs)
     },
   }
