@@ -1,10 +1,13 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses, ref, TenantIdSchema } from '../../../../src/http/common-schemas.js'
+import { AuditEventPageSchema, auditEvents, auditQuerySchema } from '../../../../src/integrations/audit-events.js'
 import { providerCatalog, ProviderCatalogSchema, summarySchema, tenantSummary } from '../../../../src/integrations/catalog.js'
 import { KINDS } from '../../../../src/kinds/index.js'
 
+// Routes across kinds live here; each folder beside this file is one kind's.
 const catalog = providerCatalog(KINDS)
 const SummarySchema = summarySchema(KINDS)
+const AuditQuerySchema = auditQuerySchema(KINDS)
 
 const integrations: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -35,6 +38,23 @@ const integrations: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     (request) => tenantSummary(app.db, KINDS, request.principal, request.query.tenantId),
+  )
+
+  app.get(
+    '/audit-events',
+    {
+      config: { database: true },
+      schema: {
+        tags: ['audit'],
+        operationId: 'listAuditEvents',
+        summary: "A tenant's audit trail: who created, changed, rotated, deleted, verified, read or minted what, and when",
+        description:
+          'Owner or Editor of the tenant, or a service token with `integrations:read`. Oldest first; page with `cursor`. Events name the fields changed and show secret fingerprints before and after, never a secret.',
+        querystring: AuditQuerySchema,
+        response: { 200: ref(AuditEventPageSchema, 'One page of audit events, oldest first'), ...errorResponses(400, 401, 403, 404, 503) },
+      },
+    },
+    (request) => auditEvents(app.db, request.principal, request.query),
   )
 }
 
