@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { listDeadLetters, replayDeadLetters } from '../../src/events/dead-letters.js'
 import { startApp } from '../helpers/app.js'
-import { eachDatabase } from '../helpers/databases.js'
+import { createTestDatabase, eachDatabase, type TestDatabase } from '../helpers/databases.js'
 import { leaks } from '../helpers/samples.js'
 import { startWebhookReceiver, type Delivery } from '../helpers/webhook-receiver.js'
 
@@ -19,15 +19,14 @@ async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean
   }
 }
 
-eachDatabase(t, async (t, db) => {
+/** An app delivering to a receiver of its own, on `db`, giving up after `attempts`. */
+async function delivering(t: Test, db: TestDatabase, attempts: number) {
   const receiver = await startWebhookReceiver(t, SECRET)
-  let up = false
-  receiver.answer = () => (up ? 204 : 503)
   const h = await startApp(t, db, {
     WEBHOOK_URLS: receiver.url,
     WEBHOOK_SECRET: SECRET,
     WEBHOOK_RETRY_BASE_MS: '20',
-    WEBHOOK_MAX_ATTEMPTS: '3',
+    WEBHOOK_MAX_ATTEMPTS: String(attempts),
   })
   const { app } = h
   const { tenantId, ownerId } = await h.tenant()
@@ -46,6 +45,14 @@ eachDatabase(t, async (t, db) => {
   }
   const outbox = async () =>
     (await db.query('SELECT id, state FROM integration_events_outbox ORDER BY id')) as { id: string; state: string }[]
+  return { receiver, app, tenantId, owner, gitlab, create, outbox }
+}
+
+eachDatabase(t, async (t, db) => {
+  // Enough attempts that no event gives up while the receiver is down, however slowly this machine runs.
+  const { receiver, app, tenantId, owner, gitlab, create, outbox } = await delivering(t, db, 100)
+  let up = false
+  receiver.answer = () => (up ? 204 : 503)
   const typesOf = (deliveries: Delivery[], id: string) =>
     deliveries.filter((d) => d.event.data.integrationId === id).map((d) => d.event.type)
 
@@ -106,6 +113,9 @@ eachDatabase(t, async (t, db) => {
   })
 
   t.test('an event the receiver keeps refusing is dead-lettered after WEBHOOK_MAX_ATTEMPTS, and replays under its id', async (t) => {
+    // A database and an app of its own, giving up after three attempts.
+    const own = await createTestDatabase(t, db.dialect)
+    const { receiver, app, create, outbox } = await delivering(t, own, 3)
     const doomed = await create(5)
     receiver.answer = (d) => (d.event.data.integrationId === doomed ? 410 : 204)
     const dead = await eventually(
