@@ -92,9 +92,11 @@ eachDatabase(t, async (t, db) => {
       permissions: { metadata: 'read', contents: 'write' },
     })
 
-    const actions = await h.call('POST', `${BASE}/ci-cd?verify=true`, actionsBody(h))
+    // GitHub shows the ids as numbers: they are taken as numbers too, and answered as their digits.
+    const numeric = { githubAppId: Number(h.github.appId), githubInstallationId: Number(h.github.installationId) }
+    const actions = await h.call('POST', `${BASE}/ci-cd?verify=true`, actionsBody(h, numeric))
     t.equal(actions.status, 201, JSON.stringify(actions.json))
-    t.equal(actions.json.verificationStatus, 'VALID')
+    t.match(actions.json, { verificationStatus: 'VALID', githubAppId: h.github.appId, githubInstallationId: h.github.installationId })
     t.same(h.github.issued.at(-1)!.permissions, { metadata: 'read', actions: 'write' }, 'Actions asks for actions write')
     noSecretsIn(t, h, h.logs.join('\n'), 'the logs')
   })

@@ -19,7 +19,19 @@ const REPOSITORY_PERMISSIONS = [
   'workflows',
 ] as const
 
-const GithubId = (description: string) => Type.String({ minLength: 1, maxLength: 20, pattern: '^[0-9]+$', description })
+/** An id GitHub shows as a number: taken as the number or as its digits, stored and answered as the digits. */
+const GithubId = (description: string) =>
+  Type.Union(
+    [Type.String({ minLength: 1, maxLength: 20, pattern: '^[0-9]+$' }), Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })],
+    { description, examples: ['123456'] },
+  )
+
+/** The App's ids as stored: the digits, whichever way they were given. */
+export function withGithubAppIds<T extends Record<string, unknown>>(values: T): T {
+  const next: Record<string, unknown> = { ...values }
+  for (const field of ['githubAppId', 'githubInstallationId']) if (typeof next[field] === 'number') next[field] = String(next[field])
+  return next as T
+}
 
 /** The fields of a GitHub App connection, the same for every kind that connects to a GitHub repository. */
 export const githubAppFields = {
