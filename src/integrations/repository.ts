@@ -90,7 +90,17 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
 
   /** As asMemberSql, for the columns a write loads (one statement per column list). */
   const loadSqlCache = new Map<string, string>()
-  const attributes = model.getAttributes() as Record<string, { type: unknown; validate?: { isIn?: unknown[][] } }>
+  const attributes = model.getAttributes() as Record<
+    string,
+    { type: unknown; allowNull?: boolean; defaultValue?: unknown; validate?: { isIn?: unknown[][] } }
+  >
+  /** What a new row holds where the caller gave nothing: the model's defaults (none is computed). */
+  const defaults = Object.fromEntries(
+    Object.entries(attributes).flatMap(([c, a]) =>
+      a.defaultValue === undefined || typeof a.defaultValue === 'object' ? [] : [[c, a.defaultValue]],
+    ),
+  )
+  const required = Object.keys(attributes).filter((c) => attributes[c]!.allowNull === false)
   const memberColumns = new Set<string>(Object.values(MEMBER_COLUMNS))
   const booleanColumns = new Set(Object.keys(attributes).filter((c) => attributes[c]!.type instanceof DataTypes.BOOLEAN))
   const instantColumns = new Set(Object.keys(attributes).filter((c) => attributes[c]!.type instanceof DataTypes.DATE))
@@ -136,7 +146,8 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
     ifVersion: number | undefined,
     options: { also?: Record<string, unknown>; transaction?: Transaction } = {},
   ): Promise<boolean> {
-    const columns = Object.keys(changes)
+    // As the model: what is not one of its columns, or is undefined, is left out.
+    const columns = Object.keys(changes).filter((c) => changes[c] !== undefined && Object.hasOwn(attributes, c))
     const where: [string, unknown][] = [['id', id], ...Object.entries(options.also ?? {})]
     if (ifVersion !== undefined) where.push(['version', ifVersion])
     const sql =
@@ -192,8 +203,22 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
       return { row: rows[0] ? instance(rows[0]) : undefined, members: rows }
     },
 
-    insert: (values: FieldValues, transaction?: Transaction) =>
-      model.create(values as CreationAttributes<IntegrationRecord>, { transaction }),
+    /**
+     * Inserts a new row (the model's defaults and both timestamps filled in) with one plain INSERT through Sequelize, and
+     * answers it as a model instance. Values are checked as the model would (columns, lists, required ones).
+     */
+    async insert(values: FieldValues, transaction?: Transaction): Promise<IntegrationRecord> {
+      const now = new Date()
+      // As the model: what is not one of its columns, or is undefined, is left out (the column's default applies).
+      const given = Object.entries(values).filter(([c, v]) => v !== undefined && Object.hasOwn(attributes, c))
+      const row: FieldValues = { ...defaults, ...Object.fromEntries(given), createdAt: now, updatedAt: now }
+      const missing = required.find((c) => row[c] === undefined || row[c] === null)
+      if (missing !== undefined) throw new Error(`${kind.tableName}.${missing} cannot be null`)
+      const columns = Object.keys(row)
+      const sql = `INSERT INTO \`${kind.tableName}\` (${columns.map((c) => `\`${c}\``).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`
+      await db.sequelize.query(sql, { replacements: columns.map((c) => columnValue(c, row[c])), transaction, type: QueryTypes.INSERT })
+      return instance(row)
+    },
 
     /**
      * Writes `values` and moves the row to its next version. With `ifVersion`, only while the row is still at
