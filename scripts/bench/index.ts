@@ -47,8 +47,8 @@ async function main(options: BenchOptions) {
   const secrets = generateSecrets()
   const db = await createBenchDatabase(options.mysqlUrl)
   console.log(`database ${db.name} on MariaDB ${db.version}`)
-  if (options.start) return measureStart(db, secrets, { root, resultsDir }, options.out)
-  const settings = { root, resultsDir, databaseUrl: db.url, secrets, cpuProf: options.cpuProf }
+  if (options.start) return measureStart(db, secrets, { root, resultsDir }, options.out, options.nodeFlags)
+  const settings = { root, resultsDir, databaseUrl: db.url, secrets, cpuProf: options.cpuProf, nodeFlags: options.nodeFlags }
   const service = await startService(settings)
   console.log(`service pid ${service.pid} at ${service.url}`)
 

@@ -60,7 +60,7 @@ export async function runScale(options: BenchOptions, dirs: { root: string; resu
   const db = await openScaleDatabase(options.mysqlUrl, options.scaleRows, options.reseed)
   console.log(`database ${db.name} on MariaDB ${db.version}: ${db.marker ? 'seeded before, reused' : 'empty, seeding'}`)
   const secrets = generateSecrets(db.marker ?? undefined)
-  const service = await startService({ ...dirs, databaseUrl: db.url, secrets, cpuProf: options.cpuProf })
+  const service = await startService({ ...dirs, databaseUrl: db.url, secrets, cpuProf: options.cpuProf, nodeFlags: options.nodeFlags })
   console.log(`service pid ${service.pid} at ${service.url}`)
 
   let data: ScaleData
