@@ -185,6 +185,14 @@ export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: w
     )
   }
 
+  /** A read or a mint on the audit trail, as the service's journal records it (no event). */
+  async function audit(actor: { name: string; requestId: string }, kind: string, row: Record<string, unknown>, action: string) {
+    await pool.execute(
+      `INSERT INTO integration_audit_events (id, tenantId, kind, integrationId, action, actor, requestId, at, changedFields, fingerprintsBefore, fingerprintsAfter, verdictBefore, verdictAfter) VALUES (${AUDIT_PLACEHOLDERS})`,
+      [uuidv7(), String(row.tenantId), kind, String(row.id), action, actor.name, actor.requestId, new Date(), null, null, null, null, null],
+    )
+  }
+
   /** The row for a write, with the user's collaborator rows joined (one statement, as reads do): Owners only, 404 to strangers. */
   async function writable(principal: Principal, id: string): Promise<RowDataPacket> {
     if (principal.type === 'service') throw new HttpError(403, 'Forbidden')
@@ -406,6 +414,8 @@ export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: w
       const found = await row(id, 'id, tenantId, scmType, accessToken')
       await authorize(principal, found.tenantId, 'credentials')
       const accessToken = cipher.decrypt(found.accessToken, { tenantId: found.tenantId, kind: 'scm', id: found.id, field: 'accessToken' })
+      // Every read of a secret is on the audit trail, as the service records it: one INSERT, no transaction.
+      await audit(actorOf(principal), 'scm', found, 'credentials_read')
       return { id: found.id, tenantId: found.tenantId, scmType: found.scmType, credentials: { accessToken } }
     },
 
@@ -434,6 +444,7 @@ export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: w
         cached = { token, expiresAt: new Date((issuedAt + TOKEN_LIFETIME_S) * 1000), version: Number(found.version) }
         tokens.set(id, cached)
       }
+      await audit(actorOf(principal), 'targets', found, 'access_token_issued')
       return { accessToken: cached.token, tokenType: 'Bearer', expiresAt: cached.expiresAt.toISOString(), shortLived: true, grants: null }
     },
   }

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 
-export const SCENARIO_KEYS = ['get-one', 'list', 'create', 'patch', 'replace-credentials', 'delete', 'credentials', 'access-token'] as const
+export const SCENARIO_KEYS = ['get-one', 'list', 'credentials', 'access-token', 'create', 'patch', 'replace-credentials', 'delete'] as const
 export type ScenarioKey = (typeof SCENARIO_KEYS)[number]
 
 export interface BenchOptions {
