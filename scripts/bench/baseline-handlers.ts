@@ -1,6 +1,6 @@
 import type { webcrypto } from 'node:crypto'
 import { errors as joseErrors, importPKCS8, jwtVerify, SignJWT } from 'jose'
-import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
+import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import { v7 as uuidv7 } from 'uuid'
 import type { CredentialCipher } from '../../src/crypto/credential-cipher.js'
 
@@ -37,6 +37,33 @@ function view(row: Record<string, unknown>): Record<string, unknown> {
 const TARGET_TOKEN_COLUMNS =
   'id, tenantId, targetType, version, credentialExpiresAt, bundleId, appStoreAppId, issuerId, keyId, packageName, ' +
   'serviceAccountEmail, applicationId, privateKey, serviceAccountJson'
+
+/** What a write's audit row and event say, as the service's journal takes it. */
+interface Change {
+  action: 'created' | 'updated' | 'credentials_replaced' | 'deleted' | 'verification_changed'
+  changedFields?: string[]
+  fingerprints?: { before: Record<string, string>; after: Record<string, string> }
+  verdict?: { before: string | null; after: string | null; reason?: string }
+}
+interface Subject {
+  id: string
+  tenantId: string
+  provider: string
+  status: string
+}
+const asJson = (value: unknown) => (value === undefined ? null : JSON.stringify(value))
+const AUDIT_PLACEHOLDERS = Array.from({ length: 13 }, () => '?').join(', ')
+/** What the service's created row lists as changed: the provider, name, active flag and the kind's fields given. */
+const CREATED_FIELDS = [
+  'scmType',
+  'displayName',
+  'isActive',
+  'githubOrganization',
+  'githubRepository',
+  'repositoryUrl',
+  'defaultBranch',
+  'accessToken',
+]
 
 /** Minted App Store tokens live the service's default lifetime and are served until its default margin. */
 const TOKEN_LIFETIME_S = 1200
@@ -91,6 +118,114 @@ export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: w
     if (!rows[0]) throw new HttpError(404, 'Integration not found')
     return rows[0]
   }
+
+  /** Runs `work` between START TRANSACTION and COMMIT on one pooled connection; ROLLBACK when it throws. */
+  async function inTransaction<T>(work: (conn: PoolConnection) => Promise<T>): Promise<T> {
+    const conn = await pool.getConnection()
+    try {
+      await conn.query('START TRANSACTION')
+      const result = await work(conn)
+      await conn.query('COMMIT')
+      return result
+    } catch (err) {
+      await conn.query('ROLLBACK').catch(() => undefined)
+      throw err
+    } finally {
+      conn.release()
+    }
+  }
+
+  /**
+   * The audit rows and change events of a write, as the service's journal writes them: one multi-row INSERT
+   * each, in the write's transaction.
+   */
+  async function journal(conn: PoolConnection, actor: { name: string; requestId: string }, subject: Subject, changes: Change[]) {
+    const at = new Date()
+    const audit = changes.map((c) => [
+      uuidv7(),
+      subject.tenantId,
+      'scm',
+      subject.id,
+      c.action,
+      actor.name,
+      actor.requestId,
+      at,
+      asJson(c.changedFields),
+      asJson(c.fingerprints?.before),
+      asJson(c.fingerprints?.after),
+      c.verdict?.before ?? null,
+      c.verdict?.after ?? null,
+    ])
+    await conn.execute(
+      `INSERT INTO integration_audit_events (id, tenantId, kind, integrationId, action, actor, requestId, at, changedFields, fingerprintsBefore, fingerprintsAfter, verdictBefore, verdictAfter) VALUES ${audit.map(() => `(${AUDIT_PLACEHOLDERS})`).join(', ')}`,
+      audit.flat(),
+    )
+    const events = changes.map((c) => {
+      const type = `integration.${c.action}`
+      const extra =
+        c.action === 'verification_changed'
+          ? { from: c.verdict?.before ?? null, to: c.verdict?.after ?? null, reason: c.verdict?.reason ?? null }
+          : c.action === 'updated'
+            ? { changedFields: c.changedFields ?? [] }
+            : {}
+      const data = {
+        integrationId: subject.id,
+        tenantId: subject.tenantId,
+        kind: 'scm',
+        provider: subject.provider,
+        status: subject.status,
+        ...extra,
+      }
+      const payload = JSON.stringify({ type, timestamp: at.toISOString(), data })
+      return [uuidv7(), type, subject.tenantId, subject.id, payload, at, 'pending', 0, at]
+    })
+    await conn.execute(
+      `INSERT INTO integration_events_outbox (id, type, tenantId, integrationId, payload, createdAt, state, attempts, nextAttemptAt) VALUES ${events.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      events.flat(),
+    )
+  }
+
+  /** A read or a mint on the audit trail, as the service's journal records it (no event). */
+  async function audit(actor: { name: string; requestId: string }, kind: string, row: Record<string, unknown>, action: string) {
+    await pool.execute(
+      `INSERT INTO integration_audit_events (id, tenantId, kind, integrationId, action, actor, requestId, at, changedFields, fingerprintsBefore, fingerprintsAfter, verdictBefore, verdictAfter) VALUES (${AUDIT_PLACEHOLDERS})`,
+      [uuidv7(), String(row.tenantId), kind, String(row.id), action, actor.name, actor.requestId, new Date(), null, null, null, null, null],
+    )
+  }
+
+  /** The row for a write, with the user's collaborator rows joined (one statement, as reads do): Owners only, 404 to strangers. */
+  async function writable(principal: Principal, id: string): Promise<RowDataPacket> {
+    if (principal.type === 'service') throw new HttpError(403, 'Forbidden')
+    const [rows] = await pool.execute<RowDataPacket[]>(
+      `SELECT ${ITEM_COLUMNS}, c.permission AS memberPermission, c.accountId AS memberAccountId, c.tenantId AS memberTenantId ` +
+        'FROM tenant_scm_integrations i LEFT JOIN collaborators c ON c.accountId = ? AND c.tenantId = i.tenantId AND c.appId IS NULL WHERE i.id = ?',
+      [principal.accountId, id],
+    )
+    const found = rows[0]
+    if (!found) throw new HttpError(404, 'Integration not found')
+    const rank = Math.max(
+      0,
+      ...rows
+        .filter((r) => r.memberAccountId === principal.accountId && r.memberTenantId === found.tenantId)
+        .map((r) => RANK[r.memberPermission as string] ?? 0),
+    )
+    if (rank === 0) throw new HttpError(404, 'Not found')
+    if (rank < NEEDS.write) throw new HttpError(403, 'Forbidden')
+    const { memberPermission: _p, memberAccountId: _a, memberTenantId: _t, ...shown } = found
+    return shown
+  }
+
+  let requests = 0
+  const actorOf = (principal: Principal) => ({
+    name: principal.type === 'user' ? principal.accountId : 'service:bench',
+    requestId: `req-${(++requests).toString(36)}`,
+  })
+  const subjectOf = (row: Record<string, unknown>): Subject => ({
+    id: String(row.id),
+    tenantId: String(row.tenantId),
+    provider: String(row.scmType),
+    status: String(row.verificationStatus),
+  })
 
   return {
     /** One round trip for a user too: the row with the user's collaborator rows in its tenant joined. */
@@ -155,6 +290,7 @@ export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: w
       return { items: page.map(view), nextCursor }
     },
 
+    /** The row write, its audit row and its change event in one transaction; the unique index refuses a duplicate (409). */
     async create(header: string | undefined, body: Record<string, string>) {
       const principal = await authenticate(header)
       await authorize(principal, body.tenantId!, 'write')
@@ -168,8 +304,8 @@ export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: w
       const now = new Date()
       const values = {
         id,
-        tenantId: body.tenantId,
-        scmType: body.scmType,
+        tenantId: body.tenantId!,
+        scmType: body.scmType!,
         displayName: body.displayName,
         githubOrganization: owner ?? null,
         githubRepository: repo ?? null,
@@ -184,11 +320,22 @@ export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: w
         updatedAt: now,
       }
       const columns = Object.keys(values)
+      const subject = { id, tenantId: values.tenantId, provider: values.scmType, status: 'PENDING' }
       try {
-        await pool.execute<ResultSetHeader>(
-          `INSERT INTO tenant_scm_integrations (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
-          Object.values(values).map((v) => v ?? null),
-        )
+        await inTransaction(async (conn) => {
+          await conn.execute<ResultSetHeader>(
+            `INSERT INTO tenant_scm_integrations (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+            Object.values(values).map((v) => v ?? null),
+          )
+          await journal(conn, actorOf(principal), subject, [
+            {
+              action: 'created',
+              changedFields: CREATED_FIELDS,
+              verdict: { before: null, after: 'PENDING' },
+              fingerprints: { before: {}, after: { accessToken: values.accessTokenFingerprint } },
+            },
+          ])
+        })
       } catch (err) {
         if ((err as { code?: string }).code === 'ER_DUP_ENTRY') throw new HttpError(409, 'Duplicate repository')
         throw err
@@ -197,11 +344,78 @@ export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: w
       return view({ ...shown, lastVerifiedAt: null, verificationError: null, credentialExpiresAt: null })
     },
 
+    /** PATCH of a non-secret field: the Owner's row read in one statement, then the write, audit row and event. */
+    async patch(header: string | undefined, id: string, body: Record<string, string>) {
+      const principal = await authenticate(header)
+      const found = await writable(principal, id)
+      const updatedAt = new Date()
+      await inTransaction(async (conn) => {
+        const [result] = await conn.execute<ResultSetHeader>(
+          'UPDATE tenant_scm_integrations SET displayName = ?, updatedAt = ?, version = version + 1 WHERE id = ?',
+          [body.displayName!, updatedAt, id],
+        )
+        if (result.affectedRows === 0) throw new HttpError(404, 'Integration not found')
+        const status = String(found.verificationStatus)
+        await journal(conn, actorOf(principal), subjectOf(found), [
+          { action: 'updated', changedFields: ['displayName'], verdict: { before: status, after: status } },
+        ])
+      })
+      return view({ ...found, displayName: body.displayName, updatedAt })
+    },
+
+    /** New secret, sealed as the service seals it; the status back to PENDING (and its change recorded when it moves). */
+    async replaceCredentials(header: string | undefined, id: string, body: Record<string, string>) {
+      const principal = await authenticate(header)
+      const found = await writable(principal, id)
+      const tenantId = String(found.tenantId)
+      const accessToken = cipher.encrypt(body.accessToken!, { tenantId, kind: 'scm', id, field: 'accessToken' })
+      const fingerprint = cipher.fingerprint(body.accessToken!)
+      const updatedAt = new Date()
+      await inTransaction(async (conn) => {
+        const [result] = await conn.execute<ResultSetHeader>(
+          'UPDATE tenant_scm_integrations SET accessToken = ?, accessTokenFingerprint = ?, verificationStatus = ?, lastVerifiedAt = NULL, ' +
+            'verificationError = NULL, credentialExpiresAt = NULL, updatedAt = ?, version = version + 1 WHERE id = ?',
+          [accessToken, fingerprint, 'PENDING', updatedAt, id],
+        )
+        if (result.affectedRows === 0) throw new HttpError(404, 'Integration not found')
+        const before = String(found.verificationStatus)
+        const verdict = { before, after: 'PENDING' }
+        const changes: Change[] = [
+          {
+            action: 'credentials_replaced',
+            changedFields: ['accessToken'],
+            verdict,
+            fingerprints: { before: { accessToken: found.accessTokenFingerprint as string }, after: { accessToken: fingerprint } },
+          },
+        ]
+        if (before !== 'PENDING')
+          changes.push({ action: 'verification_changed', verdict: { ...verdict, reason: 'Credentials replaced; not verified since' } })
+        await journal(conn, actorOf(principal), { ...subjectOf(found), status: 'PENDING' }, changes)
+      })
+      const shown = { ...found, accessTokenFingerprint: fingerprint, verificationStatus: 'PENDING', lastVerifiedAt: null }
+      return view({ ...shown, verificationError: null, credentialExpiresAt: null, updatedAt })
+    },
+
+    async remove(header: string | undefined, id: string) {
+      const principal = await authenticate(header)
+      const found = await writable(principal, id)
+      await inTransaction(async (conn) => {
+        const [result] = await conn.execute<ResultSetHeader>('DELETE FROM tenant_scm_integrations WHERE id = ?', [id])
+        if (result.affectedRows === 0) throw new HttpError(404, 'Integration not found')
+        const fingerprints = { before: { accessToken: found.accessTokenFingerprint as string }, after: {} }
+        await journal(conn, actorOf(principal), subjectOf(found), [
+          { action: 'deleted', changedFields: [], verdict: { before: String(found.verificationStatus), after: null }, fingerprints },
+        ])
+      })
+    },
+
     async credentials(header: string | undefined, id: string) {
       const principal = await authenticate(header)
       const found = await row(id, 'id, tenantId, scmType, accessToken')
       await authorize(principal, found.tenantId, 'credentials')
       const accessToken = cipher.decrypt(found.accessToken, { tenantId: found.tenantId, kind: 'scm', id: found.id, field: 'accessToken' })
+      // Every read of a secret is on the audit trail, as the service records it: one INSERT, no transaction.
+      await audit(actorOf(principal), 'scm', found, 'credentials_read')
       return { id: found.id, tenantId: found.tenantId, scmType: found.scmType, credentials: { accessToken } }
     },
 
@@ -230,6 +444,7 @@ export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: w
         cached = { token, expiresAt: new Date((issuedAt + TOKEN_LIFETIME_S) * 1000), version: Number(found.version) }
         tokens.set(id, cached)
       }
+      await audit(actorOf(principal), 'targets', found, 'access_token_issued')
       return { accessToken: cached.token, tokenType: 'Bearer', expiresAt: cached.expiresAt.toISOString(), shortLived: true, grants: null }
     },
   }

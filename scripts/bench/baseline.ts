@@ -64,6 +64,17 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse) {
     if (!match[2]) return send(res, 200, await handlers.get(auth, match[1]!))
     return send(res, 200, await handlers.credentials(auth, match[1]!), { 'cache-control': 'no-store' })
   }
+  if (match && !match[2] && req.method === 'PATCH') {
+    return send(res, 200, await handlers.patch(auth, match[1]!, JSON.parse(await readBody(req)) as Record<string, string>))
+  }
+  if (match && match[2] && req.method === 'PUT') {
+    return send(res, 200, await handlers.replaceCredentials(auth, match[1]!, JSON.parse(await readBody(req)) as Record<string, string>))
+  }
+  if (match && !match[2] && req.method === 'DELETE') {
+    await handlers.remove(auth, match[1]!)
+    res.writeHead(204)
+    return res.end()
+  }
   send(res, 404, { message: 'Not found' })
 }
 

@@ -56,6 +56,25 @@ export async function checkServer(name: string, url: string, data: DataSet): Pro
   const duplicate = await call(url, BASE, stranger.token, body)
   expect(name, `POST create of a duplicate: ${duplicate.status}, not 409`, duplicate.status === 409)
 
+  const createdPath = `${BASE}/${String(created.json?.id)}`
+  const patched = await call(url, createdPath, stranger.token, { displayName: 'Checked' }, 'PATCH')
+  expect(name, `PATCH ${patched.status}`, patched.status === 200 && patched.json?.displayName === 'Checked')
+  const foreignPatch = await call(url, createdPath, owner.token, { displayName: 'Nope' }, 'PATCH')
+  expect(name, `PATCH by a non-member: ${foreignPatch.status}, not 404`, foreignPatch.status === 404)
+  const replaced = await call(url, `${createdPath}/credentials`, stranger.token, { accessToken: 'ghp_check_replaced' }, 'PUT')
+  expect(
+    name,
+    `PUT credentials ${replaced.status}`,
+    replaced.status === 200 && replaced.json?.verificationStatus === 'PENDING' && replaced.json.hasAccessToken === true,
+  )
+  expect(name, 'PUT credentials returns a secret', !JSON.stringify(replaced.json).includes('ghp_check_replaced'))
+  const foreignDelete = await call(url, createdPath, owner.token, undefined, 'DELETE')
+  expect(name, `DELETE by a non-member: ${foreignDelete.status}, not 404`, foreignDelete.status === 404)
+  const removed = await call(url, createdPath, stranger.token, undefined, 'DELETE')
+  expect(name, `DELETE ${removed.status}`, removed.status === 204)
+  const gone = await call(url, createdPath, stranger.token)
+  expect(name, `GET after DELETE: ${gone.status}, not 404`, gone.status === 404)
+
   const secret = await call(url, `${BASE}/${second.id}/credentials`, data.serviceToken)
   const credentials = secret.json?.credentials as { accessToken?: string } | undefined
   expect(name, `GET credentials ${secret.status}`, secret.status === 200 && credentials?.accessToken === second.accessToken)

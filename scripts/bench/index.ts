@@ -13,10 +13,13 @@ import { readRss } from './rss.js'
 import { runScale } from './scale.js'
 import { buildScenarios } from './scenarios.js'
 import { generateSecrets } from './secrets.js'
-import { seed } from './seed.js'
+import { seed, seedDisposable } from './seed.js'
 import { startBaseline, startService } from './servers.js'
 import { soak } from './soak.js'
 import { measureStart } from './start.js'
+
+/** The most deletes a second either server is expected to reach: the delete scenario's rows are sized by it. */
+const DELETES_PER_SECOND = 3000
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const resultsDir = path.join(root, 'bench-results')
@@ -44,14 +47,21 @@ async function main(options: BenchOptions) {
   const secrets = generateSecrets()
   const db = await createBenchDatabase(options.mysqlUrl)
   console.log(`database ${db.name} on MariaDB ${db.version}`)
-  if (options.start) return measureStart(db, secrets, { root, resultsDir }, options.out)
-  const settings = { root, resultsDir, databaseUrl: db.url, secrets, cpuProf: options.cpuProf }
+  if (options.start) return measureStart(db, secrets, { root, resultsDir }, options.out, options.nodeFlags)
+  const settings = { root, resultsDir, databaseUrl: db.url, secrets, cpuProf: options.cpuProf, nodeFlags: options.nodeFlags }
   const service = await startService(settings)
   console.log(`service pid ${service.pid} at ${service.url}`)
 
   const conn = await db.connect()
   const seeding = Date.now()
   const data = await seed(conn, secrets, options.tenants, options.perTenant).finally(() => conn.end())
+  if (options.soakS === undefined && options.only.includes('delete')) {
+    // Enough for both servers' warm-up and measured runs at 3,000 deletes a second each; seeded here, before any load.
+    const count = Math.ceil(2 * (options.warmupS + options.durationS) * DELETES_PER_SECOND)
+    const disposable = await db.connect()
+    await seedDisposable(disposable, secrets, data, count).finally(() => disposable.end())
+    console.log(`seeded ${count} source-control rows for the delete scenario`)
+  }
   console.log(`seeded ${JSON.stringify(data.rows)} in ${((Date.now() - seeding) / 1000).toFixed(1)} s`)
   const scenarios = buildScenarios(data)
   const common = {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 
-export const SCENARIO_KEYS = ['get-one', 'list', 'create', 'credentials', 'access-token'] as const
+export const SCENARIO_KEYS = ['get-one', 'list', 'credentials', 'access-token', 'create', 'patch', 'replace-credentials', 'delete'] as const
 export type ScenarioKey = (typeof SCENARIO_KEYS)[number]
 
 export interface BenchOptions {
@@ -15,6 +15,8 @@ export interface BenchOptions {
   sampleEveryS?: number
   build: boolean
   cpuProf: boolean
+  /** Node flags the service runs with, before its script (e.g. --max-semi-space-size=2), as the Dockerfile's CMD would. */
+  nodeFlags: string[]
   /** Scale mode: pages and the summary for tenants of 10, 10,000 and 100,000 in a large table. */
   scale: boolean
   /** Start mode: process start to ready, and idle RSS, for the built service and under tsx. */
@@ -41,6 +43,7 @@ export const USAGE = `npm run bench -- [options]
                      built on MariaDB and SQLite, and under tsx
   --scale-rows N     source-control rows in the scale database (1000000)
   --reseed           drop the scale database and seed it again
+  --node-flags FLAGS node flags for the service (and --start's built runs), space separated, e.g. "--max-semi-space-size=2"
   --cpu-prof         write V8 CPU profiles of both servers to bench-results/profiles/
   --mysql-url URL    server to create the bench database on (mysql://root@127.0.0.1:3306)
   --out FILE         results JSON (bench-results/latest.json, soak: bench-results/soak-latest.json)`
@@ -67,6 +70,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'sample-every': { type: 'string' },
       'no-build': { type: 'boolean' },
       'cpu-prof': { type: 'boolean' },
+      'node-flags': { type: 'string' },
       scale: { type: 'boolean' },
       start: { type: 'boolean' },
       'scale-rows': { type: 'string' },
@@ -98,6 +102,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     sampleEveryS: values['sample-every'] === undefined ? undefined : positive('sample-every', values['sample-every'], 5),
     build: !values['no-build'],
     cpuProf: Boolean(values['cpu-prof']),
+    nodeFlags: values['node-flags']?.split(' ').filter(Boolean) ?? [],
     scale: Boolean(values.scale),
     start: Boolean(values.start),
     scaleRows: positive('scale-rows', values['scale-rows'], 1_000_000, 110_010),

@@ -11,11 +11,6 @@ import { generateSecrets } from './secrets.js'
 import { startService } from './servers.js'
 
 const BASE = '/api/v1/integrations'
-/**
- * The summary answers every integration of the tenant (100,000 rows is a 20 MB answer), so it is
- * driven by fewer connections than pages: 32 of those at once would measure the machine's memory.
- */
-const SUMMARY_CONNECTIONS = 4
 
 interface CurvePoint {
   scenario: string
@@ -65,7 +60,7 @@ export async function runScale(options: BenchOptions, dirs: { root: string; resu
   const db = await openScaleDatabase(options.mysqlUrl, options.scaleRows, options.reseed)
   console.log(`database ${db.name} on MariaDB ${db.version}: ${db.marker ? 'seeded before, reused' : 'empty, seeding'}`)
   const secrets = generateSecrets(db.marker ?? undefined)
-  const service = await startService({ ...dirs, databaseUrl: db.url, secrets, cpuProf: options.cpuProf })
+  const service = await startService({ ...dirs, databaseUrl: db.url, secrets, cpuProf: options.cpuProf, nodeFlags: options.nodeFlags })
   console.log(`service pid ${service.pid} at ${service.url}`)
 
   let data: ScaleData
@@ -99,11 +94,12 @@ export async function runScale(options: BenchOptions, dirs: { root: string; resu
           connections: load.connections,
           headers,
         },
+        // Up to 50 of each kind (the default limit) and a cursor per kind with more.
         {
           scenario: 'summary, six kinds',
           size: tenant.size,
           path: `${BASE}?tenantId=${tenant.id}`,
-          connections: SUMMARY_CONNECTIONS,
+          connections: load.connections,
           headers,
         },
       ]
@@ -154,7 +150,6 @@ export async function runScale(options: BenchOptions, dirs: { root: string; resu
     command: ['npm run bench', '--', ...process.argv.slice(2)].join(' '),
     database: { name: db.name, version: db.version, rows: data.rows, seededInS: data.seededInS, reused: Boolean(db.marker) },
     settings: load,
-    summaryConnections: SUMMARY_CONNECTIONS,
     serviceVmHwmBytes: readRss(service.pid, 'VmHWM') ?? null,
     points,
   })

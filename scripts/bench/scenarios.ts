@@ -3,7 +3,7 @@ import type { ScenarioKey } from './options.js'
 import type { DataSet } from './seed.js'
 
 export interface RequestSpec {
-  method: 'GET' | 'POST'
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
   path: string
   headers: Record<string, string>
   body?: string
@@ -26,6 +26,11 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 /** Unique across runs against the same database: creates never collide. */
 const runTag = randomBytes(4).toString('hex')
 let created = 0
+let patched = 0
+let replaced = 0
+/** Deletes take the seeded disposable rows in order, each once, whichever server asks. */
+let deleted = 0
+const json = (token: string) => ({ ...bearer(token), 'content-type': 'application/json' })
 
 export function buildScenarios(data: DataSet): Record<ScenarioKey, Scenario> {
   return {
@@ -62,7 +67,39 @@ export function buildScenarios(data: DataSet): Record<ScenarioKey, Scenario> {
           repositoryUrl: `https://github.com/bench-${runTag}/repo-${n}`,
           accessToken: `ghp_bench_created_${n}`,
         })
-        return { method: 'POST', path: BASE, headers: { ...bearer(tenant.token), 'content-type': 'application/json' }, body }
+        return { method: 'POST', path: BASE, headers: json(tenant.token), body }
+      },
+    },
+    patch: {
+      key: 'patch',
+      name: 'PATCH displayName',
+      read: false,
+      next() {
+        const row = pick(data.scm)
+        const body = JSON.stringify({ displayName: `Patched ${runTag} ${++patched}` })
+        return { method: 'PATCH', path: `${BASE}/${row.id}`, headers: json(data.tenants[row.tenant]!.token), body }
+      },
+    },
+    'replace-credentials': {
+      key: 'replace-credentials',
+      name: 'PUT credentials (no verify)',
+      read: false,
+      // Half the seeded rows are VALID: the first replacement of one also records verification_changed (2 audit rows, 2 events).
+      next() {
+        const row = pick(data.scm)
+        const body = JSON.stringify({ accessToken: `ghp_bench_replaced_${runTag}_${++replaced}` })
+        return { method: 'PUT', path: `${BASE}/${row.id}/credentials`, headers: json(data.tenants[row.tenant]!.token), body }
+      },
+    },
+    delete: {
+      key: 'delete',
+      name: 'DELETE',
+      read: false,
+      // Rows seeded for it just before (seedDisposable); once they run out the answers are 404s, counted as non-2xx.
+      next() {
+        const row = data.disposable[deleted++]
+        if (!row) return { method: 'DELETE', path: `${BASE}/00000000-0000-7000-8000-000000000000`, headers: bearer(data.tenants[0]!.token) }
+        return { method: 'DELETE', path: `${BASE}/${row.id}`, headers: bearer(data.tenants[row.tenant]!.token) }
       },
     },
     credentials: {

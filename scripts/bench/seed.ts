@@ -32,6 +32,8 @@ export interface DataSet {
   /** Indexes into `tenants` of those with more source-control integrations than a page holds. */
   large: number[]
   scm: SeededScm[]
+  /** Source-control rows the delete scenario removes, each once (seedDisposable fills it just before). */
+  disposable: { id: string; tenant: number }[]
   /** One App Store target per tenant, by id and tenant index. */
   appStore: { id: string; tenant: number }[]
   appStoreKey: SeededAppStoreKey
@@ -209,6 +211,7 @@ export async function seed(conn: Connection, secrets: Secrets, tenantCount: numb
     tenants,
     large,
     scm,
+    disposable: [],
     appStore,
     appStoreKey,
     serviceToken: await secrets.serviceToken(`${SCOPES.read} ${SCOPES.credentials}`),
@@ -222,4 +225,34 @@ export async function seed(conn: Connection, secrets: Secrets, tenantCount: numb
       tenant_target_integrations: targetRows.length,
     },
   }
+}
+
+/**
+ * Seeds `count` source-control rows for the delete scenario, spread over the seeded tenants. Their ids are newer
+ * than every seeded row, so the list scenario's first pages are unchanged; the other scenarios never pick them.
+ */
+export async function seedDisposable(conn: Connection, secrets: Secrets, data: DataSet, count: number): Promise<void> {
+  const rows: Row[] = []
+  const at = new Date()
+  const tag = randomBytes(4).toString('hex')
+  for (let n = 0; n < count; n++) {
+    const t = n % data.tenants.length
+    const tenant = data.tenants[t]!
+    const id = uuidv7()
+    const token = `ghp_disposable_${n}_${randomBytes(12).toString('base64url')}`
+    rows.push({
+      ...common(id, tenant.id, tenant.accountId, at, n % 2 === 0),
+      scmType: 'GITHUB',
+      displayName: `Disposable ${n}`,
+      githubOrganization: `disposable-${tag}`,
+      githubRepository: `repo-${n}`,
+      repositoryUrl: `https://github.com/disposable-${tag}/repo-${n}`,
+      defaultBranch: 'main',
+      accessToken: secrets.cipher.encrypt(token, { tenantId: tenant.id, kind: 'scm', id, field: 'accessToken' }),
+      accessTokenFingerprint: secrets.cipher.fingerprint(token),
+    })
+    data.disposable.push({ id, tenant: t })
+  }
+  await insert(conn, 'tenant_scm_integrations', rows)
+  await conn.query('ANALYZE TABLE tenant_scm_integrations')
 }

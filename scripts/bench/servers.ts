@@ -8,6 +8,8 @@ export interface ServerSettings {
   databaseUrl: string
   secrets: Secrets
   cpuProf: boolean
+  /** Node flags for the service only (the baseline runs as it is). */
+  nodeFlags?: string[]
 }
 
 /** Only what the run sets: nothing from the caller's shell (a stray DATABASE_URL or key) leaks in. */
@@ -38,7 +40,7 @@ function profile(s: ServerSettings, name: string): string[] {
 export function startService(s: ServerSettings) {
   return startServer({
     name: 'service',
-    args: [...profile(s, 'service'), path.join(s.root, 'dist/src/server.js')],
+    args: [...(s.nodeFlags ?? []), ...profile(s, 'service'), path.join(s.root, 'dist/src/server.js')],
     env: environment(s),
     readyPath: '/health/ready',
     logFile: path.join(s.resultsDir, 'service.log'),

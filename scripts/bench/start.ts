@@ -85,7 +85,13 @@ async function series(label: string, args: string[], env: NodeJS.ProcessEnv, log
  * `npm run bench -- --start`: process start to the first 200 of /health/ready with the schema in place, and
  * RSS after idling, for the built service (what the Dockerfile runs) on MariaDB and on SQLite, and under tsx.
  */
-export async function measureStart(db: BenchDatabase, secrets: Secrets, dirs: { root: string; resultsDir: string }, out?: string) {
+export async function measureStart(
+  db: BenchDatabase,
+  secrets: Secrets,
+  dirs: { root: string; resultsDir: string },
+  out?: string,
+  nodeFlags: string[] = [],
+) {
   const sqliteDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-start-'))
   onCleanup(async () => fs.rmSync(sqliteDir, { recursive: true, force: true }))
   const env = (databaseUrl: string): NodeJS.ProcessEnv => ({
@@ -101,7 +107,7 @@ export async function measureStart(db: BenchDatabase, secrets: Secrets, dirs: { 
     // What the tsx CLI tells @fastify/autoload; loaded with --import it cannot tell.
     FASTIFY_AUTOLOAD_TYPESCRIPT: '1',
   })
-  const built = [path.join(dirs.root, 'dist/src/server.js')]
+  const built = [...nodeFlags, path.join(dirs.root, 'dist/src/server.js')]
   const tsx = ['--import', 'tsx', path.join(dirs.root, 'src/server.ts')]
   const logFile = path.join(dirs.resultsDir, 'start.log')
   fs.writeFileSync(logFile, '')
@@ -115,6 +121,7 @@ export async function measureStart(db: BenchDatabase, secrets: Secrets, dirs: { 
     kind: 'start',
     at: new Date().toISOString(),
     idleMs: IDLE_MS,
+    nodeFlags,
     results,
   })
 }

@@ -1,7 +1,8 @@
-import type { Transaction } from 'sequelize'
+import { QueryTypes, type Transaction } from 'sequelize'
 import { v7 as uuidv7 } from 'uuid'
 import type { Principal } from '../auth/tokens.js'
-import type { EventModels } from '../db/models/event-models.js'
+import { sqlInstant } from '../db/instant.js'
+import { AUDIT_TABLE, OUTBOX_TABLE, type EventModels } from '../db/models/event-models.js'
 
 /** What the audit trail records; each change (not a read or a mint) also leaves a change event. */
 export const AUDIT_ACTIONS = [
@@ -81,8 +82,50 @@ function payload(type: EventType, subject: Subject, at: Date, extra: Record<stri
   })
 }
 
+const AUDIT_COLUMNS = [
+  'id',
+  'tenantId',
+  'kind',
+  'integrationId',
+  'action',
+  'actor',
+  'requestId',
+  'at',
+  'changedFields',
+  'fingerprintsBefore',
+  'fingerprintsAfter',
+  'verdictBefore',
+  'verdictAfter',
+] as const
+const OUTBOX_COLUMNS = ['id', 'type', 'tenantId', 'integrationId', 'payload', 'createdAt', 'nextAttemptAt', 'state', 'attempts'] as const
+
+/** A multi-row INSERT of `columns` with a placeholder per value: `rows` rows. */
+function insertSql(table: string, columns: readonly string[], rows: number): string {
+  const row = `(${columns.map(() => '?').join(', ')})`
+  return `INSERT INTO \`${table}\` (${columns.map((c) => `\`${c}\``).join(', ')}) VALUES ${Array.from({ length: rows }, () => row).join(', ')}`
+}
+
 /** Writes the audit trail and the change events, each in the transaction of the change it describes. */
 export function eventJournal(models: EventModels) {
+  const sequelize = models.Audit.sequelize!
+  /**
+   * One INSERT of the rows, as the model's bulkCreate would write them but without building and validating an instance
+   * per row: every value here is the service's own. Sequelize still formats the values for the dialect (dates in UTC)
+   * and classifies a failure as it classifies any other.
+   */
+  async function insert<R extends Record<string, unknown>>(
+    table: string,
+    columns: readonly (keyof R & string)[],
+    rows: readonly R[],
+    transaction?: Transaction,
+  ) {
+    const dialect = sequelize.getDialect() === 'mysql' ? 'mysql' : 'sqlite'
+    const replacements = rows.flatMap((row) =>
+      columns.map((c) => (row[c] instanceof Date ? sqlInstant(dialect, row[c]) : (row[c] ?? null))),
+    )
+    await sequelize.query(insertSql(table, columns, rows.length), { replacements, transaction, type: QueryTypes.INSERT })
+  }
+
   function outboxRow(type: EventType, subject: Subject, at: Date, extra: Record<string, unknown>) {
     return {
       id: uuidv7(),
@@ -92,6 +135,8 @@ export function eventJournal(models: EventModels) {
       payload: payload(type, subject, at, extra),
       createdAt: at,
       nextAttemptAt: at,
+      state: 'pending' as const,
+      attempts: 0,
     }
   }
 
@@ -120,12 +165,12 @@ export function eventJournal(models: EventModels) {
       verdictBefore: change.verdict?.before ?? null,
       verdictAfter: change.verdict?.after ?? null,
     }))
-    await models.Audit.bulkCreate(audit, { transaction })
+    await insert(AUDIT_TABLE, AUDIT_COLUMNS, audit, transaction)
     const events = changes.flatMap((change) => {
       const type = EVENT_OF[change.action]
       return type ? [outboxRow(type, subject, at, eventExtra(change))] : []
     })
-    if (events.length > 0) await models.Outbox.bulkCreate(events, { transaction })
+    if (events.length > 0) await insert(OUTBOX_TABLE, OUTBOX_COLUMNS, events, transaction)
   }
 
   return {

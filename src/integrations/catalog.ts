@@ -2,8 +2,10 @@ import { Type, type Static } from '@sinclair/typebox'
 import { NOT_STANDING, permitTenantRead, standingParams, standingSql } from '../auth/access.js'
 import type { Principal } from '../auth/tokens.js'
 import type { Database } from '../db/database.js'
+import { TenantIdSchema } from '../http/common-schemas.js'
 import { pageIndexName } from '../db/models/integration-model.js'
 import { readerFor, tableThrough } from '../db/reader.js'
+import { encodeCursor } from './cursor.js'
 import { VerificationStatusSchema } from './schemas.js'
 import { connectionsOf, providerFields, type KindDefinition, type ProviderSpec } from '../kinds/define/kind.js'
 
@@ -105,11 +107,38 @@ const SummaryItemSchema = Type.Object({
   lastVerifiedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
 })
 
+/** How many items of each kind the summary answers at most, unless the query says otherwise. */
+export const SUMMARY_LIMIT_DEFAULT = 50
+
+export const SummaryQuerySchema = Type.Object(
+  {
+    tenantId: TenantIdSchema,
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100,
+        default: SUMMARY_LIMIT_DEFAULT,
+        description: "Most items per kind, the kind's oldest first; nextCursors says where each kind continues",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
 export function summarySchema(kinds: readonly KindDefinition[]) {
+  const cursor = Type.Union([Type.String(), Type.Null()], {
+    description:
+      'Where this kind continues: pass it as `cursor` to GET /api/v1/integrations/{kind}?tenantId= for the next items; null when every one was listed',
+  })
   return Type.Object(
     {
       tenantId: Type.String(),
-      kinds: Type.Object(Object.fromEntries(kinds.map((k) => [k.segment, Type.Array(SummaryItemSchema)]))),
+      kinds: Type.Object(Object.fromEntries(kinds.map((k) => [k.segment, Type.Array(SummaryItemSchema)])), {
+        description: 'Per kind, up to `limit` integrations in id (creation) order',
+      }),
+      nextCursors: Type.Object(Object.fromEntries(kinds.map((k) => [k.segment, cursor])), {
+        description: 'Per kind, the cursor of the rest when the kind has more than `limit` integrations, else null',
+      }),
     },
     { $id: 'IntegrationSummary', title: 'IntegrationSummary' },
   )
@@ -118,29 +147,43 @@ export function summarySchema(kinds: readonly KindDefinition[]) {
 const SUMMARY_COLUMNS = ['kind', 'id', 'provider', 'displayName', 'isActive', 'verificationStatus', 'lastVerifiedAt'] as const
 
 /**
- * One statement for the whole summary: the caller's standing in the tenant (see standingSql), then the tenant's
- * rows of every kind, each through the keyset index pages walk (no sort, no scan).
+ * One statement for the whole summary: the caller's standing in the tenant (see standingSql), then up to `limit + 1`
+ * of the tenant's rows of each kind, oldest first, each through the keyset index pages walk (no sort, no scan, and
+ * the same cost whatever the tenant's size). Each kind's branch keeps its own ORDER BY and LIMIT: parenthesised on
+ * MySQL, a subquery on SQLite (which takes neither inside a compound SELECT).
  */
 function summarySql(db: Database, kinds: readonly KindDefinition[], principal: Principal['type']): string {
   const branches = kinds.map((kind) => {
     const from = tableThrough(db, kind.tableName, pageIndexName(kind))
-    return (
+    const branch =
       `SELECT ${NOT_STANDING}, '${kind.segment}', \`id\`, \`${kind.providerField}\`, \`displayName\`, \`isActive\`, ` +
-      `\`verificationStatus\`, \`lastVerifiedAt\` FROM ${from} WHERE \`tenantId\` = ?`
-    )
+      `\`verificationStatus\`, \`lastVerifiedAt\` FROM ${from} WHERE \`tenantId\` = ? ORDER BY \`id\` LIMIT ?`
+    return db.dialect === 'mysql' ? `(${branch})` : `SELECT * FROM (${branch}) AS \`page\``
   })
   return [standingSql(principal, SUMMARY_COLUMNS), ...branches].join(' UNION ALL ')
 }
 
 const summarySqlCache = new WeakMap<Database, Map<string, string>>()
 
-/** A tenant's integrations across every kind: who is connected, and whether it still works. No secrets. */
-export async function tenantSummary(db: Database, kinds: readonly KindDefinition[], principal: Principal, tenantId: string) {
+/**
+ * A tenant's integrations across every kind: who is connected, and whether it still works. No secrets. Up to `limit`
+ * of each kind, with where the kind's list continues when it has more.
+ */
+export async function tenantSummary(
+  db: Database,
+  kinds: readonly KindDefinition[],
+  principal: Principal,
+  tenantId: string,
+  limit = SUMMARY_LIMIT_DEFAULT,
+) {
   let cache = summarySqlCache.get(db)
   if (!cache) summarySqlCache.set(db, (cache = new Map<string, string>()))
   let sql = cache.get(principal.type)
   if (!sql) cache.set(principal.type, (sql = summarySql(db, kinds, principal.type)))
-  const read = await readerFor(db.sequelize)(sql, [...standingParams(principal, tenantId), ...kinds.map(() => tenantId)])
+  // One row more than asked per kind: whether it exists says if the kind has more. The limit as a BigInt: mysql2
+  // would send a number as a DOUBLE, which MySQL 8 refuses for LIMIT.
+  const params = [...standingParams(principal, tenantId), ...kinds.flatMap(() => [tenantId, BigInt(limit + 1)])]
+  const read = await readerFor(db.sequelize)(sql, params)
   const lists = new Map<string, Static<typeof SummaryItemSchema>[]>(kinds.map((k) => [k.segment, []]))
   for (const r of permitTenantRead(principal, tenantId, read)) {
     lists.get(String(r.kind))?.push({
@@ -152,7 +195,13 @@ export async function tenantSummary(db: Database, kinds: readonly KindDefinition
       lastVerifiedAt: r.lastVerifiedAt ? new Date(r.lastVerifiedAt as string).toISOString() : null,
     })
   }
-  // In id order, as each kind's index gives them; a compound SELECT promises no order of its own.
-  for (const items of lists.values()) items.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-  return { tenantId, kinds: Object.fromEntries(lists) }
+  const nextCursors: Record<string, string | null> = {}
+  for (const [kind, items] of lists) {
+    // In id order, as each kind's index gives them; a compound SELECT promises no order of its own.
+    items.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    const more = items.length > limit
+    if (more) items.length = limit
+    nextCursors[kind] = more ? encodeCursor(items.at(-1)!.id) : null
+  }
+  return { tenantId, kinds: Object.fromEntries(lists), nextCursors }
 }

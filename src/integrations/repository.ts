@@ -1,8 +1,9 @@
-import { Op, type CreationAttributes, type Transaction, type WhereOptions } from 'sequelize'
+import { DataTypes, Op, QueryTypes, type CreationAttributes, type Transaction } from 'sequelize'
 import type { Database } from '../db/database.js'
 import { pageIndexName, type IntegrationModel, type IntegrationRecord } from '../db/models/integration-model.js'
+import { sqlInstant } from '../db/instant.js'
 import { readerFor, tableThrough, type Row } from '../db/reader.js'
-import { memberJoin, memberSelect, NOT_STANDING, standingParams, standingSql } from '../auth/access.js'
+import { MEMBER_COLUMNS, memberJoin, memberSelect, NOT_STANDING, standingParams, standingSql } from '../auth/access.js'
 import type { Principal } from '../auth/tokens.js'
 import { fingerprintKey, secretFields, type FieldValues, type KindDefinition } from '../kinds/define/kind.js'
 import { viewAttributes } from './view.js'
@@ -87,22 +88,73 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
     return sql
   }
 
+  /** As asMemberSql, for the columns a write loads (one statement per column list). */
+  const loadSqlCache = new Map<string, string>()
+  const attributes = model.getAttributes() as Record<
+    string,
+    { type: unknown; allowNull?: boolean; defaultValue?: unknown; validate?: { isIn?: unknown[][] } }
+  >
+  /** What a new row holds where the caller gave nothing: the model's defaults (none is computed). */
+  const defaults = Object.fromEntries(
+    Object.entries(attributes).flatMap(([c, a]) =>
+      a.defaultValue === undefined || typeof a.defaultValue === 'object' ? [] : [[c, a.defaultValue]],
+    ),
+  )
+  const required = Object.keys(attributes).filter((c) => attributes[c]!.allowNull === false)
+  const memberColumns = new Set<string>(Object.values(MEMBER_COLUMNS))
+  const booleanColumns = new Set(Object.keys(attributes).filter((c) => attributes[c]!.type instanceof DataTypes.BOOLEAN))
+  const instantColumns = new Set(Object.keys(attributes).filter((c) => attributes[c]!.type instanceof DataTypes.DATE))
+
+  /** A row read as plain values, typed as the model reads it (booleans, instants), as a model instance for a write. */
+  function instance(row: Row): IntegrationRecord {
+    const values: Row = {}
+    for (const [column, value] of Object.entries(row)) {
+      if (memberColumns.has(column)) continue
+      if (value == null) values[column] = null
+      else if (booleanColumns.has(column)) values[column] = Boolean(value)
+      else if (instantColumns.has(column)) values[column] = value instanceof Date ? value : new Date(value as string)
+      else values[column] = value
+    }
+    return model.build(values as CreationAttributes<IntegrationRecord>, { isNewRecord: false, raw: true })
+  }
+
   const first = async (sql: string, id: string): Promise<Row | undefined> => (await reader(sql, [id]))[0]
 
+  /** Columns whose values the model checks against a list (the provider, the verification status). */
+  const listed = Object.entries(attributes).flatMap(([c, a]) => (a.validate?.isIn ? [[c, new Set(a.validate.isIn[0])] as const] : []))
+
+  /** A column's value as written; throws for a column the table lacks or a value its list refuses (never from input). */
+  function columnValue(column: string, value: unknown): unknown {
+    if (!Object.hasOwn(attributes, column)) throw new Error(`${kind.tableName} has no column ${column}`)
+    const allowed = listed.find(([c]) => c === column)?.[1]
+    if (allowed && value !== null && !allowed.has(value))
+      throw new Error(`${kind.tableName}.${column} cannot hold ${JSON.stringify(value)}`)
+    if (instantColumns.has(column) && value != null) {
+      return sqlInstant(db.dialect, value instanceof Date ? value : new Date(value as string | number))
+    }
+    return value ?? null
+  }
+
+  /**
+   * One UPDATE of `changes` that moves the row to its next version, where the id (and, with `ifVersion`, the version,
+   * and each of `also`) matches. Plain SQL through Sequelize (which formats values for the dialect and classifies a
+   * failure, a unique violation included, as for any statement), without the model's per-call instance and option work.
+   */
   async function writeAt(
     id: string,
     changes: FieldValues,
     ifVersion: number | undefined,
-    options: { also?: WhereOptions; transaction?: Transaction } = {},
+    options: { also?: Record<string, unknown>; transaction?: Transaction } = {},
   ): Promise<boolean> {
-    const [written] = await model.update(
-      { ...changes, version: db.sequelize.literal('`version` + 1') },
-      {
-        where: { ...options.also, id, ...(ifVersion === undefined ? {} : { version: ifVersion }) },
-        silent: true,
-        transaction: options.transaction,
-      },
-    )
+    // As the model: what is not one of its columns, or is undefined, is left out.
+    const columns = Object.keys(changes).filter((c) => changes[c] !== undefined && Object.hasOwn(attributes, c))
+    const where: [string, unknown][] = [['id', id], ...Object.entries(options.also ?? {})]
+    if (ifVersion !== undefined) where.push(['version', ifVersion])
+    const sql =
+      `UPDATE \`${kind.tableName}\` SET ${columns.map((c) => `\`${c}\` = ?, `).join('')}\`version\` = \`version\` + 1 ` +
+      `WHERE ${where.map(([c]) => `\`${c}\` = ?`).join(' AND ')}`
+    const replacements = [...columns.map((c) => columnValue(c, changes[c])), ...where.map(([c, v]) => columnValue(c, v))]
+    const written = await db.sequelize.query(sql, { replacements, transaction: options.transaction, type: QueryTypes.BULKUPDATE })
     return written > 0
   }
 
@@ -139,8 +191,34 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
     /** A model instance for a write, with the given columns (the visible ones by default). */
     load: (id: string, attributes: readonly string[] = visible) => model.findByPk(id, { attributes: [...attributes] }),
 
-    insert: (values: FieldValues, transaction?: Transaction) =>
-      model.create(values as CreationAttributes<IntegrationRecord>, { transaction }),
+    /**
+     * As `load`, for a user, in one statement: the row with the user's collaborator rows in its tenant joined (see
+     * memberJoin). Answers the instance (undefined when there is no such row) and every joined row, for permitMember.
+     */
+    async loadAsMember(id: string, accountId: string, attributes: readonly string[] = visible) {
+      const key = attributes.join(',')
+      let sql = loadSqlCache.get(key)
+      if (!sql) loadSqlCache.set(key, (sql = asMemberSql(attributes)))
+      const rows = await reader(sql, [accountId, id])
+      return { row: rows[0] ? instance(rows[0]) : undefined, members: rows }
+    },
+
+    /**
+     * Inserts a new row (the model's defaults and both timestamps filled in) with one plain INSERT through Sequelize, and
+     * answers it as a model instance. Values are checked as the model would (columns, lists, required ones).
+     */
+    async insert(values: FieldValues, transaction?: Transaction): Promise<IntegrationRecord> {
+      const now = new Date()
+      // As the model: what is not one of its columns, or is undefined, is left out (the column's default applies).
+      const given = Object.entries(values).filter(([c, v]) => v !== undefined && Object.hasOwn(attributes, c))
+      const row: FieldValues = { ...defaults, ...Object.fromEntries(given), createdAt: now, updatedAt: now }
+      const missing = required.find((c) => row[c] === undefined || row[c] === null)
+      if (missing !== undefined) throw new Error(`${kind.tableName}.${missing} cannot be null`)
+      const columns = Object.keys(row)
+      const sql = `INSERT INTO \`${kind.tableName}\` (${columns.map((c) => `\`${c}\``).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`
+      await db.sequelize.query(sql, { replacements: columns.map((c) => columnValue(c, row[c])), transaction, type: QueryTypes.INSERT })
+      return instance(row)
+    },
 
     /**
      * Writes `values` and moves the row to its next version. With `ifVersion`, only while the row is still at
@@ -198,7 +276,13 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
       return (await reader(sql, [...values])).length > 0
     },
 
-    remove: (row: IntegrationRecord, transaction?: Transaction) => row.destroy({ transaction }),
+    async remove(row: IntegrationRecord, transaction?: Transaction): Promise<void> {
+      await db.sequelize.query(`DELETE FROM \`${kind.tableName}\` WHERE \`id\` = ?`, {
+        replacements: [row.id],
+        transaction,
+        type: QueryTypes.DELETE,
+      })
+    },
   }
 }
 

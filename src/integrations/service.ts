@@ -119,7 +119,14 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     return kind.providers.find((p) => p.id === id)!
   }
 
+  /** The row for a write or a verification, and the caller's right to it: one statement for a user (see permitMember). */
   async function load(principal: Principal, id: string, action: Action, attributes?: readonly string[]): Promise<IntegrationRecord> {
+    if (principal.type === 'user') {
+      const { row, members } = await repository.loadAsMember(id, principal.accountId, attributes)
+      if (!row) throw integrationNotFound()
+      permitMember(principal.accountId, members, action, integrationNotFound)
+      return row
+    }
     const row = await repository.load(id, attributes)
     if (!row) throw integrationNotFound()
     await authorize(models, principal, row.tenantId, action, integrationNotFound)

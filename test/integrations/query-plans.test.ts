@@ -129,9 +129,9 @@ const kindOf = (sql: string) => KINDS.find((k) => sql.includes(`\`${k.tableName}
 /** What a statement is, for messages and for which checks apply. */
 function statementKind(sql: string): 'page' | 'summary' | 'by id' | 'by unique key' | 'other' {
   if (!kindOf(sql)) return 'other'
-  if (/ORDER BY `id` LIMIT/.test(sql)) return 'page'
-  // The caller's standing, then every kind's rows: one statement (see tenantSummary).
+  // The caller's standing, then the first rows of every kind: one statement (see tenantSummary).
   if (KINDS.every((k) => sql.includes(`\`${k.tableName}\``))) return 'summary'
+  if (/ORDER BY `id` LIMIT/.test(sql)) return 'page'
   // A user's read joins the user's collaborator rows to the row (see memberJoin).
   if (/WHERE (`\w+`\.)?`id` = /.test(sql)) return 'by id'
   return /LIMIT 1$/.test(sql) ? 'by unique key' : 'other'

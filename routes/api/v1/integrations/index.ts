@@ -1,7 +1,13 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { errorResponses, ref, TenantIdSchema } from '../../../../src/http/common-schemas.js'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { errorResponses, ref } from '../../../../src/http/common-schemas.js'
 import { AuditEventPageSchema, auditEvents, auditQuerySchema } from '../../../../src/integrations/audit-events.js'
-import { providerCatalog, ProviderCatalogSchema, summarySchema, tenantSummary } from '../../../../src/integrations/catalog.js'
+import {
+  providerCatalog,
+  ProviderCatalogSchema,
+  SummaryQuerySchema,
+  summarySchema,
+  tenantSummary,
+} from '../../../../src/integrations/catalog.js'
 import { KINDS } from '../../../../src/kinds/index.js'
 
 // Routes across kinds live here; each folder beside this file is one kind's.
@@ -32,12 +38,14 @@ const integrations: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['catalog'],
         operationId: 'getTenantIntegrations',
         summary: "A tenant's integrations across every kind: provider, name, status and last verification",
-        description: 'Any role in the tenant, or a service token with `integrations:read`.',
-        querystring: Type.Object({ tenantId: TenantIdSchema }, { additionalProperties: false }),
+        description:
+          'Any role in the tenant, or a service token with `integrations:read`. Up to `limit` integrations of each kind, oldest first; ' +
+          'where a kind has more, `nextCursors` holds the cursor its list (`GET /api/v1/integrations/{kind}?tenantId=&cursor=`) continues from.',
+        querystring: SummaryQuerySchema,
         response: { 200: ref(SummarySchema), ...errorResponses(400, 401, 403, 404, 503) },
       },
     },
-    (request) => tenantSummary(app.db, KINDS, request.principal, request.query.tenantId),
+    (request) => tenantSummary(app.db, KINDS, request.principal, request.query.tenantId, request.query.limit),
   )
 
   app.get(
