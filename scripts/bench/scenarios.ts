@@ -12,7 +12,7 @@ export interface RequestSpec {
 export interface Scenario {
   key: ScenarioKey
   name: string
-  /** Reads carry the targets: ≥ 0.6× the baseline's throughput, p99 ≤ 3× the baseline's. */
+  /** A read (targets ≥ 0.8× the baseline's throughput, p99 ≤ 2×) or a write (≥ 0.7×); see TARGETS in report.ts. */
   read: boolean
   /** A new request each call, spread over tenants and ids so no single row stays hot. */
   next: () => RequestSpec
