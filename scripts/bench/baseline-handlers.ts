@@ -193,9 +193,11 @@ export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: w
     )
   }
 
-  /** The row for a write, with the user's collaborator rows joined (one statement, as reads do): Owners only, 404 to strangers. */
-  async function writable(principal: Principal, id: string): Promise<RowDataPacket> {
-    if (principal.type === 'service') throw new HttpError(403, 'Forbidden')
+  /**
+   * The row with the user's collaborator rows in its tenant joined (one statement), and the user's rank there; 404
+   * for a row that does not exist or a stranger.
+   */
+  async function asMember(principal: Extract<Principal, { type: 'user' }>, id: string): Promise<{ shown: RowDataPacket; rank: number }> {
     const [rows] = await pool.execute<RowDataPacket[]>(
       `SELECT ${ITEM_COLUMNS}, c.permission AS memberPermission, c.accountId AS memberAccountId, c.tenantId AS memberTenantId ` +
         'FROM tenant_scm_integrations i LEFT JOIN collaborators c ON c.accountId = ? AND c.tenantId = i.tenantId AND c.appId IS NULL WHERE i.id = ?',
@@ -210,8 +212,15 @@ export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: w
         .map((r) => RANK[r.memberPermission as string] ?? 0),
     )
     if (rank === 0) throw new HttpError(404, 'Not found')
-    if (rank < NEEDS.write) throw new HttpError(403, 'Forbidden')
     const { memberPermission: _p, memberAccountId: _a, memberTenantId: _t, ...shown } = found
+    return { shown, rank }
+  }
+
+  /** The row for a write: Owners only, 404 to strangers. */
+  async function writable(principal: Principal, id: string): Promise<RowDataPacket> {
+    if (principal.type === 'service') throw new HttpError(403, 'Forbidden')
+    const { shown, rank } = await asMember(principal, id)
+    if (rank < NEEDS.write) throw new HttpError(403, 'Forbidden')
     return shown
   }
 
@@ -236,22 +245,7 @@ export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: w
         await authorize(principal, found.tenantId, 'read')
         return view(found)
       }
-      const [rows] = await pool.execute<RowDataPacket[]>(
-        `SELECT ${ITEM_COLUMNS}, c.permission AS memberPermission, c.accountId AS memberAccountId, c.tenantId AS memberTenantId ` +
-          'FROM tenant_scm_integrations i LEFT JOIN collaborators c ON c.accountId = ? AND c.tenantId = i.tenantId AND c.appId IS NULL WHERE i.id = ?',
-        [principal.accountId, id],
-      )
-      const found = rows[0]
-      if (!found) throw new HttpError(404, 'Integration not found')
-      const rank = Math.max(
-        0,
-        ...rows
-          .filter((r) => r.memberAccountId === principal.accountId && r.memberTenantId === found.tenantId)
-          .map((r) => RANK[r.memberPermission as string] ?? 0),
-      )
-      if (rank === 0) throw new HttpError(404, 'Not found')
-      const { memberPermission: _p, memberAccountId: _a, memberTenantId: _t, ...shown } = found
-      return view(shown)
+      return view((await asMember(principal, id)).shown)
     },
 
     /** One round trip: the caller's standing (collaborator rows, or the tenant for a service), then the page. */
