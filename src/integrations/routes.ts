@@ -1,7 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Caller, ListQuery } from './service.js'
-import { identifiedByProvider, mintingConnections, withArticle, type FieldValues, type KindDefinition } from '../kinds/define/kind.js'
+import { identifiedByProvider, shortLivedConnections, withArticle, type FieldValues, type KindDefinition } from '../kinds/define/kind.js'
 import { AccessTokenSchema, kindSchemas } from './schemas.js'
 import { VerificationResultSchema } from '../verification/result-schema.js'
 import { errorResponses, IdParamsSchema, ref, withHeaders } from '../http/common-schemas.js'
@@ -32,8 +32,8 @@ export function kindRoutes(kind: KindDefinition): FastifyPluginAsyncTypebox {
     const config = { kind: kind.segment, database: true }
     // The routes that may ask a provider: they draw on the caller's budget and carry the x-ratelimit headers.
     const asksProvider = { ...config, callsProvider: true }
-    const minters = mintingConnections(kind)
-    const mintsAtProvider = minters.some((m) => m.mint.callsProvider)
+    const minters = shortLivedConnections(kind)
+    const mintsAtProvider = minters.some((m) => m.callsProvider)
 
     app.get(
       '/',

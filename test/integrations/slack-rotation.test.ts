@@ -9,10 +9,15 @@ import { startSlackRotation, works, type SlackRotationDouble } from '../helpers/
 const BASE = '/api/v1/integrations/communication'
 const TABLE = 'tenant_communication_integrations'
 type Json = Record<string, any>
+interface Answer {
+  status: number
+  headers: Record<string, unknown>
+  json: Json
+}
 
 interface Replica extends TestApp {
-  call(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; json: Json }>
-  token(id: string): Promise<{ status: number; json: Json }>
+  call(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<Answer>
+  token(id: string): Promise<Answer>
 }
 
 /** Replicas of the service on one database, all aimed at one Slack; the first one's tenant and Owner. */
@@ -41,7 +46,7 @@ async function replica(h: TestApp): Promise<Replica> {
       headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
       ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
     })
-    return { status: res.statusCode, json: res.body === '' ? {} : res.json<Json>() }
+    return { status: res.statusCode, headers: res.headers, json: res.body === '' ? {} : res.json<Json>() }
   }
   return { ...h, call, token: (id) => call('POST', `${BASE}/${id}/access-token`) }
 }
@@ -92,6 +97,13 @@ eachDatabase(t, async (t, db) => {
     const before = slack.renewals
 
     const answers = await Promise.all(apps.flatMap((app) => Array.from({ length: 25 }, () => app.token(id))))
+    // A renewal asks Slack: the route draws on the caller's rate limit, says so, and documents its 429.
+    t.ok(
+      answers.some((a) => a.headers['x-ratelimit-remaining'] !== undefined),
+      'the renewing answer carries the rate-limit headers',
+    )
+    const documented = (first.app.swagger() as Json).paths[`${BASE}/{id}/access-token`].post.responses
+    t.ok(documented['429'], 'the access-token route documents 429')
     t.same(new Set(answers.map((a) => a.status)), new Set([200]), JSON.stringify(answers.find((a) => a.status !== 200)?.json))
     t.equal(slack.renewals - before, 1, 'one renewal across the four replicas')
     t.same(slack.replayed, [], 'no refresh token was presented twice')

@@ -223,12 +223,18 @@ export function connectionsOf(provider: ProviderSpec): Connection[] {
   }))
 }
 
-/** The ways of connecting a kind's providers that mint tokens, each named for messages ("GitHub (GitHub App)"). */
-export function mintingConnections(kind: KindDefinition): { label: string; mint: TokenMinter }[] {
+/**
+ * The ways of connecting a kind's providers whose tokens are short-lived (minted, or renewed from a refresh token),
+ * each named for messages ("GitHub (GitHub App)"), and whether getting one may ask the provider.
+ */
+export function shortLivedConnections(kind: KindDefinition): { label: string; callsProvider: boolean }[] {
   return kind.providers.flatMap((provider) =>
-    connectionsOf(provider).flatMap((c) =>
-      c.mint ? [{ label: provider.connections ? `${provider.label} (${c.label})` : provider.label, mint: c.mint }] : [],
-    ),
+    connectionsOf(provider).flatMap((c) => {
+      if (!c.mint && !c.rotate) return []
+      const label = provider.connections ? `${provider.label} (${c.label})` : provider.label
+      // A renewal spends the refresh token at the provider.
+      return [{ label, callsProvider: c.rotate !== undefined || c.mint!.callsProvider }]
+    }),
   )
 }
 
