@@ -39,8 +39,8 @@ export interface AccessTokenDeps {
 }
 
 export interface IntegrationAccess {
-  /** The row's plaintext secrets. */
-  secrets(row: RawRow): Record<string, string>
+  /** The row's plaintext secrets: all of them, or only those named. */
+  secrets(row: RawRow, only?: readonly string[]): Record<string, string>
   /** The row's non-secret fields, as a verifier or minter reads them. */
   values(row: RawRow): FieldValues
   /** Records that the provider refused the stored credential, on the version read; throws when it cannot land. */
@@ -64,7 +64,7 @@ export function accessTokenIssuer(kind: KindDefinition, deps: AccessTokenDeps, a
 
   function handedOut(row: RawRow, provider: ProviderSpec, way: Connection): AccessToken {
     const field = handedOutSecret(kind, provider, way)
-    const secret = field === undefined ? undefined : access.secrets(row)[field]
+    const secret = field === undefined ? undefined : access.secrets(row, [field])[field]
     // Every provider's required secret is stored on create and can only be replaced: a definition without one is a bug.
     if (secret === undefined) throw new Error(`${kind.segment} ${provider.id} has no secret to hand out and no minter`)
     deps.observe?.(provider.id, 'stored')

@@ -14,6 +14,7 @@ import {
   fingerprintKey,
   holds,
   identifiedByProvider,
+  normalizeValues,
   pointedConnection,
   providerFields,
   requiredSecrets,
@@ -204,10 +205,11 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     return Object.fromEntries(secrets.filter((f) => typeof values[f] === 'string').map((f) => [f, values[f] as string]))
   }
 
-  function storedSecrets(row: IntegrationRecord | RawRow): Record<string, string> {
+  /** The row's plaintext secrets: all of them, or only those named. */
+  function storedSecrets(row: IntegrationRecord | RawRow, only: readonly string[] = secrets): Record<string, string> {
     const values = asPlain(row)
     const plain: Record<string, string> = {}
-    for (const field of secrets) {
+    for (const field of only) {
       const stored = values[field]
       const location = { tenantId: String(values.tenantId), kind: kind.segment, id: String(values.id), field }
       if (typeof stored === 'string') plain[field] = deps.cipher.decrypt(stored, location)
@@ -345,7 +347,8 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     if (expires == null || row[rotation.tokenField] == null) return undefined
     const expiresAt = new Date(expires as string | Date)
     if (expiresAt.getTime() - refreshMarginMs <= Date.now()) return undefined
-    return { token: storedSecrets(row)[rotation.tokenField]!, expiresAt, grants: null }
+    // Only the current token: the refresh token and the client secret stay sealed until a renewal needs them.
+    return { token: storedSecrets(row, [rotation.tokenField])[rotation.tokenField]!, expiresAt, grants: null }
   }
 
   /** Spends the refresh token in `secretValues`; a refusal answers 422 with `refusal`, and nothing is written here. */
@@ -456,7 +459,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     checkValues(body)
     const provider = body[kind.providerField] as string
     chooseConnection(providerSpec(provider), (field) => body[field] != null)
-    return { provider, values: kind.normalize(kindValues(body, notSecret), provider) }
+    return { provider, values: normalizeValues(kind, kindValues(body, notSecret), provider) }
   }
 
   /**
@@ -629,7 +632,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
       const newSecrets = secrets.filter((s) => typeof patch[s] === 'string')
       const { connection, cleared } = reconnection(provider, row, patch)
       for (const field of cleared) if (!kind.fields[field]!.secret) merged[field] = null
-      const next = kind.normalize(merged, provider)
+      const next = normalizeValues(kind, merged, provider)
 
       const before = kind.secretOrigin?.(current)
       const after = kind.secretOrigin?.(next)

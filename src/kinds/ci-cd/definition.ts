@@ -6,7 +6,7 @@ import { SINGLE_LINE } from '../../http/patterns.js'
 import { originOf, parseBaseUrl } from '../define/https-url.js'
 import { defineKind } from '../define/kind.js'
 import { parseRepositoryUrl } from '../scm/repository-url.js'
-import { githubAppConnection, githubAppFields, withGithubAppIds } from '../scm/github-app.js'
+import { githubAppConnection, githubAppFields } from '../scm/github-app.js'
 
 export const cicd = defineKind({
   segment: 'ci-cd',
@@ -70,7 +70,7 @@ export const cicd = defineKind({
     if (provider === 'JENKINS') {
       return { ...values, hostUrl: parseBaseUrl(String(values.hostUrl), 'hostUrl', 'https://ci.acme.com/jenkins').normalized }
     }
-    return { ...withGithubAppIds(values), repositoryUrl: parseRepositoryUrl(String(values.repositoryUrl), 'GITHUB').normalized }
+    return { ...values, repositoryUrl: parseRepositoryUrl(String(values.repositoryUrl), 'GITHUB').normalized }
   },
 
   secretOrigin: (values) => originOf(values.hostUrl ?? values.repositoryUrl),

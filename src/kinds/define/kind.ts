@@ -40,6 +40,8 @@ export interface FieldSpec<F extends string = string> {
    * keys); returns the problem, phrased to follow the field name, or undefined.
    */
   check?: (value: unknown) => string | undefined
+  /** The field's stored form of a valid value (e.g. an id given as a number, stored as its digits); runs before the kind's normalize. */
+  normalize?: (value: unknown) => unknown
 }
 
 /**
@@ -174,6 +176,15 @@ export function instantFields(kind: KindDefinition): string[] {
     .map(([name]) => name)
 }
 
+/** `values` with each given field in its stored form (FieldSpec.normalize), then the kind's own normalize. */
+export function normalizeValues(kind: KindDefinition, values: FieldValues, provider: string): FieldValues {
+  const stored: FieldValues = { ...values }
+  for (const [field, spec] of Object.entries(kind.fields)) {
+    if (spec.normalize && stored[field] != null) stored[field] = spec.normalize(stored[field])
+  }
+  return kind.normalize(stored, provider)
+}
+
 export function secretFields(kind: KindDefinition): string[] {
   return Object.entries(kind.fields)
     .filter(([, f]) => f.secret)
@@ -208,19 +219,37 @@ export function providerFields(provider: ProviderSpec): string[] {
 const DEFAULT_CONNECTION = 'default'
 
 /** The ways to connect a provider, each with what it inherits from the provider; one for a provider without `connections`. */
-export function connectionsOf(provider: ProviderSpec): Connection[] {
-  const inherited = { verify: provider.verify, verifies: provider.verifies, mint: provider.mint }
-  if (!provider.connections) return [{ id: DEFAULT_CONNECTION, label: provider.label, required: [], optional: [], ...inherited }]
-  return provider.connections.map((c) => ({
-    id: c.id,
-    label: c.label,
-    required: c.required,
-    optional: c.optional ?? [],
-    verify: c.verify ?? inherited.verify,
-    verifies: c.verifies ?? inherited.verifies,
-    mint: c.mint ?? inherited.mint,
-    ...(c.rotate ? { rotate: c.rotate } : {}),
-  }))
+export function connectionsOf(provider: ProviderSpec): readonly Connection[] {
+  return resolved(provider).connections
+}
+
+/** A provider's ways, each with the fields only it takes: worked out once per provider (every token request asks). */
+const resolvedWays = new WeakMap<ProviderSpec, { connections: readonly Connection[]; own: readonly (readonly string[])[] }>()
+
+function resolved(provider: ProviderSpec) {
+  let ways = resolvedWays.get(provider)
+  if (!ways) {
+    const inherited = { verify: provider.verify, verifies: provider.verifies, mint: provider.mint }
+    const connections: Connection[] = provider.connections
+      ? provider.connections.map((c) => ({
+          id: c.id,
+          label: c.label,
+          required: c.required,
+          optional: c.optional ?? [],
+          verify: c.verify ?? inherited.verify,
+          verifies: c.verifies ?? inherited.verifies,
+          mint: c.mint ?? inherited.mint,
+          ...(c.rotate ? { rotate: c.rotate } : {}),
+        }))
+      : [{ id: DEFAULT_CONNECTION, label: provider.label, required: [], optional: [], ...inherited }]
+    // A connection's fields that no other way of the provider takes: giving one of them says which way is meant.
+    const own = connections.map((connection) => {
+      const others = new Set(connections.filter((c) => c !== connection).flatMap((c) => [...c.required, ...c.optional]))
+      return [...connection.required, ...connection.optional].filter((f) => !others.has(f))
+    })
+    resolvedWays.set(provider, (ways = { connections, own }))
+  }
+  return ways
 }
 
 /**
@@ -244,18 +273,10 @@ export function tokenOptionsOf(provider: ProviderSpec): TProperties | undefined 
   return options.length === 0 ? undefined : options.reduce<TProperties>((all, more) => ({ ...all, ...more }), {})
 }
 
-/** A connection's fields that no other way of the provider takes: giving one of them says which way is meant. */
-function ownFields(connections: readonly Connection[], connection: Connection): string[] {
-  const others = new Set(connections.filter((c) => c !== connection).flatMap((c) => [...c.required, ...c.optional]))
-  return [...connection.required, ...connection.optional].filter((f) => !others.has(f))
-}
-
 /** The ways `has` points to: those with a field of their own set. */
 function meant(provider: ProviderSpec, has: (field: string) => boolean) {
-  const connections = connectionsOf(provider)
-  const pointed = connections
-    .map((connection) => ({ connection, given: ownFields(connections, connection).filter(has) }))
-    .filter((m) => m.given.length > 0)
+  const { connections, own } = resolved(provider)
+  const pointed = connections.map((connection, i) => ({ connection, given: own[i]!.filter(has) })).filter((m) => m.given.length > 0)
   return { connections, pointed }
 }
 

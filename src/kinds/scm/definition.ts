@@ -4,7 +4,7 @@ import { FieldError } from '../../http/errors.js'
 import { defineKind, type FieldValues } from '../define/kind.js'
 import { verifyBitbucket } from './bitbucket.js'
 import { verifyGithub } from './github.js'
-import { githubAppConnection, githubAppFields, withGithubAppIds } from './github-app.js'
+import { githubAppConnection, githubAppFields } from './github-app.js'
 import { verifyGitlab } from './gitlab.js'
 import { httpsUrlSchema, tokenField } from '../define/fields.js'
 import { GIT_BRANCH, SINGLE_LINE } from '../../http/patterns.js'
@@ -102,7 +102,7 @@ export const scm = defineKind({
 
   normalize(values, provider) {
     const url = parseRepositoryUrl(String(values.repositoryUrl), provider)
-    const next: FieldValues = { ...withGithubAppIds(values), repositoryUrl: url.normalized, defaultBranch: values.defaultBranch ?? 'main' }
+    const next: FieldValues = { ...values, repositoryUrl: url.normalized, defaultBranch: values.defaultBranch ?? 'main' }
     if (provider !== 'GITHUB') return next
     const [owner, repo] = url.segments as [string, string]
     for (const [field, fromUrl] of [

@@ -26,17 +26,10 @@ const GithubId = (description: string) =>
     { description, examples: ['123456'] },
   )
 
-/** The App's ids as stored: the digits, whichever way they were given. */
-export function withGithubAppIds<T extends Record<string, unknown>>(values: T): T {
-  const next: Record<string, unknown> = { ...values }
-  for (const field of ['githubAppId', 'githubInstallationId']) if (typeof next[field] === 'number') next[field] = String(next[field])
-  return next as T
-}
-
 /** The fields of a GitHub App connection, the same for every kind that connects to a GitHub repository. */
 export const githubAppFields = {
-  githubAppId: textField(GithubId('The GitHub App id (App settings, "App ID")')),
-  githubInstallationId: textField(GithubId("The id of the App's installation on the repository's account")),
+  githubAppId: { ...textField(GithubId('The GitHub App id (App settings, "App ID")')), normalize: String },
+  githubInstallationId: { ...textField(GithubId("The id of the App's installation on the repository's account")), normalize: String },
   githubAppPrivateKey: secretField('A private key of the GitHub App (PEM, as GitHub issues it)', { check: checkGithubAppKey }),
 }
 
