@@ -14,20 +14,30 @@ export interface GithubRepository {
   path: string
 }
 
+/**
+ * Calls a path of the GitHub REST API on that repository's host (github.com's configured API, or GitHub Enterprise
+ * Server's, a user target) with a bearer token: an access token, an installation token or an App JWT. A body is sent as JSON.
+ */
+export function githubRequest(context: VerifyContext, where: GithubRepository, token: string, path: string, body?: unknown) {
+  return context.http.request({
+    url: `${where.base}${path}`,
+    method: body === undefined ? 'GET' : 'POST',
+    headers: {
+      Authorization: `Bearer ${token}`,
+      Accept: 'application/vnd.github+json',
+      'X-GitHub-Api-Version': '2022-11-28',
+      'User-Agent': USER_AGENT,
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    target: where.target,
+    secretOrigin: where.secretOrigin,
+  })
+}
+
 /** GETs a path of the GitHub REST API for that repository's host, with the token. */
 export function githubGetter(context: VerifyContext, where: GithubRepository, token: string) {
-  return (path: string): Promise<OutboundResponse> =>
-    context.http.request({
-      url: `${where.base}${path}`,
-      headers: {
-        Authorization: `Bearer ${token}`,
-        Accept: 'application/vnd.github+json',
-        'X-GitHub-Api-Version': '2022-11-28',
-        'User-Agent': USER_AGENT,
-      },
-      target: where.target,
-      secretOrigin: where.secretOrigin,
-    })
+  return (path: string): Promise<OutboundResponse> => githubRequest(context, where, token, path)
 }
 
 /** GitHub says a 401 token expired in its message; otherwise the token was refused. */

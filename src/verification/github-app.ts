@@ -1,17 +1,7 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto'
 import { SignJWT } from 'jose'
-import type { OutboundResponse } from '../outbound/index.js'
-import type { GithubRepository } from './github-api.js'
-import {
-  isJsonObject,
-  providerError,
-  readJsonObject,
-  stringAt,
-  throwIfUnavailable,
-  toIsoInstant,
-  USER_AGENT,
-  valueAt,
-} from './provider-http.js'
+import { githubRequest, type GithubRepository } from './github-api.js'
+import { isJsonObject, providerError, readJsonObject, stringAt, throwIfUnavailable, toIsoInstant, valueAt } from './provider-http.js'
 import { accessToken, type RepositoryAccess } from './repository-access.js'
 import type { VerifyContext, VerifyRequest } from './types.js'
 
@@ -129,21 +119,8 @@ export async function installationToken(
   const key = githubAppKey(credentials.privateKey)
   if (!key) return { refused: 'key', reason: "the App's private key cannot be used: it is not a PEM RSA private key" }
   const jwt = await appJwt(credentials, key)
-  const call = (path: string, body?: unknown): Promise<OutboundResponse> =>
-    context.http.request({
-      url: `${where.base}/app/installations/${encodeURIComponent(credentials.installationId)}${path}`,
-      method: body === undefined ? 'GET' : 'POST',
-      headers: {
-        Authorization: `Bearer ${jwt}`,
-        Accept: 'application/vnd.github+json',
-        'X-GitHub-Api-Version': '2022-11-28',
-        'User-Agent': USER_AGENT,
-        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      target: where.target,
-      secretOrigin: where.secretOrigin,
-    })
+  const installationPath = `/app/installations/${encodeURIComponent(credentials.installationId)}`
+  const call = (path: string, body?: unknown) => githubRequest(context, where, jwt, `${installationPath}${path}`, body)
 
   const installation = await call('')
   throwIfUnavailable(PROVIDER, installation)
