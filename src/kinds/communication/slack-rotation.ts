@@ -1,17 +1,7 @@
 import { ProviderUnavailableError } from '../../http/errors.js'
 import type { TokenRotation } from '../../verification/access-token.js'
-import {
-  booleanAt,
-  numberAt,
-  providerError,
-  rateLimitedError,
-  readJsonObject,
-  stringAt,
-  throwIfUnavailable,
-  USER_AGENT,
-} from '../../verification/provider-http.js'
-
-const PROVIDER = 'Slack'
+import { numberAt, stringAt } from '../../verification/provider-http.js'
+import { callSlack } from './slack.js'
 
 /** Why Slack refused to renew, by its documented error code; wording safe to show. */
 const REFUSALS: Record<string, string> = {
@@ -34,24 +24,15 @@ export const slackTokenRotation: TokenRotation = {
   leaseFields: { id: 'tokenRenewalLease', until: 'tokenRenewalLeaseUntil' },
   async refresh(request, context) {
     const asked = Date.now()
-    const res = await context.http.request({
-      url: `${context.apis.slack}/oauth.v2.access`,
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json', 'User-Agent': USER_AGENT },
-      body: new URLSearchParams({
+    const { body, error } = await callSlack(context, 'oauth.v2.access', {
+      form: {
         grant_type: 'refresh_token',
         refresh_token: request.secrets.refreshToken ?? '',
         client_id: typeof request.values.slackClientId === 'string' ? request.values.slackClientId : '',
         client_secret: request.secrets.slackClientSecret ?? '',
-      }).toString(),
-      target: 'configured',
+      },
     })
-    throwIfUnavailable(PROVIDER, res)
-    if (res.status !== 200) throw providerError(PROVIDER, res)
-    const body = readJsonObject(res)
-    if (booleanAt(body, 'ok') === false) {
-      const error = stringAt(body, 'error') ?? ''
-      if (error === 'ratelimited') throw rateLimitedError(PROVIDER, res)
+    if (error !== undefined) {
       const known = REFUSALS[error]
       if (known) return { refused: known }
       throw new ProviderUnavailableError(

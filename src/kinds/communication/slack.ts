@@ -10,8 +10,10 @@ import {
   throwIfUnavailable,
   USER_AGENT,
   type CheckFailure,
+  type JsonObject,
 } from '../../verification/provider-http.js'
-import type { VerificationResult, Verifier } from '../../verification/types.js'
+import type { OutboundResponse } from '../../outbound/index.js'
+import type { VerificationResult, Verifier, VerifyContext } from '../../verification/types.js'
 
 const PROVIDER = 'Slack'
 const CHECKS = ['authenticated', 'is-bot-token', 'can-post-messages'] as const
@@ -66,6 +68,42 @@ function emptyResult(checks: CheckList): VerificationResult {
   })
 }
 
+/**
+ * Calls a Slack Web API method (a form POST, with the bot token when given) and reads its answer: the body, and
+ * Slack's `error` when it says `ok: false`. Throws when Slack gave no answer to act on: rate limited, its own
+ * failure, or not the Web API's shape.
+ */
+export async function callSlack(
+  context: VerifyContext,
+  method: string,
+  options: { token?: string; form?: Record<string, string> },
+): Promise<{ res: OutboundResponse; body: JsonObject; error?: string }> {
+  const res = await context.http.request({
+    url: `${context.apis.slack}/${method}`,
+    method: 'POST',
+    headers: {
+      ...(options.token === undefined ? {} : { Authorization: `Bearer ${options.token}` }),
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Accept: 'application/json',
+      'User-Agent': USER_AGENT,
+    },
+    body: new URLSearchParams(options.form ?? {}).toString(),
+    target: 'configured',
+  })
+  throwIfUnavailable(PROVIDER, res)
+  if (res.status !== 200) throw providerError(PROVIDER, res)
+  const body = readJsonObject(res)
+  const ok = booleanAt(body, 'ok')
+  if (ok === undefined) {
+    throw new ProviderUnavailableError('PROVIDER_ERROR', 'Slack did not answer like the Slack Web API; no verdict could be given')
+  }
+  if (ok) return { res, body }
+  const error = stringAt(body, 'error') ?? ''
+  if (error === 'ratelimited') throw rateLimitedError(PROVIDER, res)
+  if (UNAVAILABLE.has(error)) throw new ProviderUnavailableError('PROVIDER_ERROR', `Slack reported ${error}; try again later`)
+  return { res, body, error }
+}
+
 export const verifySlack: Verifier = async (request, context) => {
   const checks = new CheckList(CHECKS)
   const token = request.secrets.botToken
@@ -79,29 +117,8 @@ export const verifySlack: Verifier = async (request, context) => {
     return emptyResult(checks)
   }
 
-  const res = await context.http.request({
-    url: `${context.apis.slack}/auth.test`,
-    method: 'POST',
-    headers: {
-      Authorization: `Bearer ${token}`,
-      'Content-Type': 'application/x-www-form-urlencoded',
-      Accept: 'application/json',
-      'User-Agent': USER_AGENT,
-    },
-    body: '',
-    target: 'configured',
-  })
-  throwIfUnavailable(PROVIDER, res)
-  if (res.status !== 200) throw providerError(PROVIDER, res)
-  const body = readJsonObject(res)
-  const ok = booleanAt(body, 'ok')
-  if (ok === undefined) {
-    throw new ProviderUnavailableError('PROVIDER_ERROR', 'Slack did not answer like the Slack Web API; no verdict could be given')
-  }
-  if (!ok) {
-    const error = stringAt(body, 'error') ?? ''
-    if (error === 'ratelimited') throw rateLimitedError(PROVIDER, res)
-    if (UNAVAILABLE.has(error)) throw new ProviderUnavailableError('PROVIDER_ERROR', `Slack reported ${error}; try again later`)
+  const { res, body, error } = await callSlack(context, 'auth.test', { token })
+  if (error !== undefined) {
     checks.fail('authenticated', refusal(error, stringAt(body, 'needed')))
     return emptyResult(checks)
   }
