@@ -38,6 +38,12 @@ export interface AccessTokenDeps {
   observe?: (provider: string, outcome: TokenOutcome) => void
 }
 
+/** A rotating connection's current token, and whether this call renewed it (or found it held, renewed by another). */
+export interface Renewal {
+  token: MintedToken
+  renewed: boolean
+}
+
 export interface IntegrationAccess {
   /** The row's plaintext secrets: all of them, or only those named. */
   secrets(row: RawRow, only?: readonly string[]): Record<string, string>
@@ -46,7 +52,7 @@ export interface IntegrationAccess {
   /** Records that the provider refused the stored credential, on the version read; throws when it cannot land. */
   refuse(row: RawRow, message: string): Promise<void>
   /** The current token of a rotating connection, renewed (once across replicas) when about to expire. */
-  renew(row: RawRow, rotation: TokenRotation, admit?: () => Promise<void>): Promise<MintedToken>
+  renew(row: RawRow, rotation: TokenRotation, admit?: () => Promise<void>): Promise<Renewal>
 }
 
 const iso = (value: unknown) => (value == null ? null : new Date(value as string | number | Date).toISOString())
@@ -115,10 +121,9 @@ export function accessTokenIssuer(kind: KindDefinition, deps: AccessTokenDeps, a
     let renewed = false
     const { value, source } = await cache.obtain(String(row.id), Number(row.version), 'rotation', async () => {
       try {
-        const before = row[rotation.expiresField]
-        const token = await access.renew(row, rotation, admit)
-        renewed = token.expiresAt.getTime() !== new Date(before as string).getTime()
-        return token
+        const renewal = await access.renew(row, rotation, admit)
+        renewed = renewal.renewed
+        return renewal.token
       } catch (err) {
         if (err instanceof ProviderUnavailableError) deps.observe?.(provider.id, 'unavailable')
         else if (err instanceof ServiceError && err.code === 'CREDENTIAL_REFUSED') deps.observe?.(provider.id, 'refused')

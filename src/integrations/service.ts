@@ -28,7 +28,7 @@ import { runRotation, type MintedToken, type TokenRotation } from '../verificati
 import { actorOf, type Actor, type Change, type EventJournal, type Fingerprints, type Subject } from '../events/journal.js'
 import { runVerifier } from '../verification/run.js'
 import type { VerificationResult, VerifyContext } from '../verification/types.js'
-import { accessTokenIssuer, longLivedRefused, type AccessTokenDeps } from './access-tokens.js'
+import { accessTokenIssuer, longLivedRefused, type AccessTokenDeps, type Renewal } from './access-tokens.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { integrationRepository } from './repository.js'
 import { asPlain, rowView, type RawRow } from './view.js'
@@ -363,7 +363,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
    * lands only while the lease is still the renewer's, so a lease that ran out (a renewer that died after the
    * provider answered) leaves the old, spent refresh token: the next renewal is refused and the integration INVALID.
    */
-  async function renewStored(first: RawRow, rotation: TokenRotation, admit?: () => Promise<void>): Promise<MintedToken> {
+  async function renewStored(first: RawRow, rotation: TokenRotation, admit?: () => Promise<void>): Promise<Renewal> {
     const id = String(first.id)
     const fields = rotation.leaseFields
     let row: RawRow | undefined = first
@@ -371,7 +371,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     for (;;) {
       if (!row) throw integrationNotFound()
       const held = heldToken(row, rotation)
-      if (held) return held
+      if (held) return { token: held, renewed: false }
       const leaseUntil = row[fields.until] == null ? undefined : new Date(row[fields.until] as string | Date).getTime()
       if (leaseUntil !== undefined && leaseUntil > Date.now()) {
         // Another replica is renewing: its result is what this one hands out.
@@ -423,7 +423,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
           'The integration changed while its token was being renewed; nothing was stored. Ask again',
         )
       }
-      return { token: renewed.token, expiresAt: renewed.expiresAt, grants: null }
+      return { token: { token: renewed.token, expiresAt: renewed.expiresAt, grants: null }, renewed: true }
     }
   }
 

@@ -111,6 +111,13 @@ eachDatabase(t, async (t, db) => {
     t.equal(tokens.size, 1, 'all got the same token')
     t.ok(works(slack, [...tokens][0]), 'and Slack accepts it')
 
+    let minted = 0
+    for (const app of apps) {
+      const metrics = (await app.app.inject({ url: '/metrics' })).body
+      const line = /^integration_access_tokens_total\{[^}]*outcome="minted"[^}]*\} (\d+)$/m.exec(metrics)
+      minted += Number(line?.[1] ?? 0)
+    }
+    t.equal(minted, 1, 'the metrics count one renewal across the replicas (the rest were handed out as held)')
     const renewals = await first.app.db.events.Audit.findAll({ where: { integrationId: id, action: 'credentials_renewed' } })
     t.same(
       renewals.map((r) => r.actor),
