@@ -121,6 +121,17 @@ function connectionsText(provider: ProviderSpec): string {
   return `Connect one way: with ${ways.join(', or with ')}. Fields of two ways together are refused (400).`
 }
 
+/** One body per provider as a `oneOf` discriminated by the provider field, so generated clients get one type each. */
+function byProvider<T>(kind: KindDefinition, id: string, bodies: readonly TObject[]) {
+  return Type.Unsafe<T>({
+    $id: id,
+    title: id,
+    type: 'object',
+    oneOf: bodies.map((b) => Type.Ref(b.$id!)),
+    discriminator: { propertyName: kind.providerField },
+  })
+}
+
 /**
  * Every schema of a kind, named for OpenAPI components. Request bodies are a oneOf over
  * providers with a discriminator, so generated clients get one typed body per provider.
@@ -160,13 +171,7 @@ export function kindSchemas(kind: KindDefinition) {
   )
 
   const providerBodies = kind.providers.map((p) => createRequest(kind, p))
-  const CreateRequest = Type.Unsafe<Record<string, unknown> & { tenantId: string }>({
-    $id: `${kind.name}CreateRequest`,
-    title: `${kind.name}CreateRequest`,
-    type: 'object',
-    oneOf: providerBodies.map((b) => Type.Ref(b.$id!)),
-    discriminator: { propertyName: kind.providerField },
-  })
+  const CreateRequest = byProvider<Record<string, unknown> & { tenantId: string }>(kind, `${kind.name}CreateRequest`, providerBodies)
 
   const UpdateRequest = Type.Object(
     {
@@ -220,15 +225,7 @@ export function kindSchemas(kind: KindDefinition) {
   // Only providers whose minter takes options have a body of their own; no body (or `{}`) works for every provider.
   const tokenBodies = providersWithTokenOptions(kind).map((p) => accessTokenRequest(kind, p))
   const AccessTokenRequest =
-    tokenBodies.length === 0
-      ? undefined
-      : Type.Unsafe<FieldValues>({
-          $id: `${kind.name}AccessTokenRequest`,
-          title: `${kind.name}AccessTokenRequest`,
-          type: 'object',
-          oneOf: tokenBodies.map((b) => Type.Ref(b.$id!)),
-          discriminator: { propertyName: kind.providerField },
-        })
+    tokenBodies.length === 0 ? undefined : byProvider<FieldValues>(kind, `${kind.name}AccessTokenRequest`, tokenBodies)
   const AccessTokenBody = Type.Union(
     [...(AccessTokenRequest ? [ref(AccessTokenRequest)] : []), ref(AccessTokenDefaultsSchema), Type.Null()],
     { description: "Optional: no body, `{}` or null take the provider's defaults" },
