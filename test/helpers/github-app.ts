@@ -1,4 +1,5 @@
 import { generateKeyPairSync, verify, type KeyObject } from 'node:crypto'
+import { badCredentials, notFound } from './github-api.js'
 import { startProviderDouble, testToken, type ProviderDouble, type ReceivedRequest, type Reply } from './provider-double.js'
 
 type Permissions = Record<string, string>
@@ -86,7 +87,7 @@ export async function startGithubApp(t: Parameters<typeof startProviderDouble>[0
   function installation(req: ReceivedRequest): Reply {
     const refused = asApp(req)
     if (refused) return refused
-    if (app.uninstalled) return message(404, 'Not Found')
+    if (app.uninstalled) return notFound
     return {
       status: 200,
       body: {
@@ -103,7 +104,7 @@ export async function startGithubApp(t: Parameters<typeof startProviderDouble>[0
   function accessTokens(req: ReceivedRequest): Reply {
     const refused = asApp(req)
     if (refused) return refused
-    if (app.uninstalled) return message(404, 'Not Found')
+    if (app.uninstalled) return notFound
     if (app.suspended) return message(403, 'This installation has been suspended')
     const asked = JSON.parse(req.body || '{}') as { repositories?: string[]; permissions?: Permissions }
     const repositories = asked.repositories ?? app.repositories
@@ -132,9 +133,9 @@ export async function startGithubApp(t: Parameters<typeof startProviderDouble>[0
   function repositoryRead(req: ReceivedRequest): Reply {
     const token = (req.headers.authorization ?? '').replace(/^Bearer /, '')
     const issued = app.issued.find((i) => i.token === token)
-    if (!issued) return message(401, 'Bad credentials')
+    if (!issued) return badCredentials
     const match = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(req.path)
-    if (!match || match[1]!.toLowerCase() !== 'acme' || !issued.repositories.includes(match[2]!)) return message(404, 'Not Found')
+    if (!match || match[1]!.toLowerCase() !== 'acme' || !issued.repositories.includes(match[2]!)) return notFound
     const name = match[2]!
     const rest = match[3] ?? ''
     if (rest === '') {
@@ -149,11 +150,11 @@ export async function startGithubApp(t: Parameters<typeof startProviderDouble>[0
       if (!['read', 'write'].includes(issued.permissions.actions ?? '')) return message(403, 'Resource not accessible by integration')
       return { status: 200, body: { total_count: 1, workflows: [{ id: 1, name: 'Release', path: '.github/workflows/release.yml' }] } }
     }
-    return message(404, 'Not Found')
+    return notFound
   }
 
   double.on('GET', installationPath, installation)
   double.on('POST', `${installationPath}/access_tokens`, accessTokens)
-  double.otherwise((req) => (req.method === 'GET' && req.path.startsWith('/repos/') ? repositoryRead(req) : message(404, 'Not Found')))
+  double.otherwise((req) => (req.method === 'GET' && req.path.startsWith('/repos/') ? repositoryRead(req) : notFound))
   return app
 }
