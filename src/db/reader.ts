@@ -1,47 +1,84 @@
-import { DatabaseError, QueryTypes, type Sequelize } from 'sequelize'
+import diagnostics from 'node:diagnostics_channel'
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize'
+import { connectionManager, mysqlSender, type Mysql2Connection } from './mysql-connection.js'
 
 export type Row = Record<string, unknown>
 export type Reader = (sql: string, params: readonly unknown[]) => Promise<Row[]>
 
-interface Mysql2Connection {
-  execute(sql: string, params: readonly unknown[], callback: (err: Error | null, rows: unknown) => void): void
-}
-interface ConnectionManager {
-  getConnection(options: { type: 'read' | 'write' }): Promise<Mysql2Connection>
-  releaseConnection(connection: Mysql2Connection): Promise<void>
+/** Runs one INSERT, UPDATE or DELETE, in `transaction` when given; answers how many rows it changed. */
+export type Writer = (sql: string, params: readonly unknown[], transaction?: Transaction) => Promise<number>
+
+interface Statements {
+  read: Reader
+  write: Writer
 }
 
-const readers = new WeakMap<Sequelize, Reader>()
+const statements = new WeakMap<Sequelize, Statements>()
+
+/** What `writes` publishes for each statement a Writer runs, before it runs. */
+export interface WriteMessage {
+  sql: string
+  transaction: Transaction | undefined
+}
 
 /**
- * SELECTs for the hot read paths (role lookup, one integration, a page). On MySQL they run as
- * prepared statements on a pooled mysql2 connection: Sequelize's per-query work (building SQL,
- * cloning options, model instances) is most of a read's CPU. On SQLite they go through
- * Sequelize with replacements. SQL here is built from definitions, never from input.
+ * Every write statement of the hot paths, as it is sent (`WriteMessage`): for tracing, and for tests that check what
+ * a request wrote and in which transaction. Values are not published (they include ciphertexts).
  */
-export function readerFor(sequelize: Sequelize): Reader {
-  let reader = readers.get(sequelize)
-  if (reader) return reader
+export const writes = diagnostics.channel('delivr-integrations:db:write')
+
+/**
+ * The hot paths' statements: the reads (role lookup, one integration, a page) and a write's row and journal
+ * statements. On MySQL they run as prepared statements on a mysql2 connection (the pool's, or the transaction's
+ * own; see mysqlSender): Sequelize's per-query work (building SQL, cloning options, model instances) was most of
+ * their CPU. On SQLite they go through Sequelize with replacements. SQL here is built from definitions,
+ * never from input.
+ */
+function statementsFor(sequelize: Sequelize): Statements {
+  let found = statements.get(sequelize)
+  if (found) return found
   if (sequelize.getDialect() === 'mysql') {
-    const manager = (sequelize as unknown as { connectionManager: ConnectionManager }).connectionManager
-    reader = async (sql, params) => {
-      const connection = await manager.getConnection({ type: 'read' })
+    const manager = connectionManager(sequelize)
+    const execute = mysqlSender(sequelize)
+    const onPool = async <T>(sql: string, params: readonly unknown[], type: 'read' | 'write') => {
+      const connection = await manager.getConnection({ type })
       try {
-        return await new Promise<Row[]>((resolve, reject) =>
-          connection.execute(sql, params, (err, rows) =>
-            // Wrapped as Sequelize would, so errors are classified (and the breaker told) in one place.
-            err ? reject(new DatabaseError(Object.assign(err, { sql }))) : resolve(rows as Row[]),
-          ),
-        )
+        return await execute<T>(connection, sql, params)
       } finally {
         await manager.releaseConnection(connection)
       }
     }
+    found = {
+      read: (sql, params) => onPool<Row[]>(sql, params, 'read'),
+      async write(sql, params, transaction) {
+        const connection = (transaction as unknown as { connection?: Mysql2Connection } | undefined)?.connection
+        const result = await (connection
+          ? execute<{ affectedRows: number }>(connection, sql, params)
+          : onPool<{ affectedRows: number }>(sql, params, 'write'))
+        return result.affectedRows
+      },
+    }
   } else {
-    reader = (sql, params) => sequelize.query<Row>(sql, { replacements: [...params], type: QueryTypes.SELECT })
+    found = {
+      read: (sql, params) => sequelize.query<Row>(sql, { replacements: [...params], type: QueryTypes.SELECT }),
+      // BULKUPDATE for every write: Sequelize's SQLite query then answers the rows changed, whatever the statement.
+      write: (sql, params, transaction) => sequelize.query(sql, { replacements: [...params], transaction, type: QueryTypes.BULKUPDATE }),
+    }
   }
-  readers.set(sequelize, reader)
-  return reader
+  statements.set(sequelize, found)
+  return found
+}
+
+/** The hot reads' SELECTs (see statementsFor). */
+export const readerFor = (sequelize: Sequelize): Reader => statementsFor(sequelize).read
+
+/** The hot writes' statements (see statementsFor). */
+export function writerFor(sequelize: Sequelize): Writer {
+  const { write } = statementsFor(sequelize)
+  return (sql, params, transaction) => {
+    if (writes.hasSubscribers) writes.publish({ sql, transaction } satisfies WriteMessage)
+    return write(sql, params, transaction)
+  }
 }
 
 /**

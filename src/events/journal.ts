@@ -1,7 +1,8 @@
-import { QueryTypes, type Transaction } from 'sequelize'
+import type { Transaction } from 'sequelize'
 import { v7 as uuidv7 } from 'uuid'
 import type { Principal } from '../auth/tokens.js'
 import { sqlInstant } from '../db/instant.js'
+import { writerFor } from '../db/reader.js'
 import { AUDIT_TABLE, OUTBOX_TABLE, type EventModels } from '../db/models/event-models.js'
 
 /** What the audit trail records; each change (not a read or a mint) also leaves a change event. */
@@ -108,10 +109,11 @@ function insertSql(table: string, columns: readonly string[], rows: number): str
 /** Writes the audit trail and the change events, each in the transaction of the change it describes. */
 export function eventJournal(models: EventModels) {
   const sequelize = models.Audit.sequelize!
+  const run = writerFor(sequelize)
   /**
    * One INSERT of the rows, as the model's bulkCreate would write them but without building and validating an instance
-   * per row: every value here is the service's own. Sequelize still formats the values for the dialect (dates in UTC)
-   * and classifies a failure as it classifies any other.
+   * per row: every value here is the service's own. Instants are written in UTC; a failure is classified as any other
+   * statement's (see writerFor).
    */
   async function insert<R extends Record<string, unknown>>(
     table: string,
@@ -123,7 +125,7 @@ export function eventJournal(models: EventModels) {
     const replacements = rows.flatMap((row) =>
       columns.map((c) => (row[c] instanceof Date ? sqlInstant(dialect, row[c]) : (row[c] ?? null))),
     )
-    await sequelize.query(insertSql(table, columns, rows.length), { replacements, transaction, type: QueryTypes.INSERT })
+    await run(insertSql(table, columns, rows.length), replacements, transaction)
   }
 
   function outboxRow(type: EventType, subject: Subject, at: Date, extra: Record<string, unknown>) {

@@ -1,8 +1,8 @@
-import { DataTypes, Op, QueryTypes, type CreationAttributes, type Transaction } from 'sequelize'
+import { DataTypes, Op, type CreationAttributes, type Transaction } from 'sequelize'
 import type { Database } from '../db/database.js'
 import { pageIndexName, type IntegrationModel, type IntegrationRecord } from '../db/models/integration-model.js'
 import { sqlInstant } from '../db/instant.js'
-import { readerFor, tableThrough, type Row } from '../db/reader.js'
+import { readerFor, tableThrough, writerFor, type Row } from '../db/reader.js'
 import { MEMBER_COLUMNS, memberJoin, memberSelect, NOT_STANDING, standingParams, standingSql } from '../auth/access.js'
 import type { Principal } from '../auth/tokens.js'
 import { fingerprintKey, secretFields, type FieldValues, type KindDefinition } from '../kinds/define/kind.js'
@@ -25,6 +25,7 @@ export type PageFilters = Partial<Record<string, unknown>>
 export function integrationRepository(db: Database, kind: KindDefinition) {
   const model: IntegrationModel = db.integrations.get(kind.segment)!
   const reader = readerFor(db.sequelize)
+  const writer = writerFor(db.sequelize)
   /** Columns a response may carry: everything but the ciphertext. */
   const visible = viewAttributes(kind, model)
   const secrets = secretFields(kind)
@@ -48,6 +49,7 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
   ]
   const TOKEN_BY_ID = byIdSql(TOKEN_COLUMNS)
   const ID_BY_ID = byIdSql(['id'])
+  const DELETE_BY_ID = `DELETE FROM \`${kind.tableName}\` WHERE \`id\` = ?`
   /** As byIdSql, with the user's collaborator rows in the row's tenant joined (one row per collaborator row, or one). */
   const asMemberSql = (columns: readonly string[]) =>
     `SELECT ${columns.map((c) => `\`${kind.tableName}\`.\`${c}\``).join(', ')}, ${memberSelect} FROM \`${kind.tableName}\` ` +
@@ -137,8 +139,8 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
 
   /**
    * One UPDATE of `changes` that moves the row to its next version, where the id (and, with `ifVersion`, the version,
-   * and each of `also`) matches. Plain SQL through Sequelize (which formats values for the dialect and classifies a
-   * failure, a unique violation included, as for any statement), without the model's per-call instance and option work.
+   * and each of `also`) matches. One prepared statement (see writerFor: a failure, a unique violation included, is
+   * classified as for any statement), without the model's per-call instance and option work.
    */
   async function writeAt(
     id: string,
@@ -154,8 +156,7 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
       `UPDATE \`${kind.tableName}\` SET ${columns.map((c) => `\`${c}\` = ?, `).join('')}\`version\` = \`version\` + 1 ` +
       `WHERE ${where.map(([c]) => `\`${c}\` = ?`).join(' AND ')}`
     const replacements = [...columns.map((c) => columnValue(c, changes[c])), ...where.map(([c, v]) => columnValue(c, v))]
-    const written = await db.sequelize.query(sql, { replacements, transaction: options.transaction, type: QueryTypes.BULKUPDATE })
-    return written > 0
+    return (await writer(sql, replacements, options.transaction)) > 0
   }
 
   return {
@@ -204,7 +205,7 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
     },
 
     /**
-     * Inserts a new row (the model's defaults and both timestamps filled in) with one plain INSERT through Sequelize, and
+     * Inserts a new row (the model's defaults and both timestamps filled in) with one plain INSERT (see writerFor), and
      * answers it as a model instance. Values are checked as the model would (columns, lists, required ones).
      */
     async insert(values: FieldValues, transaction?: Transaction): Promise<IntegrationRecord> {
@@ -216,7 +217,7 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
       if (missing !== undefined) throw new Error(`${kind.tableName}.${missing} cannot be null`)
       const columns = Object.keys(row)
       const sql = `INSERT INTO \`${kind.tableName}\` (${columns.map((c) => `\`${c}\``).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`
-      await db.sequelize.query(sql, { replacements: columns.map((c) => columnValue(c, row[c])), transaction, type: QueryTypes.INSERT })
+      await writer(sql, columns.map((c) => columnValue(c, row[c])), transaction)
       return instance(row)
     },
 
@@ -277,11 +278,7 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
     },
 
     async remove(row: IntegrationRecord, transaction?: Transaction): Promise<void> {
-      await db.sequelize.query(`DELETE FROM \`${kind.tableName}\` WHERE \`id\` = ?`, {
-        replacements: [row.id],
-        transaction,
-        type: QueryTypes.DELETE,
-      })
+      await writer(DELETE_BY_ID, [row.id], transaction)
     },
   }
 }

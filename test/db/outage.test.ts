@@ -1,7 +1,9 @@
+import diagnostics from 'node:diagnostics_channel'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { ConnectionRefusedError, DatabaseError, type QueryOptions } from 'sequelize'
+import { ConnectionRefusedError, DatabaseError } from 'sequelize'
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../../src/db/database.js'
+import { writes as writesChannel, type WriteMessage } from '../../src/db/reader.js'
 import { eachDatabase, type TestDatabase } from '../helpers/databases.js'
 import { startApp, type TestApp } from '../helpers/app.js'
 import { startTcpProxy, type CutMode } from '../helpers/tcp-proxy.js'
@@ -165,13 +167,13 @@ eachDatabase(t, async (t, db) => {
       const h = await startApp(t, db)
       const { tenantId, auth } = await owner(h)
       const writes: { type: string; transaction: unknown }[] = []
-      const sequelize = h.app.db.sequelize
-      sequelize.addHook('beforeQuery', 'count-writes', (options: QueryOptions & { transaction?: unknown }) => {
-        // A write that checks the row's version is Sequelize's BULKUPDATE: still one UPDATE … WHERE statement.
-        const type = options.type === 'BULKUPDATE' ? 'UPDATE' : options.type
-        if (type && ['INSERT', 'UPDATE', 'DELETE', 'BULKDELETE'].includes(type)) writes.push({ type, transaction: options.transaction })
-      })
-      t.teardown(() => sequelize.removeHook('beforeQuery', 'count-writes'))
+      // Every write statement as the service sends it (on MySQL a prepared statement on the transaction's connection).
+      const count = (message: unknown) => {
+        const { sql, transaction } = message as WriteMessage
+        writes.push({ type: sql.split(' ', 1)[0]!, transaction })
+      }
+      diagnostics.subscribe(writesChannel.name, count)
+      t.teardown(() => diagnostics.unsubscribe(writesChannel.name, count))
       const counted = async (res: Promise<{ statusCode: number; json(): { id?: string } }>, status: number) => {
         writes.length = 0
         const answer = await res

@@ -1,0 +1,42 @@
+import type { Sequelize } from 'sequelize'
+
+/** The parts of a pooled mysql2 connection (as Sequelize's pool hands it out) the hot paths use. */
+export interface Mysql2Connection {
+  execute(sql: string, params: readonly unknown[], callback: (err: Error | null, result: unknown) => void): void
+  query(sql: string, callback: (err: Error | null) => void): void
+  /** Set while a transaction holds the connection, as Sequelize marks it. */
+  uuid?: string
+}
+
+/** Sequelize's MySQL connection manager: its pool. */
+export interface ConnectionManager {
+  getConnection(options: { type: 'read' | 'write' }): Promise<Mysql2Connection>
+  releaseConnection(connection: Mysql2Connection): Promise<void>
+  destroyConnection(connection: Mysql2Connection): Promise<void>
+}
+
+/** Sequelize's MySQL query class: only its error classification is used. */
+type QueryClass = new (connection: unknown, sequelize: Sequelize, options: object) => { formatError(err: Error, stack?: string): Error }
+
+/** The pool behind a MySQL Sequelize instance. */
+export const connectionManager = (sequelize: Sequelize) =>
+  (sequelize as unknown as { connectionManager: ConnectionManager }).connectionManager
+
+/**
+ * Sends one statement on `connection` (a prepared statement with `params`, or text without), with a failure
+ * classified by Sequelize's own MySQL rules: a duplicate key is a UniqueConstraintError, a lost connection a
+ * DatabaseError with its cause. The error handler and the database breaker see what any Sequelize query gives them.
+ */
+export function mysqlSender(sequelize: Sequelize) {
+  const Query = (sequelize as unknown as { dialect: { Query: QueryClass } }).dialect.Query
+  return <T>(connection: Mysql2Connection, sql: string, params?: readonly unknown[]) => {
+    // Where the statement was sent from, for a failure's stack: formatted only if it fails.
+    const origin = new Error()
+    return new Promise<T>((resolve, reject) => {
+      const done = (err: Error | null, result?: unknown) =>
+        err ? reject(new Query(connection, sequelize, {}).formatError(Object.assign(err, { sql }), origin.stack)) : resolve(result as T)
+      if (params) connection.execute(sql, params, done)
+      else connection.query(sql, done)
+    })
+  }
+}
