@@ -16,7 +16,7 @@ export interface ConnectionManager {
 }
 
 /** Sequelize's MySQL query class: only its error classification is used. */
-type QueryClass = new (connection: unknown, sequelize: Sequelize, options: object) => { formatError(err: Error, stack?: string): Error }
+type QueryClass = new (connection: unknown, sequelize: Sequelize, options: object) => { formatError(err: Error): Error }
 
 /** The pool behind a MySQL Sequelize instance. */
 export const connectionManager = (sequelize: Sequelize) =>
@@ -30,11 +30,11 @@ export const connectionManager = (sequelize: Sequelize) =>
 export function mysqlSender(sequelize: Sequelize) {
   const Query = (sequelize as unknown as { dialect: { Query: QueryClass } }).dialect.Query
   return <T>(connection: Mysql2Connection, sql: string, params?: readonly unknown[]) => {
-    // Where the statement was sent from, for a failure's stack: formatted only if it fails.
-    const origin = new Error()
+    // No stack is captured where the statement was sent from (as Sequelize does): capturing one for every statement
+    // was 5 % of a write's CPU. A failure carries mysql2's stack and names its statement (`sql`).
     return new Promise<T>((resolve, reject) => {
       const done = (err: Error | null, result?: unknown) =>
-        err ? reject(new Query(connection, sequelize, {}).formatError(Object.assign(err, { sql }), origin.stack)) : resolve(result as T)
+        err ? reject(new Query(connection, sequelize, {}).formatError(Object.assign(err, { sql }))) : resolve(result as T)
       if (params) connection.execute(sql, params, done)
       else connection.query(sql, done)
     })
