@@ -1,7 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
 import { isIP, type LookupFunction } from 'node:net'
 import { rootCertificates } from 'node:tls'
-import { buildConnector } from 'undici'
+import type { buildConnector } from 'undici'
 import { isRefusedAddress } from './address-policy.js'
 import { hostKey } from './allowed-hosts.js'
 
@@ -15,7 +15,11 @@ export class AddressPolicyError extends Error {
   }
 }
 
+/** undici's connector factory: passed in, so undici is loaded on the first outbound request, not at start. */
+export type BuildConnector = typeof buildConnector
+
 export interface ConnectorOptions {
+  build: BuildConnector
   timeoutMs: number
   lookup?: LookupFunction | undefined
   allowedHosts?: ReadonlySet<string> | undefined
@@ -27,8 +31,8 @@ function tlsOptions(ca: readonly string[] | undefined) {
   return ca?.length ? { ca: [...rootCertificates, ...ca] } : {}
 }
 
-export function openConnector({ timeoutMs, lookup, ca }: ConnectorOptions): buildConnector.connector {
-  return buildConnector({ timeout: timeoutMs, ...tlsOptions(ca), ...(lookup ? { lookup } : {}) })
+export function openConnector({ build, timeoutMs, lookup, ca }: ConnectorOptions): buildConnector.connector {
+  return build({ timeout: timeoutMs, ...tlsOptions(ca), ...(lookup ? { lookup } : {}) })
 }
 
 /**
@@ -38,7 +42,7 @@ export function openConnector({ timeoutMs, lookup, ca }: ConnectorOptions): buil
 export function guardedConnector(options: ConnectorOptions): buildConnector.connector {
   const allowedHosts = options.allowedHosts ?? new Set<string>()
   const open = openConnector(options)
-  const guarded = buildConnector({
+  const guarded = options.build({
     timeout: options.timeoutMs,
     ...tlsOptions(options.ca),
     lookup: guardedLookup(options.lookup ?? dnsLookup),
