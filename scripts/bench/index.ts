@@ -7,8 +7,8 @@ import { checkServer } from './check.js'
 import { cleanup, guard } from './cleanup.js'
 import { measurePair, type LoadSettings } from './load.js'
 import { machineInfo } from './machine.js'
-import { parseOptions, USAGE, type BenchOptions } from './options.js'
-import { compare, printResults, TARGETS, writeJson, type ScenarioResult } from './report.js'
+import { parseOptions, USAGE, type BenchOptions, type ScenarioKey } from './options.js'
+import { compare, medianRound, printResults, TARGETS, writeJson, type ScenarioResult } from './report.js'
 import { readRss } from './rss.js'
 import { runScale } from './scale.js'
 import { buildScenarios } from './scenarios.js'
@@ -33,7 +33,9 @@ function build() {
 /** Generous, but finite: a run that hangs is stopped and cleaned up. */
 function deadlineMs(o: BenchOptions): number {
   // Scale: twelve measured runs, and seeding a million rows when the database is not there yet.
-  const load = o.scale ? 1200 + 12 * (o.warmupS + o.durationS + 5) : (o.soakS ?? o.only.length * 2 * (o.warmupS + o.durationS + 5))
+  const load = o.scale
+    ? 1200 + 12 * (o.warmupS + o.durationS + 5)
+    : (o.soakS ?? o.rounds * o.only.length * 2 * (o.warmupS + o.durationS + 5))
   return (180 + load) * 1000
 }
 
@@ -56,8 +58,8 @@ async function main(options: BenchOptions) {
   const seeding = Date.now()
   const data = await seed(conn, secrets, options.tenants, options.perTenant).finally(() => conn.end())
   if (options.soakS === undefined && options.only.includes('delete')) {
-    // Enough for both servers' warm-up and measured runs at 3,000 deletes a second each; seeded here, before any load.
-    const count = Math.ceil(2 * (options.warmupS + options.durationS) * DELETES_PER_SECOND)
+    // Enough for both servers' warm-up and measured runs, every round, at 3,000 deletes a second each; seeded here, before any load.
+    const count = Math.ceil(2 * options.rounds * (options.warmupS + options.durationS) * DELETES_PER_SECOND)
     const disposable = await db.connect()
     await seedDisposable(disposable, secrets, data, count).finally(() => disposable.end())
     console.log(`seeded ${count} source-control rows for the delete scenario`)
@@ -108,19 +110,28 @@ async function main(options: BenchOptions) {
   console.log(
     `load: ${load.connections} connections; per scenario and server ${load.warmupS} s warm-up, then ${load.durationS} s measured in two halves (service, baseline, baseline, service)`,
   )
-  const results: ScenarioResult[] = []
-  for (const key of options.only) {
-    const scenario = scenarios[key]
-    const { service: s, baseline: b } = await measurePair(service, baseline, scenario.next, load)
-    console.log(`${scenario.name}: service ${s.requestsPerSec.toFixed(0)} req/s, baseline ${b.requestsPerSec.toFixed(0)} req/s`)
-    results.push(compare(key, scenario.name, scenario.read, s, b))
+  // Each round measures every scenario once, so a burst of load from elsewhere on the machine falls on one round of
+  // several scenarios rather than on every round of one; each scenario then reports its median round.
+  const rounds = new Map<ScenarioKey, ScenarioResult[]>(options.only.map((key) => [key, []]))
+  for (let round = 1; round <= options.rounds; round++) {
+    if (options.rounds > 1) console.log(`round ${round} of ${options.rounds}`)
+    for (const key of options.only) {
+      const scenario = scenarios[key]
+      const { service: s, baseline: b } = await measurePair(service, baseline, scenario.next, load)
+      const result = compare(key, scenario.name, scenario.read, s, b)
+      console.log(
+        `${scenario.name}: service ${s.requestsPerSec.toFixed(0)} req/s, baseline ${b.requestsPerSec.toFixed(0)} req/s (${result.ratios.throughput.toFixed(2)}×)`,
+      )
+      rounds.get(key)!.push(result)
+    }
   }
+  const results = options.only.map((key) => medianRound(rounds.get(key)!))
   printResults(results)
   writeJson(options.out ?? path.join(resultsDir, 'latest.json'), {
     kind: 'bench',
     ...common,
     finishedAt: new Date().toISOString(),
-    settings: load,
+    settings: { ...load, rounds: options.rounds },
     targets: TARGETS,
     peakRssBytes: { service: readRss(service.pid, 'VmHWM') ?? null, baseline: readRss(baseline.pid, 'VmHWM') ?? null },
     scenarios: results,

@@ -10,6 +10,8 @@ export interface BenchOptions {
   tenants: number
   perTenant: number
   only: ScenarioKey[]
+  /** Times every scenario is measured, in turn; each scenario reports its median round. */
+  rounds: number
   /** Soak mode: mixed load against the service only, for this many seconds. */
   soakS?: number
   sampleEveryS?: number
@@ -34,6 +36,7 @@ export const USAGE = `npm run bench -- [options]
   --tenants N        seeded tenants (1000)
   --per-tenant N     seeded integrations per tenant, 7 of 10 source control (10), plus one App Store target
   --only LIST        scenarios to run: ${SCENARIO_KEYS.join(',')} (all)
+  --rounds N         measure every scenario N times, in turn, and report each one's median round (1)
   --soak S           mixed load against the service only for S seconds, sampling RSS and event-loop delay
   --sample-every S   soak sampling interval (5, less for short soaks)
   --no-build         use the existing dist/ instead of running npm run build
@@ -66,6 +69,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       tenants: { type: 'string' },
       'per-tenant': { type: 'string' },
       only: { type: 'string' },
+      rounds: { type: 'string' },
       soak: { type: 'string' },
       'sample-every': { type: 'string' },
       'no-build': { type: 'boolean' },
@@ -98,6 +102,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     tenants: positive('tenants', values.tenants, 1000),
     perTenant: positive('per-tenant', values['per-tenant'], 10),
     only,
+    rounds: positive('rounds', values.rounds, 1),
     soakS: values.soak === undefined ? undefined : positive('soak', values.soak, 300),
     sampleEveryS: values['sample-every'] === undefined ? undefined : positive('sample-every', values['sample-every'], 5),
     build: !values['no-build'],

@@ -19,6 +19,15 @@ export interface ScenarioResult {
   ratios: { throughput: number; p99: number; cpuPerRequest: number | null }
   /** Whether the scenario meets its TARGETS (a read's, or a write's). */
   meetsTargets: boolean
+  /** With --rounds: every round's throughput ratio, in order; this result is the median one. */
+  roundRatios?: number[]
+}
+
+/** A scenario's median round by throughput ratio (the lower middle one of an even count), with every round's ratio. */
+export function medianRound(rounds: readonly ScenarioResult[]): ScenarioResult {
+  const sorted = [...rounds].sort((a, b) => a.ratios.throughput - b.ratios.throughput)
+  const median = sorted[Math.floor((sorted.length - 1) / 2)]!
+  return rounds.length > 1 ? { ...median, roundRatios: rounds.map((r) => r.ratios.throughput) } : median
 }
 
 export function compare(key: ScenarioKey, name: string, read: boolean, service: LoadResult, baseline: LoadResult): ScenarioResult {
@@ -74,7 +83,8 @@ export function printResults(results: ScenarioResult[]): void {
   for (const r of results) {
     const verdict = r.meetsTargets ? 'met' : 'MISSED'
     const cpu = r.ratios.cpuPerRequest === null ? '-' : `${r.ratios.cpuPerRequest.toFixed(2)}×`
-    ratios.push([r.name, `${r.ratios.throughput.toFixed(2)}×`, `${r.ratios.p99.toFixed(2)}×`, cpu, verdict])
+    const each = r.roundRatios ? ` (rounds: ${r.roundRatios.map((x) => x.toFixed(2)).join(', ')})` : ''
+    ratios.push([r.name, `${r.ratios.throughput.toFixed(2)}×${each}`, `${r.ratios.p99.toFixed(2)}×`, cpu, verdict])
   }
   console.log(`${table(ratios)}\n`)
 }

@@ -29,6 +29,7 @@ interface BenchJson {
     baseline: Measured
     ratios: { throughput: number; p99: number }
     meetsTargets: boolean
+    roundRatios?: number[]
   }[]
 }
 
@@ -102,6 +103,27 @@ t.test('npm run bench: both servers, every scenario, results as JSON, its databa
   const name = benchDatabase(run.stdout)
   t.ok(name, 'names its database')
   t.notOk(await databaseExists(name!), 'and drops it')
+})
+
+t.test('npm run bench -- --rounds: every scenario measured in turn, each reports its median round', { skip }, async (t) => {
+  const out = path.join(tempDir(t), 'bench.json')
+  const args = ['scripts/bench/index.ts', '--rounds', '3', '--only', 'get-one,delete', '--duration', '2', '--warmup', '0', ...small]
+  const run = await runTs(t, [...args, '--out', out], {}, 240_000)
+  t.equal(run.code, 0, run.stderr || run.stdout)
+  t.match(run.stdout, /round 3 of 3/)
+  const result = JSON.parse(fs.readFileSync(out, 'utf8')) as BenchJson
+  t.same(
+    result.scenarios.map((s) => s.key),
+    ['get-one', 'delete'],
+  )
+  for (const s of result.scenarios) {
+    t.equal(s.roundRatios?.length, 3, `${s.key}: three rounds`)
+    const sorted = [...s.roundRatios!].sort((a, b) => a - b)
+    t.equal(s.ratios.throughput, sorted[1], `${s.key}: the median round is the one reported`)
+  }
+  // Rows for the deletes of every round were seeded: none answered 404.
+  assertClean(t, 'delete service', result.scenarios[1]!.service, ['204'])
+  assertClean(t, 'delete baseline', result.scenarios[1]!.baseline, ['204'])
 })
 
 t.test('npm run bench -- --soak: samples RSS and event-loop delay over time, no errors', { skip }, async (t) => {
