@@ -217,7 +217,11 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
       if (missing !== undefined) throw new Error(`${kind.tableName}.${missing} cannot be null`)
       const columns = Object.keys(row)
       const sql = `INSERT INTO \`${kind.tableName}\` (${columns.map((c) => `\`${c}\``).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`
-      await writer(sql, columns.map((c) => columnValue(c, row[c])), transaction)
+      await writer(
+        sql,
+        columns.map((c) => columnValue(c, row[c])),
+        transaction,
+      )
       return instance(row)
     },
 
