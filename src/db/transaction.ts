@@ -36,15 +36,16 @@ function mysqlTransactions(sequelize: Sequelize): TransactionRunner {
     // As Sequelize marks a connection its transaction holds.
     connection.uuid = (transaction as unknown as { id: string }).id
     ;(transaction as unknown as { connection: Mysql2Connection }).connection = connection
-    const finish = (state: 'commit' | 'rollback') => {
+    /** Ends the transaction: its connection back to the pool when its state is known, destroyed when it is not. */
+    const end = async (state: 'commit' | 'rollback', known: boolean) => {
       ;(transaction as unknown as { finished: string }).finished = state
       connection.uuid = undefined
+      await (known ? manager.releaseConnection(connection) : manager.destroyConnection(connection).catch(() => {}))
     }
     try {
       await send(connection, 'START TRANSACTION')
     } catch (err) {
-      finish('rollback')
-      await manager.destroyConnection(connection).catch(() => {})
+      await end('rollback', false)
       throw err
     }
     let result: T
@@ -55,19 +56,16 @@ function mysqlTransactions(sequelize: Sequelize): TransactionRunner {
         () => true,
         () => false,
       )
-      finish('rollback')
-      await (rolledBack ? manager.releaseConnection(connection) : manager.destroyConnection(connection).catch(() => {}))
+      await end('rollback', rolledBack)
       throw err
     }
     try {
       await send(connection, 'COMMIT')
     } catch (err) {
-      finish('rollback')
-      await manager.destroyConnection(connection).catch(() => {})
+      await end('rollback', false)
       throw err
     }
-    finish('commit')
-    await manager.releaseConnection(connection)
+    await end('commit', true)
     return result
   }
 }
