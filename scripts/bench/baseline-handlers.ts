@@ -18,10 +18,11 @@ type Action = 'read' | 'write' | 'credentials'
 
 const RANK: Record<string, number> = { Viewer: 1, Editor: 2, Owner: 3 }
 const NEEDS: Record<Exclude<Action, 'credentials'>, number> = { read: 1, write: 3 }
+/** Every column the service's answer shows (everything but the ciphertexts), as the service reads them. */
 const COLUMNS =
   'id, tenantId, scmType, displayName, githubOrganization, githubRepository, repositoryUrl, defaultBranch, ' +
-  'accessTokenFingerprint, isActive, verificationStatus, lastVerifiedAt, verificationError, credentialExpiresAt, ' +
-  'createdByAccountId, createdAt, updatedAt'
+  'accessTokenFingerprint, githubAppId, githubInstallationId, githubAppPrivateKeyFingerprint, isActive, ' +
+  'verificationStatus, lastVerifiedAt, verificationError, credentialExpiresAt, createdByAccountId, createdAt, updatedAt'
 
 const ITEM_COLUMNS = COLUMNS.split(', ')
   .map((c) => `i.${c}`)
@@ -31,7 +32,12 @@ const NULL_COLUMNS = COLUMNS.split(', ')
   .join(', ')
 
 function view(row: Record<string, unknown>): Record<string, unknown> {
-  return { ...row, isActive: Boolean(row.isActive), hasAccessToken: row.accessTokenFingerprint !== null }
+  return {
+    ...row,
+    isActive: Boolean(row.isActive),
+    hasAccessToken: row.accessTokenFingerprint != null,
+    hasGithubAppPrivateKey: row.githubAppPrivateKeyFingerprint != null,
+  }
 }
 
 const TARGET_TOKEN_COLUMNS =
@@ -280,7 +286,7 @@ export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: w
         .map(({ standing: _s, permission: _p, accountId: _a, memberTenantId: _t, ...r }) => r)
       const page = rows.slice(0, limit)
       const last = page.at(-1)
-      const nextCursor = rows.length > limit && last ? Buffer.from(String(last.id)).toString('base64url') : null
+      const nextCursor = rows.length > limit && last ? Buffer.from(`v1:${String(last.id)}`).toString('base64url') : null
       return { items: page.map(view), nextCursor }
     },
 
@@ -335,7 +341,8 @@ export function baselineHandlers(pool: Pool, cipher: CredentialCipher, jwtKey: w
         throw err
       }
       const { accessToken: _secret, ...shown } = values
-      return view({ ...shown, lastVerifiedAt: null, verificationError: null, credentialExpiresAt: null })
+      const unset = { githubAppId: null, githubInstallationId: null, githubAppPrivateKeyFingerprint: null }
+      return view({ ...shown, ...unset, lastVerifiedAt: null, verificationError: null, credentialExpiresAt: null })
     },
 
     /** PATCH of a non-secret field: the Owner's row read in one statement, then the write, audit row and event. */

@@ -98,3 +98,33 @@ export async function checkServer(name: string, url: string, data: DataSet): Pro
   const user = await call(url, tokenPath, data.tenants[target.tenant]!.token, undefined, 'POST')
   expect(name, `POST access-token with a user token: ${user.status}, not 403`, user.status === 403)
 }
+
+/** The value at a field name as fieldNames gives it. */
+const valueAt = (value: unknown, name: string): unknown =>
+  name === '' ? value : name.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | null)?.[k], value)
+
+/** The names of an answer's fields, nested objects' too (`checks.0.name`), sorted. */
+function fieldNames(value: unknown, prefix = ''): string[] {
+  if (value === null || typeof value !== 'object') return [prefix]
+  const entries = Array.isArray(value) ? value.slice(0, 1).map((v, i) => [String(i), v] as const) : Object.entries(value)
+  return entries.flatMap(([k, v]) => fieldNames(v, prefix ? `${prefix}.${k}` : k)).sort()
+}
+
+/**
+ * Both servers answer a read with the same fields (so the baseline reads and sends what the service does), and the
+ * same values for the same stored row.
+ */
+export async function checkSameAnswers(serviceUrl: string, baselineUrl: string, data: DataSet): Promise<void> {
+  const row = data.scm[0]!
+  const owner = data.tenants[row.tenant]!
+  for (const path of [`${BASE}/${row.id}`, `${BASE}?tenantId=${owner.id}&limit=5`]) {
+    const [service, baseline] = await Promise.all([call(serviceUrl, path, owner.token), call(baselineUrl, path, owner.token)])
+    const [s, b] = [fieldNames(service.json), fieldNames(baseline.json)]
+    const missing = s.filter((f) => !b.includes(f))
+    const extra = b.filter((f) => !s.includes(f))
+    expect('baseline', `GET ${path}: fields the service answers and it does not: ${missing.join(', ')}`, missing.length === 0)
+    expect('baseline', `GET ${path}: fields the service does not answer: ${extra.join(', ')}`, extra.length === 0)
+    const differing = s.filter((f) => JSON.stringify(valueAt(service.json, f)) !== JSON.stringify(valueAt(baseline.json, f)))
+    expect('baseline', `GET ${path}: other values than the service's in ${differing.join(', ')}`, differing.length === 0)
+  }
+}

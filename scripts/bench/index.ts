@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createBenchDatabase } from './bench-database.js'
-import { checkServer } from './check.js'
+import { checkSameAnswers, checkServer } from './check.js'
 import { cleanup, guard } from './cleanup.js'
 import { measurePair, type LoadSettings } from './load.js'
 import { machineInfo } from './machine.js'
@@ -104,7 +104,8 @@ async function main(options: BenchOptions) {
   console.log(`baseline pid ${baseline.pid} at ${baseline.url}`)
   await checkServer('service', service.url, data)
   await checkServer('baseline', baseline.url, data)
-  console.log('both servers answer each scenario correctly')
+  await checkSameAnswers(service.url, baseline.url, data)
+  console.log('both servers answer each scenario correctly, reads with the same fields and values')
 
   const load: LoadSettings = { connections: options.connections, durationS: options.durationS, warmupS: options.warmupS }
   console.log(
