@@ -1,11 +1,15 @@
 import diagnostics from 'node:diagnostics_channel'
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize'
+import { sqlInstant } from './instant.js'
 import { connectionManager, mysqlSender, type Mysql2Connection } from './mysql-connection.js'
 
 export type Row = Record<string, unknown>
 export type Reader = (sql: string, params: readonly unknown[]) => Promise<Row[]>
 
-/** Runs one INSERT, UPDATE or DELETE, in `transaction` when given; answers how many rows it changed. */
+/**
+ * Runs one INSERT, UPDATE or DELETE, in `transaction` when given; answers how many rows it changed. A Date among the
+ * values is written as the models write a DATE(3): UTC, to the millisecond (see sqlInstant).
+ */
 export type Writer = (sql: string, params: readonly unknown[], transaction?: Transaction) => Promise<number>
 
 interface Statements {
@@ -75,9 +79,11 @@ export const readerFor = (sequelize: Sequelize): Reader => statementsFor(sequeli
 /** The hot writes' statements (see statementsFor). */
 export function writerFor(sequelize: Sequelize): Writer {
   const { write } = statementsFor(sequelize)
+  const dialect = sequelize.getDialect() === 'mysql' ? 'mysql' : 'sqlite'
+  const value = (v: unknown) => (v instanceof Date ? sqlInstant(dialect, v) : v)
   return (sql, params, transaction) => {
     if (writes.hasSubscribers) writes.publish({ sql, transaction } satisfies WriteMessage)
-    return write(sql, params, transaction)
+    return write(sql, params.map(value), transaction)
   }
 }
 

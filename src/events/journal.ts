@@ -1,7 +1,6 @@
 import type { Transaction } from 'sequelize'
 import { v7 as uuidv7 } from 'uuid'
 import type { Principal } from '../auth/tokens.js'
-import { sqlInstant } from '../db/instant.js'
 import { writerFor } from '../db/reader.js'
 import { AUDIT_TABLE, OUTBOX_TABLE, type EventModels } from '../db/models/event-models.js'
 
@@ -112,8 +111,8 @@ export function eventJournal(models: EventModels) {
   const run = writerFor(sequelize)
   /**
    * One INSERT of the rows, as the model's bulkCreate would write them but without building and validating an instance
-   * per row: every value here is the service's own. Instants are written in UTC; a failure is classified as any other
-   * statement's (see writerFor).
+   * per row: every value here is the service's own. Instants are written as the models write them and a failure is
+   * classified as any other statement's (see writerFor).
    */
   async function insert<R extends Record<string, unknown>>(
     table: string,
@@ -121,10 +120,7 @@ export function eventJournal(models: EventModels) {
     rows: readonly R[],
     transaction?: Transaction,
   ) {
-    const dialect = sequelize.getDialect() === 'mysql' ? 'mysql' : 'sqlite'
-    const replacements = rows.flatMap((row) =>
-      columns.map((c) => (row[c] instanceof Date ? sqlInstant(dialect, row[c]) : (row[c] ?? null))),
-    )
+    const replacements = rows.flatMap((row) => columns.map((c) => row[c] ?? null))
     await run(insertSql(table, columns, rows.length), replacements, transaction)
   }
 

@@ -1,7 +1,6 @@
 import { DataTypes, Op, type CreationAttributes, type Transaction } from 'sequelize'
 import type { Database } from '../db/database.js'
 import { pageIndexName, type IntegrationModel, type IntegrationRecord } from '../db/models/integration-model.js'
-import { sqlInstant } from '../db/instant.js'
 import { readerFor, tableThrough, writerFor, type Row } from '../db/reader.js'
 import { MEMBER_COLUMNS, memberJoin, memberSelect, NOT_STANDING, standingParams, standingSql } from '../auth/access.js'
 import type { Principal } from '../auth/tokens.js'
@@ -123,17 +122,20 @@ export function integrationRepository(db: Database, kind: KindDefinition) {
   const first = async (sql: string, id: string): Promise<Row | undefined> => (await reader(sql, [id]))[0]
 
   /** Columns whose values the model checks against a list (the provider, the verification status). */
-  const listed = Object.entries(attributes).flatMap(([c, a]) => (a.validate?.isIn ? [[c, new Set(a.validate.isIn[0])] as const] : []))
+  const listed = new Map(
+    Object.entries(attributes).flatMap(([c, a]) => (a.validate?.isIn ? [[c, new Set(a.validate.isIn[0])] as const] : [])),
+  )
 
-  /** A column's value as written; throws for a column the table lacks or a value its list refuses (never from input). */
+  /**
+   * A column's value as written (an instant as a Date, which the writer formats); throws for a column the table lacks
+   * or a value its list refuses (never from input).
+   */
   function columnValue(column: string, value: unknown): unknown {
     if (!Object.hasOwn(attributes, column)) throw new Error(`${kind.tableName} has no column ${column}`)
-    const allowed = listed.find(([c]) => c === column)?.[1]
+    const allowed = listed.get(column)
     if (allowed && value !== null && !allowed.has(value))
       throw new Error(`${kind.tableName}.${column} cannot hold ${JSON.stringify(value)}`)
-    if (instantColumns.has(column) && value != null) {
-      return sqlInstant(db.dialect, value instanceof Date ? value : new Date(value as string | number))
-    }
+    if (instantColumns.has(column) && value != null && !(value instanceof Date)) return new Date(value as string | number)
     return value ?? null
   }
 
