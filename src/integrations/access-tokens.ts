@@ -17,6 +17,7 @@ import {
   type TokenRotation,
   type TokenType,
 } from '../verification/access-token.js'
+import type { Actor } from '../events/journal.js'
 import { tokenCache, type TokenSource } from './token-cache.js'
 import type { RawRow } from './view.js'
 
@@ -44,15 +45,21 @@ export interface Renewal {
   renewed: boolean
 }
 
+/** Who asks for a token, and what admits a call to the provider (run before one is made, and only then). */
+export interface TokenAsk {
+  actor: Actor
+  admit?: () => Promise<void>
+}
+
 export interface IntegrationAccess {
   /** The row's plaintext secrets: all of them, or only those named. */
   secrets(row: RawRow, only?: readonly string[]): Record<string, string>
   /** The row's non-secret fields, as a verifier or minter reads them. */
   values(row: RawRow): FieldValues
   /** Records that the provider refused the stored credential, on the version read; throws when it cannot land. */
-  refuse(row: RawRow, message: string): Promise<void>
+  refuse(row: RawRow, message: string, actor: Actor): Promise<void>
   /** The current token of a rotating connection, renewed (once across replicas) when about to expire. */
-  renew(row: RawRow, rotation: TokenRotation, admit?: () => Promise<void>): Promise<Renewal>
+  renew(row: RawRow, rotation: TokenRotation, ask: TokenAsk): Promise<Renewal>
 }
 
 const iso = (value: unknown) => (value == null ? null : new Date(value as string | number | Date).toISOString())
@@ -95,13 +102,19 @@ export function accessTokenIssuer(kind: KindDefinition, deps: AccessTokenDeps, a
     return options
   }
 
-  async function mint(row: RawRow, provider: ProviderSpec, minter: TokenMinter, grants: string[] | null): Promise<MintedToken> {
+  async function mint(
+    row: RawRow,
+    provider: ProviderSpec,
+    minter: TokenMinter,
+    grants: string[] | null,
+    actor: Actor,
+  ): Promise<MintedToken> {
     try {
       const request = { provider: provider.id, values: access.values(row), secrets: access.secrets(row), grants }
       const result = await runMinter(provider.label, minter, request, deps.context)
       if ('refused' in result) {
         deps.observe?.(provider.id, 'refused')
-        await access.refuse(row, result.refused)
+        await access.refuse(row, result.refused, actor)
         throw unprocessable('CREDENTIAL_REFUSED', `${result.refused}. The integration is now INVALID: replace its credentials`)
       }
       if ('denied' in result) {
@@ -117,11 +130,11 @@ export function accessTokenIssuer(kind: KindDefinition, deps: AccessTokenDeps, a
   }
 
   /** The current token of a rotating connection: cached while usable, renewed by one of the replicas when not. */
-  async function rotated(row: RawRow, provider: ProviderSpec, rotation: TokenRotation, admit?: () => Promise<void>): Promise<AccessToken> {
+  async function rotated(row: RawRow, provider: ProviderSpec, rotation: TokenRotation, ask: TokenAsk): Promise<AccessToken> {
     let renewed = false
     const { value, source } = await cache.obtain(String(row.id), Number(row.version), 'rotation', async () => {
       try {
-        const renewal = await access.renew(row, rotation, admit)
+        const renewal = await access.renew(row, rotation, ask)
         renewed = renewal.renewed
         return renewal.token
       } catch (err) {
@@ -142,14 +155,14 @@ export function accessTokenIssuer(kind: KindDefinition, deps: AccessTokenDeps, a
     },
 
     /**
-     * A token for the integration `row` (read with its secrets and version). `admit` runs before the provider is
-     * asked, and only then: a cached token, a shared mint or a local signature costs the caller nothing.
+     * A token for the integration `row` (read with its secrets and version), asked by `ask.actor`. `ask.admit` runs
+     * before the provider is asked, and only then: a cached token, a shared mint or a local signature costs nothing.
      */
-    async issue(row: RawRow, body: FieldValues | null, admit?: () => Promise<void>): Promise<AccessToken> {
+    async issue(row: RawRow, body: FieldValues | null, ask: TokenAsk): Promise<AccessToken> {
       const provider = spec(row)
       const way = connection(row)
       const options = optionsFor(provider, way, body)
-      if (way.rotate) return rotated(row, provider, way.rotate, admit)
+      if (way.rotate) return rotated(row, provider, way.rotate, ask)
       const minter = way.mint
       if (!minter) return handedOut(row, provider, way)
       const grants = minter.grants(options)
@@ -157,8 +170,8 @@ export function accessTokenIssuer(kind: KindDefinition, deps: AccessTokenDeps, a
         String(row.id),
         Number(row.version),
         JSON.stringify(grants),
-        () => mint(row, provider, minter, grants),
-        minter.callsProvider ? admit : undefined,
+        () => mint(row, provider, minter, grants, ask.actor),
+        minter.callsProvider ? ask.admit : undefined,
       )
       if (source !== 'minted') deps.observe?.(provider.id, source)
       return {

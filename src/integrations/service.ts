@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Transaction } from 'sequelize'
 import { v7 as uuidv7 } from 'uuid'
@@ -28,7 +27,7 @@ import { runRotation, type MintedToken, type TokenRotation } from '../verificati
 import { actorOf, type Actor, type Change, type EventJournal, type Fingerprints, type Subject } from '../events/journal.js'
 import { runVerifier } from '../verification/run.js'
 import type { VerificationResult, VerifyContext } from '../verification/types.js'
-import { accessTokenIssuer, longLivedRefused, type AccessTokenDeps, type Renewal } from './access-tokens.js'
+import { accessTokenIssuer, longLivedRefused, type AccessTokenDeps, type Renewal, type TokenAsk } from './access-tokens.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { integrationRepository } from './repository.js'
 import { asPlain, rowView, type RawRow } from './view.js'
@@ -271,9 +270,6 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     return written
   }
 
-  /** Who is minting, for a refusal recorded on the way. */
-  const minting = new AsyncLocalStorage<Actor>()
-
   function nonSecretValues(row: IntegrationRecord): FieldValues {
     return kindValues(row.get({ plain: true }), notSecret)
   }
@@ -307,9 +303,9 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
   }
 
   /** A provider refused the stored credential while minting: a verdict, landing only on the version that was read. */
-  async function recordRefusal(row: RawRow, message: string) {
+  async function recordRefusal(row: RawRow, message: string, actor: Actor) {
     const id = String(row.id)
-    const written = await landRefusal(row, message, (values, transaction) =>
+    const written = await landRefusal(row, message, actor, (values, transaction) =>
       repository.updateAt(id, values, Number(row.version), transaction),
     )
     tokens.drop(id)
@@ -322,14 +318,18 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
 
   /**
    * Writes the INVALID verdict of a refused credential with `write` (which says whether it landed), and its
-   * verification_changed event in the same transaction. The actor is whoever is minting or renewing.
+   * verification_changed event in the same transaction, by `actor` (whoever is minting or renewing).
    */
-  async function landRefusal(row: RawRow, message: string, write: (values: FieldValues, transaction: Transaction) => Promise<boolean>) {
+  async function landRefusal(
+    row: RawRow,
+    message: string,
+    actor: Actor,
+    write: (values: FieldValues, transaction: Transaction) => Promise<boolean>,
+  ) {
     return deps.db.transaction(async (transaction) => {
       if (!(await write(verdictColumns(invalidVerdict(message), new Date()), transaction))) return false
       const before = typeof row.verificationStatus === 'string' ? row.verificationStatus : null
       if (before !== 'INVALID') {
-        const actor = minting.getStore() ?? { name: 'unknown', requestId: null }
         const verdict = { before, after: 'INVALID', reason: message }
         await deps.journal.record(transaction, actor, { ...subjectOf(row), status: 'INVALID' }, [
           { action: 'verification_changed', verdict },
@@ -363,7 +363,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
    * lands only while the lease is still the renewer's, so a lease that ran out (a renewer that died after the
    * provider answered) leaves the old, spent refresh token: the next renewal is refused and the integration INVALID.
    */
-  async function renewStored(first: RawRow, rotation: TokenRotation, admit?: () => Promise<void>): Promise<Renewal> {
+  async function renewStored(first: RawRow, rotation: TokenRotation, { actor, admit }: TokenAsk): Promise<Renewal> {
     const id = String(first.id)
     const fields = rotation.leaseFields
     let row: RawRow | undefined = first
@@ -396,7 +396,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
       }
       if ('refused' in renewed) {
         const refused = renewed.refused
-        await landRefusal(row, refused, (values, transaction) => repository.landUnderLease(id, fields, lease, values, transaction))
+        await landRefusal(row, refused, actor, (values, transaction) => repository.landUnderLease(id, fields, lease, values, transaction))
         tokens.drop(id)
         throw unprocessable('CREDENTIAL_REFUSED', `${refused}. The integration is now INVALID: replace its credentials`)
       }
@@ -411,7 +411,6 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
       const landed = await deps.db.transaction(async (transaction) => {
         const values = { ...sealed, [rotation.expiresField]: renewed.expiresAt }
         if (!(await repository.landUnderLease(id, fields, lease, values, transaction))) return false
-        const actor = minting.getStore() ?? { name: 'unknown', requestId: null }
         const fingerprints = { before, after: { ...before, ...fingerprintsOf(sealed) } }
         const change: Change = { action: 'credentials_renewed', changedFields: [rotation.tokenField, rotation.refreshField], fingerprints }
         await deps.journal.record(transaction, actor, subjectOf(renewing), [change])
@@ -532,7 +531,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     if (connectionOf(providerSpec(providerOf(row)), holds(asPlain(row))).rotate) {
       // A rotating token is verified as a consumer would get it: renewed first (once across replicas) when about to expire.
       const current = await repository.findForToken(row.id)
-      if (current) await minting.run(actor, () => tokens.issue(current, null, options.admit))
+      if (current) await tokens.issue(current, null, { actor, admit: options.admit })
       row = (await repository.load(row.id, [...repository.visible, ...secrets])) ?? row
     }
     const result = await verifyOnto(
@@ -778,7 +777,7 @@ export function integrationService(deps: IntegrationDeps, kind: KindDefinition) 
     async issueAccessToken(caller: Caller, id: string, body: FieldValues | null, options: ProviderCallOptions = {}) {
       const row = await read(caller.principal, id, 'credentials', repository.findForToken, repository.findForTokenAsMember)
       const actor = actorOf(caller.principal, caller.requestId)
-      const token = await minting.run(actor, () => tokens.issue(row, body, options.admit))
+      const token = await tokens.issue(row, body, { actor, admit: options.admit })
       await deps.journal.audit(actor, subjectOf(row), 'access_token_issued')
       return token
     },

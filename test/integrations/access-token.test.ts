@@ -216,6 +216,12 @@ eachDatabase(t, async (t, db) => {
         'Google refused the service account key of delivr@acme-play.iam.gserviceaccount.com: the service account or its key was deleted',
     })
     t.ok(integration.lastVerifiedAt, 'the refusal is recorded as a verdict')
+    const changes = await h.app.db.events.Audit.findAll({ where: { integrationId: id, action: 'verification_changed' } })
+    t.same(
+      changes.map((c) => [c.actor, c.requestId !== null]),
+      [['service:releases', true]],
+      'the trail names the service whose ask found the refusal, and its request',
+    )
     t.equal((await h.token(id)).statusCode, 422, 'a refusal is not cached: Google is asked again')
     t.equal(google.double.received.length, 2)
   })
