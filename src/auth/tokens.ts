@@ -1,5 +1,6 @@
 import { createPublicKey, webcrypto, type KeyObject } from 'node:crypto'
 import { decodeJwt, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose'
+import { createLRU } from 'lru.min'
 import type { AuthConfig } from '../config/load-config.js'
 import { ServiceError, unauthorized } from '../http/errors.js'
 
@@ -38,8 +39,17 @@ function checkLifetime(payload: JWTPayload, auth: AuthConfig, now = Math.floor(D
   }
 }
 
-/** Builds the verifier once; each call only checks a signature and claims. */
-export function createTokenVerifier(auth: AuthConfig) {
+/** Tokens whose signature and claims were checked, kept until they expire (or the least recently used go). */
+const VERIFIED_TOKENS = 4096
+
+/**
+ * Builds the verifier once; each call only checks a signature and claims. A token that passed is remembered,
+ * keyed by its exact text, with the principal it names: its next use only checks that it has not expired since.
+ * Everything else a verification checks (signature, issuer, audience, the lifetime rules) cannot change for the
+ * same text and key; `nbf` and `iat` can only have moved further into the past. Failures are never remembered.
+ */
+export function createTokenVerifier(auth: AuthConfig, { now = Date.now }: { now?: () => number } = {}) {
+  const verified = createLRU<string, { principal: Principal; exp: number }>({ max: VERIFIED_TOKENS })
   let key: Promise<webcrypto.CryptoKey> | KeyObject
   let algorithms: string[]
   if (auth.secret) {
@@ -52,6 +62,13 @@ export function createTokenVerifier(auth: AuthConfig) {
     algorithms = publicKey.asymmetricKeyType === 'ec' ? ['ES256'] : ['RS256']
   }
   return async function verify(token: string): Promise<Principal> {
+    const at = now()
+    const known = verified.get(token)
+    if (known !== undefined) {
+      // jose's own rule: expired once exp is at or before now, less the tolerated skew.
+      if (known.exp > Math.floor(at / 1000) - auth.clockSkewSeconds) return known.principal
+      verified.delete(token)
+    }
     let payload: JWTPayload
     try {
       ;({ payload } = await jwtVerify(token, await key, {
@@ -60,6 +77,7 @@ export function createTokenVerifier(auth: AuthConfig) {
         audience: auth.audience,
         requiredClaims: ['sub', 'exp', 'iat'],
         clockTolerance: auth.clockSkewSeconds,
+        currentDate: new Date(at),
       }))
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw unauthorized('Token has expired')
@@ -72,8 +90,10 @@ export function createTokenVerifier(auth: AuthConfig) {
       if (err instanceof joseErrors.JOSEError) throw unauthorized('Token is invalid')
       throw err
     }
-    checkLifetime(payload, auth)
-    return principalFromClaims(payload)
+    checkLifetime(payload, auth, Math.floor(at / 1000))
+    const principal = principalFromClaims(payload)
+    verified.set(token, { principal, exp: payload.exp! })
+    return principal
   }
 }
 
