@@ -14,12 +14,20 @@ import { freePort } from './server-process.js'
 const RUNS = 5
 /** How long the process idles after its first ready answer before its RSS is read. */
 const IDLE_MS = 3_000
+/**
+ * One more start per series idles this long, its RSS read every RSS_EVERY_MS: V8 gives back the heap it grew
+ * while loading (the young generation above all) only when its memory reducer runs, some seconds into idleness.
+ */
+const SETTLE_MS = 30_000
+const RSS_EVERY_MS = 1_000
 
 export interface StartRun {
   readyMs: number
   /** CPU the process spent until then: steadier than the wall clock on a shared machine. */
   cpuMs: number | null
   idleRssBytes: number | null
+  /** The settling run's RSS, read every RSS_EVERY_MS after ready. */
+  rssSamples?: { afterReadyMs: number; rssBytes: number | null }[]
 }
 
 export interface StartFigures {
@@ -28,12 +36,17 @@ export interface StartFigures {
   medianReadyMs: number
   medianCpuMs: number | null
   medianIdleRssMiB: number | null
+  /** RSS after SETTLE_MS of idleness, and when it first fell below its 3-second reading by more than 10 %. */
+  settled: { rssMiB: number | null; fellAtMs: number | null; samples: NonNullable<StartRun['rssSamples']> }
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
-/** Spawns the service, answers the time from spawn to the first 200 of /health/ready and the RSS after idling. */
-async function startOnce(args: string[], env: NodeJS.ProcessEnv, logFile: string): Promise<StartRun> {
+/**
+ * Spawns the service, answers the time from spawn to the first 200 of /health/ready and the RSS after idling;
+ * with `settleMs`, also the RSS every RSS_EVERY_MS until then.
+ */
+async function startOnce(args: string[], env: NodeJS.ProcessEnv, logFile: string, settleMs = 0): Promise<StartRun> {
   const port = await freePort()
   const log = fs.openSync(logFile, 'a')
   const spawned = performance.now()
@@ -54,7 +67,15 @@ async function startOnce(args: string[], env: NodeJS.ProcessEnv, logFile: string
     const readyMs = performance.now() - spawned
     const cpuMs = cpuTimeMs(child.pid!) ?? null
     await sleep(IDLE_MS)
-    return { readyMs: Math.round(readyMs), cpuMs, idleRssBytes: readRss(child.pid!) ?? null }
+    const run: StartRun = { readyMs: Math.round(readyMs), cpuMs, idleRssBytes: readRss(child.pid!) ?? null }
+    if (settleMs === 0) return run
+    const ready = performance.now() - IDLE_MS
+    const samples: NonNullable<StartRun['rssSamples']> = []
+    for (let at = IDLE_MS; at <= settleMs; at += RSS_EVERY_MS) {
+      await sleep(Math.max(0, ready + at - performance.now()))
+      samples.push({ afterReadyMs: at, rssBytes: readRss(child.pid!) ?? null })
+    }
+    return { ...run, rssSamples: samples }
   } finally {
     child.kill('SIGTERM')
     await gone
@@ -67,16 +88,23 @@ async function series(label: string, args: string[], env: NodeJS.ProcessEnv, log
   const runs: StartRun[] = []
   for (let i = 0; i < RUNS; i++) runs.push(await startOnce(args, env, logFile))
   const rss = runs.map((r) => r.idleRssBytes).filter((b): b is number => b !== null)
-  const figures = {
+  const samples = (await startOnce(args, env, logFile, SETTLE_MS)).rssSamples!
+  const first = samples[0]?.rssBytes
+  const last = samples.at(-1)?.rssBytes
+  const fell = first == null ? undefined : samples.find((s) => s.rssBytes !== null && s.rssBytes < first * 0.9)
+  const figures: StartFigures = {
     label,
     runs,
     medianReadyMs: median(runs.map((r) => r.readyMs)),
     medianCpuMs: runs.every((r) => r.cpuMs !== null) ? median(runs.map((r) => r.cpuMs!)) : null,
     medianIdleRssMiB: rss.length > 0 ? Math.round(median(rss) / 1024 / 1024) : null,
+    settled: { rssMiB: last == null ? null : Math.round(last / 1024 / 1024), fellAtMs: fell?.afterReadyMs ?? null, samples },
   }
   console.log(
     `${label}: ready in ${figures.medianReadyMs} ms (median of ${RUNS}: ${runs.map((r) => r.readyMs).join(', ')}), ` +
-      `${figures.medianCpuMs} ms of CPU, idle RSS ${figures.medianIdleRssMiB} MiB`,
+      `${figures.medianCpuMs} ms of CPU, idle RSS ${figures.medianIdleRssMiB} MiB after ${IDLE_MS / 1000} s, ` +
+      `${figures.settled.rssMiB} MiB after ${SETTLE_MS / 1000} s` +
+      (figures.settled.fellAtMs === null ? ' (V8 gave nothing back)' : ` (fell ${figures.settled.fellAtMs / 1000} s after ready)`),
   )
   return figures
 }
@@ -121,6 +149,7 @@ export async function measureStart(
     kind: 'start',
     at: new Date().toISOString(),
     idleMs: IDLE_MS,
+    settleMs: SETTLE_MS,
     nodeFlags,
     results,
   })
