@@ -24,6 +24,16 @@ export default tseslint.config(
       'import-x/no-useless-path-segments': 'error',
       // Fastify plugins and hooks are async by contract, with or without an await inside.
       '@typescript-eslint/require-await': 'off',
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['async_hooks', 'node:async_hooks'].map((name) => ({
+            name,
+            message:
+              "On Node 20 an AsyncLocalStorage's first run turns on promise hooks for the whole process, a cost on every request after it (README, Performance): pass what is needed as an argument.",
+          })),
+        },
+      ],
     },
   },
   {

@@ -52,7 +52,7 @@ async function main(options: BenchOptions) {
   if (options.start) return measureStart(db, secrets, { root, resultsDir }, options.out, options.nodeFlags)
   const settings = { root, resultsDir, databaseUrl: db.url, secrets, cpuProf: options.cpuProf, nodeFlags: options.nodeFlags }
   const service = await startService(settings)
-  console.log(`service pid ${service.pid} at ${service.url}`)
+  console.log(`service pid ${service.pid} at ${service.url}, node flags: ${options.nodeFlags.join(' ') || "Node's defaults"}`)
 
   const conn = await db.connect()
   const seeding = Date.now()
@@ -95,6 +95,7 @@ async function main(options: BenchOptions) {
       ...common,
       finishedAt: new Date().toISOString(),
       serviceVmHwmBytes: readRss(service.pid, 'VmHWM') ?? null,
+      serviceNodeFlags: options.nodeFlags,
       soak: result,
     })
     return
@@ -132,7 +133,7 @@ async function main(options: BenchOptions) {
     kind: 'bench',
     ...common,
     finishedAt: new Date().toISOString(),
-    settings: { ...load, rounds: options.rounds },
+    settings: { ...load, rounds: options.rounds, serviceNodeFlags: options.nodeFlags },
     targets: TARGETS,
     peakRssBytes: { service: readRss(service.pid, 'VmHWM') ?? null, baseline: readRss(baseline.pid, 'VmHWM') ?? null },
     scenarios: results,
