@@ -64,15 +64,14 @@ async function startOnce(args: string[], env: NodeJS.ProcessEnv, logFile: string
       if (performance.now() - spawned > 60_000) throw new Error(`the service was not ready within 60 s; see ${logFile}`)
       await sleep(5)
     }
-    const readyMs = performance.now() - spawned
+    const readyAt = performance.now()
     const cpuMs = cpuTimeMs(child.pid!) ?? null
     await sleep(IDLE_MS)
-    const run: StartRun = { readyMs: Math.round(readyMs), cpuMs, idleRssBytes: readRss(child.pid!) ?? null }
+    const run: StartRun = { readyMs: Math.round(readyAt - spawned), cpuMs, idleRssBytes: readRss(child.pid!) ?? null }
     if (settleMs === 0) return run
-    const ready = performance.now() - IDLE_MS
     const samples: NonNullable<StartRun['rssSamples']> = []
     for (let at = IDLE_MS; at <= settleMs; at += RSS_EVERY_MS) {
-      await sleep(Math.max(0, ready + at - performance.now()))
+      await sleep(Math.max(0, readyAt + at - performance.now()))
       samples.push({ afterReadyMs: at, rssBytes: readRss(child.pid!) ?? null })
     }
     return { ...run, rssSamples: samples }
