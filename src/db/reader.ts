@@ -1,5 +1,6 @@
 import diagnostics from 'node:diagnostics_channel'
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize'
+import { dialectOf } from './dialect.js'
 import { sqlInstant } from './instant.js'
 import { connectionManager, mysqlSender, type Mysql2Connection } from './mysql-connection.js'
 
@@ -79,7 +80,7 @@ export const readerFor = (sequelize: Sequelize): Reader => statementsFor(sequeli
 /** The hot writes' statements (see statementsFor). */
 export function writerFor(sequelize: Sequelize): Writer {
   const { write } = statementsFor(sequelize)
-  const dialect = sequelize.getDialect() === 'mysql' ? 'mysql' : 'sqlite'
+  const dialect = dialectOf(sequelize)
   const value = (v: unknown) => (v instanceof Date ? sqlInstant(dialect, v) : v)
   return (sql, params, transaction) => {
     if (writes.hasSubscribers) writes.publish({ sql, transaction } satisfies WriteMessage)

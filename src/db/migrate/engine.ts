@@ -1,5 +1,6 @@
 import { QueryTypes, type Model, type ModelStatic, type Sequelize } from 'sequelize'
 import type { SyncMode } from '../../config/env-schema.js'
+import { dialectOf } from '../dialect.js'
 import { defineReferenceModels, type ReferenceModels } from '../models/reference-models.js'
 import {
   DEFAULT_REFERENCE_TYPES,
@@ -99,7 +100,7 @@ export async function plan(sequelize: Sequelize, desired: DesiredTable[]): Promi
     sequelize,
     desired.map((t) => t.name),
   )
-  return planSchema(desired, live, queryGenerator(sequelize), sequelize.getDialect() === 'mysql' ? 'mysql' : 'sqlite')
+  return planSchema(desired, live, queryGenerator(sequelize), dialectOf(sequelize))
 }
 
 /**
