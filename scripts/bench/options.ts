@@ -43,7 +43,7 @@ export const USAGE = `npm run bench -- [options]
   --scale            pages of 50 (first, deep cursor) and the summary for tenants of 10, 10,000 and 100,000
                      integrations, on a database seeded once and kept (bench_scale_<rows>)
   --start            process start to the first 200 of /health/ready (schema in place), idle RSS after 3 s and after 30 s:
-                     built on MariaDB and SQLite, and under tsx
+                     built on MariaDB and SQLite, and under tsx; and the floor: node -e 0, and importing the stack alone
   --scale-rows N     source-control rows in the scale database (1000000)
   --reseed           drop the scale database and seed it again
   --node-flags FLAGS node flags for the service (and --start's built runs), space separated, e.g. "--max-semi-space-size=2"

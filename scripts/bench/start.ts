@@ -108,6 +108,47 @@ async function series(label: string, args: string[], env: NodeJS.ProcessEnv, log
   return figures
 }
 
+/** The packages the project fixes (README, The stack) that every start imports before any of the service's code runs. */
+const STACK = ['fastify', 'sequelize', 'mysql2', '@sinclair/typebox']
+
+export interface Floor {
+  label: string
+  runsMs: number[]
+  medianMs: number
+}
+
+/** Spawns `node args` in `cwd` and answers the time until it exited, refusing a failure. */
+async function timeToExit(args: string[], cwd: string): Promise<number> {
+  const spawned = performance.now()
+  const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'ignore', 'inherit'] })
+  track(child)
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)))
+  if (code !== 0) throw new Error(`node ${args.join(' ')} exited with ${code}`)
+  return Math.round(performance.now() - spawned)
+}
+
+/**
+ * What no change to the service can go below, timed the way a start is: Node itself, and a process that only
+ * imports the stack (as ES modules, as the service does) and exits.
+ */
+async function floors(root: string, nodeFlags: string[]): Promise<Floor[]> {
+  const imports = `await Promise.all(${JSON.stringify(STACK)}.map((m) => import(m)))`
+  const cases = [
+    { label: 'node -e 0', args: [...nodeFlags, '-e', '0'] },
+    { label: `importing ${STACK.join(', ')}`, args: [...nodeFlags, '--input-type=module', '-e', imports] },
+  ]
+  const found: Floor[] = []
+  for (const { label, args } of cases) {
+    await timeToExit(args, root)
+    const runsMs: number[] = []
+    for (let i = 0; i < RUNS; i++) runsMs.push(await timeToExit(args, root))
+    const floor = { label, runsMs, medianMs: median(runsMs) }
+    console.log(`floor, ${label}: exits in ${floor.medianMs} ms (median of ${RUNS}: ${runsMs.join(', ')})`)
+    found.push(floor)
+  }
+  return found
+}
+
 /**
  * `npm run bench -- --start`: process start to the first 200 of /health/ready with the schema in place, and
  * RSS after idling, for the built service (what the Dockerfile runs) on MariaDB and on SQLite, and under tsx.
@@ -139,6 +180,7 @@ export async function measureStart(
   const logFile = path.join(dirs.resultsDir, 'start.log')
   fs.writeFileSync(logFile, '')
   const sqlite = `sqlite:${path.join(sqliteDir, 'start.sqlite')}`
+  const floor = await floors(dirs.root, nodeFlags)
   const results = [
     await series('built (node dist/src/server.js), MariaDB', built, env(db.url), logFile),
     await series('built (node dist/src/server.js), SQLite', built, env(sqlite), logFile),
@@ -150,6 +192,7 @@ export async function measureStart(
     idleMs: IDLE_MS,
     settleMs: SETTLE_MS,
     nodeFlags,
+    floors: floor,
     results,
   })
 }
