@@ -1,6 +1,7 @@
 import t from 'tap'
-import { startApp } from '../helpers/app.js'
+import { startApp, type TestApp } from '../helpers/app.js'
 import { createTestDatabase } from '../helpers/databases.js'
+import { eventually } from '../helpers/eventually.js'
 import { startProviderDouble } from '../helpers/provider-double.js'
 
 const SCM = '/api/v1/integrations/scm'
@@ -152,25 +153,27 @@ t.test('metrics can be switched off', async (t) => {
   t.equal((await h.app.inject({ url: '/metrics' })).statusCode, 404)
 })
 
-type Injected = Awaited<ReturnType<Awaited<ReturnType<typeof startApp>>['app']['inject']>>
-
 /**
- * Blocks the event loop for 1.5 s, as a CPU-bound burst would, then asks `url` every 50 ms until it answers 503 or 3 s
- * have passed, answering the last response. @fastify/under-pressure reads the event-loop delay on its own 1 s timer:
- * when that timer runs just before the delay histogram records the block, the overload shows one interval later,
- * so asking once right after the block is a race.
+ * Blocks the event loop for 1.5 s, as a CPU-bound burst would, then asks `url` every 50 ms until it answers 503
+ * (failing after 3 s). @fastify/under-pressure reads the event-loop delay on its own 1 s timer: when that timer runs
+ * just before the delay histogram records the block, the overload shows one interval later, so asking once right
+ * after the block is a race.
  */
-async function askWhileOverloaded(app: Awaited<ReturnType<typeof startApp>>['app'], url: string): Promise<Injected> {
+async function askWhileOverloaded(app: TestApp['app'], url: string) {
   const until = Date.now() + 1500
   while (Date.now() < until) {
     // Blocked.
   }
-  const deadline = Date.now() + 3000
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    const res = await app.inject({ url })
-    if (res.statusCode === 503 || Date.now() > deadline) return res
-  }
+  return eventually(
+    () => app.inject({ url }),
+    (res) => res.statusCode === 503,
+    {
+      what: `${url} answering 503 after the event loop was blocked`,
+      withinMs: 3000,
+      everyMs: 50,
+      describe: (res) => `${res.statusCode} ${res.body}`,
+    },
+  )
 }
 
 t.test('an overloaded process sheds load with 503 and Retry-After', async (t) => {

@@ -3,21 +3,13 @@ import t, { type Test } from 'tap'
 import { listDeadLetters, replayDeadLetters } from '../../src/events/dead-letters.js'
 import { startApp } from '../helpers/app.js'
 import { createTestDatabase, eachDatabase, type TestDatabase } from '../helpers/databases.js'
+import { eventually } from '../helpers/eventually.js'
 import { leaks } from '../helpers/samples.js'
 import { startWebhookReceiver, type Delivery } from '../helpers/webhook-receiver.js'
 
 const BASE = '/api/v1/integrations'
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`
 const token = (n: number) => `glpat-${String(n).repeat(20).slice(0, 20)}`
-
-/** Polls what only a background loop changes, until it holds. */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  for (;;) {
-    const value = await read()
-    if (done(value)) return value
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
 
 /** An app delivering to a receiver of its own, on `db`, giving up after `attempts`. */
 async function delivering(t: Test, db: TestDatabase, attempts: number) {

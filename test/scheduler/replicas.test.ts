@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import t from 'tap'
 import { startApp } from '../helpers/app.js'
 import { createTestDatabase, testDialects, type TestDatabase } from '../helpers/databases.js'
+import { eventually } from '../helpers/eventually.js'
 import { githubRepository } from '../helpers/github-api.js'
 import { startProviderDouble, type ProviderDouble } from '../helpers/provider-double.js'
 import { startServer, waitReady, within } from '../helpers/processes.js'
@@ -14,15 +15,9 @@ const CONCURRENCY = 3
 const sqlTime = (at: Date) => at.toISOString().replace('T', ' ').replace('Z', '')
 
 /** Polls the shared database, which only the replicas change, until it holds. */
-async function eventually(read: () => Promise<number>, done: (n: number) => boolean, what: string, ms = 180_000): Promise<number> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await read()
-    if (done(value)) return value
-    if (Date.now() > deadline) throw new Error(`${what}: still ${value} after ${ms} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-}
+/** Reads the database every 200 ms, for up to 3 minutes (four replicas on two cores verify slowly). */
+const settled = (read: () => Promise<number>, done: (n: number) => boolean, what: string, withinMs = 180_000) =>
+  eventually(read, done, { what, withinMs, everyMs: 200 })
 
 /** Requests per repository at the GitHub double, from `since` (an index into what it received). */
 function perRepository(api: ProviderDouble, since = 0): Map<string, number> {
@@ -98,7 +93,7 @@ if (!testDialects().includes('mysql')) {
       'every replica is ready',
     )
     // The replicas add every integration to the schedule on start; all of them are due now.
-    await eventually(
+    await settled(
       async () => Number(((await db.query('SELECT COUNT(*) AS n FROM integration_verify_schedule')) as { n: number }[])[0]!.n),
       (n) => n === INTEGRATIONS,
       'scheduled',
@@ -106,7 +101,7 @@ if (!testDialects().includes('mysql')) {
     const first = new Date()
     await due()
 
-    await eventually(
+    await settled(
       () => verifiedSince(first),
       (n) => n === INTEGRATIONS,
       'verified',
@@ -131,7 +126,7 @@ if (!testDialects().includes('mysql')) {
     const second = new Date()
     const before = api.received.length
     await due()
-    await eventually(
+    await settled(
       async () => [...perRepository(api, before).values()].length,
       (n) => n >= INTEGRATIONS / 4,
       'under way',
@@ -139,7 +134,7 @@ if (!testDialects().includes('mysql')) {
     replicas[0]!.child.kill('SIGKILL')
     await within(replicas[0]!.exited, 10_000, 'the kill')
 
-    await eventually(
+    await settled(
       () => verifiedSince(second),
       (n) => n === INTEGRATIONS,
       'verified again after the kill',
@@ -164,7 +159,7 @@ if (!testDialects().includes('mysql')) {
           )) as { n: number }[]
         )[0]!.n,
       )
-    t.equal(await eventually(leftover, (n) => n === 0, 'released', 30_000), 0, 'nothing left due or leased')
+    t.equal(await settled(leftover, (n) => n === 0, 'released', 30_000), 0, 'nothing left due or leased')
     for (const replica of replicas.slice(1)) replica.child.kill('SIGTERM')
     await within(Promise.all(replicas.slice(1).map((r) => r.exited)), 30_000, 'SIGTERM shutdown')
   })

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { startApp } from '../helpers/app.js'
+import { eventually } from '../helpers/eventually.js'
 import { eachDatabase } from '../helpers/databases.js'
 import { githubRepository } from '../helpers/github-api.js'
 import { startProviderDouble } from '../helpers/provider-double.js'
@@ -9,15 +10,6 @@ import { localhostCertificate } from '../helpers/tls.js'
 const BASE = '/api/v1/integrations'
 const DAY_MS = 86_400_000
 const INTERVAL_SECONDS = 3600
-
-/** Polls what only the scheduler's loop changes, until it holds. */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  for (;;) {
-    const value = await read()
-    if (done(value)) return value
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-}
 
 /** GitHub's expiry header for a token expiring `days` from now. */
 const expiringIn = (days: number) =>
