@@ -139,6 +139,7 @@ async function floors(root: string, nodeFlags: string[]): Promise<Floor[]> {
   ]
   const found: Floor[] = []
   for (const { label, args } of cases) {
+    // As for a start, the first run is not measured: it reads the files into the page cache.
     await timeToExit(args, root)
     const runsMs: number[] = []
     for (let i = 0; i < RUNS; i++) runsMs.push(await timeToExit(args, root))

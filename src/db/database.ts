@@ -4,6 +4,7 @@ import { Sequelize } from 'sequelize'
 import { EnvSchema } from '../config/env-schema.js'
 import type { DatabaseConfig } from '../config/load-config.js'
 import type { KindDefinition } from '../kinds/define/kind.js'
+import type { SqlDialect } from './dialect.js'
 import type { IntegrationModel } from './models/integration-model.js'
 import { prepareSchema, type SchemaLogger, type SchemaReport } from './migrate/engine.js'
 import type { ReferenceModels } from './models/reference-models.js'
@@ -13,7 +14,7 @@ import { transactionRunner, waitForSqliteLocks, type TransactionRunner } from '.
 
 export interface Database {
   sequelize: Sequelize
-  dialect: 'mysql' | 'sqlite'
+  dialect: SqlDialect
   models: ReferenceModels
   /** One model per integration kind, by URL segment. */
   integrations: ReadonlyMap<string, IntegrationModel>

@@ -1,6 +1,6 @@
 import diagnostics from 'node:diagnostics_channel'
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize'
-import { dialectOf } from './dialect.js'
+import { dialectOf, type SqlDialect } from './dialect.js'
 import { sqlInstant } from './instant.js'
 import { connectionManager, mysqlSender, type Mysql2Connection } from './mysql-connection.js'
 
@@ -93,11 +93,7 @@ export function writerFor(sequelize: Sequelize): Writer {
  * when the database has it, so the plan is the index's whatever the statistics say; plain when the
  * start found it missing (`DB_SYNC=safe` before `schema apply`): slower, never refused.
  */
-export function tableThrough(
-  db: { dialect: 'mysql' | 'sqlite'; schema: { missing: readonly string[] } },
-  table: string,
-  index: string,
-): string {
+export function tableThrough(db: { dialect: SqlDialect; schema: { missing: readonly string[] } }, table: string, index: string): string {
   if (db.schema.missing.includes(`index ${table}.${index}`)) return `\`${table}\``
   return db.dialect === 'mysql' ? `\`${table}\` FORCE INDEX (\`${index}\`)` : `\`${table}\` INDEXED BY \`${index}\``
 }

@@ -1,10 +1,9 @@
+import type { SqlDialect } from '../dialect.js'
 import type { QueryGenerator } from './desired.js'
 import type { DesiredColumn, DesiredTable, ForeignKey, IndexShape, LiveColumn, LiveTable, Step } from './types.js'
 
-type Dialect = 'mysql' | 'sqlite'
-
 /** Comparable form of a column type: `ENUM('A', 'B')` and `enum('A','B')` are the same type. */
-export function normalizeType(type: string, dialect: Dialect): string {
+export function normalizeType(type: string, dialect: SqlDialect): string {
   let t = type
     .toLowerCase()
     .replace(/\s+/g, ' ')
@@ -88,7 +87,7 @@ export function describeColumn(live: LiveColumn): string {
  * things; every other step is for a person to review. Nothing is ever planned to be dropped
  * except an index whose definition must change, and that step is never additive.
  */
-export function planSchema(desired: DesiredTable[], live: Map<string, LiveTable>, qg: QueryGenerator, dialect: Dialect): Step[] {
+export function planSchema(desired: DesiredTable[], live: Map<string, LiveTable>, qg: QueryGenerator, dialect: SqlDialect): Step[] {
   const steps: Step[] = []
   const q = (name: string) => qg.quoteIdentifier(name)
   for (const table of desired) {
